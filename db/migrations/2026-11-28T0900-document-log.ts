@@ -1,0 +1,37 @@
+// Frozen: never edit a migration that has shipped; add a new one.
+import { sql, type Kysely } from 'kysely';
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('documents')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('head_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('compacting_until', 'timestamptz')
+    .addColumn('deleted_at', 'timestamptz')
+    .execute();
+
+  await db.schema
+    .createTable('doc_updates')
+    .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('bytes', 'bytea', (c) => c.notNull())
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addPrimaryKeyConstraint('doc_updates_pkey', ['doc_id', 'seq'])
+    .execute();
+
+  await db.schema
+    .createTable('doc_snapshots')
+    .addColumn('doc_id', 'text', (c) => c.primaryKey().references('documents.id').onDelete('cascade'))
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('bytes', 'bytea', (c) => c.notNull())
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('doc_snapshots').execute();
+  await db.schema.dropTable('doc_updates').execute();
+  await db.schema.dropTable('documents').execute();
+}

@@ -1,0 +1,134 @@
+/**
+ * The per-document update log and its snapshots.
+ *
+ * Sequence numbers come from `documents.head_seq`, bumped in the same transaction that
+ * inserts the rows: the row lock makes writers of one document take turns, so `seq` is
+ * gap-free and in commit order (a global sequence is not: a later value can commit first and
+ * a reader at "seq > last" would skip the earlier one).
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../schema';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Rows per INSERT statement (3 parameters each; Postgres allows 65,535 parameters). */
+const INSERT_CHUNK = 1_000;
+
+export interface LoggedUpdate {
+  seq: number;
+  bytes: Uint8Array;
+}
+
+export interface StoredDocument {
+  snapshot: LoggedUpdate | null;
+  /** Updates after the snapshot, in `seq` order. */
+  updates: LoggedUpdate[];
+  /** The last sequence number the document had when read. */
+  headSeq: number;
+}
+
+/** The document is gone (deleted, or never existed): its updates cannot be stored. */
+export class DocumentGoneError extends Error {
+  override readonly name = 'DocumentGoneError';
+  constructor(readonly docId: string) {
+    super(`document ${docId} does not exist or was deleted`);
+  }
+}
+
+/**
+ * Appends updates to a document's log; run it inside a transaction. Returns the sequence
+ * numbers given to them (`firstSeq..lastSeq`, in the order of `updates`).
+ */
+export async function appendUpdates(
+  trx: Transaction<Database>,
+  docId: string,
+  updates: readonly Uint8Array[],
+): Promise<{ firstSeq: number; lastSeq: number }> {
+  const row = await trx
+    .updateTable('documents')
+    .set({ head_seq: sql`head_seq + ${updates.length}`, updated_at: sql`now()` })
+    .where('id', '=', docId)
+    .where('deleted_at', 'is', null)
+    .returning('head_seq')
+    .executeTakeFirst();
+  if (!row) throw new DocumentGoneError(docId);
+  const lastSeq = row.head_seq;
+  const firstSeq = lastSeq - updates.length + 1;
+  for (let start = 0; start < updates.length; start += INSERT_CHUNK) {
+    const chunk = updates.slice(start, start + INSERT_CHUNK);
+    await trx
+      .insertInto('doc_updates')
+      .values(chunk.map((bytes, i) => ({ doc_id: docId, seq: firstSeq + start + i, bytes })))
+      .execute();
+  }
+  return { firstSeq, lastSeq };
+}
+
+/** Latest snapshot plus the log after it, read from one consistent view. */
+export async function loadStoredDocument(db: Kysely<Database>, docId: string): Promise<StoredDocument> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const doc = await trx.selectFrom('documents').select('head_seq').where('id', '=', docId).executeTakeFirst();
+      if (!doc) throw new DocumentGoneError(docId);
+      const snapshot =
+        (await trx.selectFrom('doc_snapshots').select(['seq', 'bytes']).where('doc_id', '=', docId).executeTakeFirst()) ??
+        null;
+      const updates = await readUpdatesAfter(trx, docId, snapshot?.seq ?? 0);
+      return { snapshot, updates, headSeq: doc.head_seq };
+    });
+}
+
+/** Log entries with `seq > afterSeq`, in order. */
+export async function readUpdatesAfter(db: Db, docId: string, afterSeq: number): Promise<LoggedUpdate[]> {
+  return db
+    .selectFrom('doc_updates')
+    .select(['seq', 'bytes'])
+    .where('doc_id', '=', docId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .execute();
+}
+
+/**
+ * Takes the compaction lease of a document for `leaseMs`: true when this caller holds it.
+ * A lease, not a lock held on a connection, so a compactor that dies frees it by expiring.
+ */
+export async function tryLeaseCompaction(db: Db, docId: string, leaseMs: number): Promise<boolean> {
+  const row = await db
+    .updateTable('documents')
+    .set({ compacting_until: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+    .where('id', '=', docId)
+    .where((eb) => eb.or([eb('compacting_until', 'is', null), eb('compacting_until', '<', sql<Date>`now()`)]))
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function releaseCompaction(db: Db, docId: string): Promise<void> {
+  await db.updateTable('documents').set({ compacting_until: null }).where('id', '=', docId).execute();
+}
+
+/**
+ * Stores a snapshot covering `seq` and drops the log it covers, unless a newer snapshot is
+ * already stored. Returns true when it was stored.
+ */
+export async function replaceSnapshot(db: Kysely<Database>, docId: string, seq: number, bytes: Uint8Array): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const stored = await trx
+      .insertInto('doc_snapshots')
+      .values({ doc_id: docId, seq, bytes })
+      .onConflict((oc) =>
+        oc
+          .column('doc_id')
+          .doUpdateSet({ seq, bytes, created_at: sql`now()` })
+          .where('doc_snapshots.seq', '<', seq),
+      )
+      .returning('seq')
+      .executeTakeFirst();
+    if (!stored) return false;
+    await trx.deleteFrom('doc_updates').where('doc_id', '=', docId).where('seq', '<=', seq).execute();
+    return true;
+  });
+}

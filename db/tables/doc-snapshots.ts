@@ -1,0 +1,11 @@
+import type { Generated, Selectable } from 'kysely';
+
+/** The latest Loro snapshot of a document, covering every update with `seq <= seq`. */
+export interface DocSnapshotsTable {
+  doc_id: string;
+  seq: number;
+  bytes: Uint8Array;
+  created_at: Generated<Date>;
+}
+
+export type DocSnapshotRow = Selectable<DocSnapshotsTable>;

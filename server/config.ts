@@ -1,0 +1,113 @@
+/**
+ * Server configuration: read once from the environment at start, typed, frozen. A bad value
+ * stops the server with a message naming the variable; nothing else reads `process.env`.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { LogLevel } from './logger';
+
+/** Limits and timings of the sync endpoint. Every default is chosen for one 2-core node. */
+export interface SyncOptions {
+  /** How long a room stays in memory after its last socket leaves. 30 s: a reload or a
+   *  reconnect finds it warm, and idle documents still leave memory soon. */
+  roomGraceMs: number;
+  /** Rooms one socket may hold. 256: one extension socket serves every bound field of a browser. */
+  maxRoomsPerConnection: number;
+  /** Join rate limit per socket (token bucket): burst, then this many per second. */
+  joinBurst: number;
+  joinsPerSecond: number;
+  /** Largest update accepted, after fragment reassembly. 16 MiB holds hours of offline typing. */
+  maxUpdateBytes: number;
+  /** Fragmented updates one socket may be reassembling at once. */
+  maxFragmentBatches: number;
+  /** Reassembly timeout (the protocol's default, 10 s). */
+  fragmentTimeoutMs: number;
+  /** Bytes a socket may have accepted but not yet committed; beyond it, Ack `rate_limited`.
+   *  This caps what one client can make the server hold while the database is slow or down. */
+  maxPendingBytesPerConnection: number;
+  /** Bytes queued for a socket before it is dropped as a slow consumer (it rejoins from its version). */
+  maxSocketBufferBytes: number;
+  /** Compact a document once its log since the last snapshot has this many updates or bytes. */
+  compactAfterUpdates: number;
+  compactAfterBytes: number;
+  /** WebSocket-level ping interval; a socket that misses two pongs is dropped. */
+  heartbeatMs: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly database:
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number }
+    | { readonly kind: 'embedded'; readonly dataDir: string };
+  readonly logLevel: LogLevel;
+  /** How long shutdown waits for pending writes before closing sockets anyway. */
+  readonly shutdownTimeoutMs: number;
+  readonly sync: Readonly<SyncOptions>;
+}
+
+export const defaultSyncOptions: Readonly<SyncOptions> = Object.freeze({
+  roomGraceMs: 30_000,
+  maxRoomsPerConnection: 256,
+  joinBurst: 100,
+  joinsPerSecond: 20,
+  maxUpdateBytes: 16 * 1024 * 1024,
+  maxFragmentBatches: 8,
+  fragmentTimeoutMs: 10_000,
+  maxPendingBytesPerConnection: 32 * 1024 * 1024,
+  maxSocketBufferBytes: 64 * 1024 * 1024,
+  compactAfterUpdates: 1_000,
+  compactAfterBytes: 4 * 1024 * 1024,
+  heartbeatMs: 30_000,
+});
+
+/** A configuration problem, naming the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  TANDEM_PORT: port.default(8787),
+  TANDEM_HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  TANDEM_DB_POOL_SIZE: positiveInt.default(10),
+  TANDEM_DATA_DIR: z.string().min(1).default('./.tandem'),
+  TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  TANDEM_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  TANDEM_ROOM_GRACE_MS: z.coerce.number().int().min(0).default(defaultSyncOptions.roomGraceMs),
+  TANDEM_MAX_UPDATE_BYTES: positiveInt.default(defaultSyncOptions.maxUpdateBytes),
+  TANDEM_COMPACT_AFTER_UPDATES: positiveInt.default(defaultSyncOptions.compactAfterUpdates),
+});
+
+/** Reads the configuration from `env`; throws `ConfigError` naming every bad variable. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.TANDEM_PORT,
+    host: e.TANDEM_HOST,
+    database: Object.freeze(
+      e.DATABASE_URL
+        ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.TANDEM_DB_POOL_SIZE }
+        : { kind: 'embedded' as const, dataDir: resolve(e.TANDEM_DATA_DIR) },
+    ),
+    logLevel: e.TANDEM_LOG_LEVEL,
+    shutdownTimeoutMs: e.TANDEM_SHUTDOWN_TIMEOUT_MS,
+    sync: Object.freeze({
+      ...defaultSyncOptions,
+      roomGraceMs: e.TANDEM_ROOM_GRACE_MS,
+      maxUpdateBytes: e.TANDEM_MAX_UPDATE_BYTES,
+      compactAfterUpdates: e.TANDEM_COMPACT_AFTER_UPDATES,
+    }),
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * Builds Loro snapshots off the event loop. Exporting a snapshot of a large document takes
+ * tens to hundreds of milliseconds (automerge-paper: ~30 ms; its history ×10: ~300 ms), which
+ * on the main thread would stall every room; a worker thread keeps them responsive.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+export interface Compactor {
+  /** A Loro snapshot of the document made of `parts` (a snapshot and/or updates). */
+  snapshot(parts: Uint8Array[]): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+type Reply = { id: number; snapshot: Uint8Array } | { id: number; error: string };
+
+/** The worker is TypeScript; register tsx's loader in it before importing it. */
+function workerBootstrap(): string {
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const entry = new URL('./compaction-worker.ts', import.meta.url).href;
+  return `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+}
+
+export class WorkerCompactor implements Compactor {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(workerBootstrap(), { eval: true });
+    worker.on('message', (reply: Reply) => {
+      const waiter = this.waiting.get(reply.id);
+      if (!waiter) return;
+      this.waiting.delete(reply.id);
+      if ('error' in reply) waiter.reject(new Error(`snapshot failed: ${reply.error}`));
+      else waiter.resolve(reply.snapshot);
+    });
+    const failAll = (error: Error): void => {
+      this.worker = null;
+      for (const w of this.waiting.values()) w.reject(error);
+      this.waiting.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`compaction worker exited with code ${code}`)));
+    // The worker must not keep the process alive on its own.
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  snapshot(parts: Uint8Array[]): Promise<Uint8Array> {
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ id, parts });
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
+  }
+}

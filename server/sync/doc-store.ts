@@ -1,0 +1,75 @@
+/**
+ * Durable storage of documents for the sync rooms: load (snapshot + log), append (one
+ * transaction per group of updates), compact (snapshot in a worker thread, under a lease).
+ */
+import type { Kysely } from 'kysely';
+import {
+  DocumentGoneError,
+  appendUpdates,
+  loadStoredDocument,
+  releaseCompaction,
+  replaceSnapshot,
+  tryLeaseCompaction,
+  type StoredDocument,
+} from '../../db/repositories/doc-log';
+import type { Database } from '../../db/schema';
+import type { Compactor } from './compactor';
+
+export { DocumentGoneError, type StoredDocument };
+
+/** A compaction lease outlives the slowest snapshot we expect by a wide margin. */
+const COMPACTION_LEASE_MS = 60_000;
+
+export class DocStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly compactor: Compactor,
+  ) {}
+
+  /** Snapshot + log tail. Throws `DocumentGoneError` for unknown or deleted documents. */
+  load(docId: string): Promise<StoredDocument> {
+    return loadStoredDocument(this.db, docId);
+  }
+
+  /** Appends updates in one transaction; resolves once they are committed. */
+  append(docId: string, updates: readonly Uint8Array[]): Promise<{ firstSeq: number; lastSeq: number }> {
+    return this.db.transaction().execute((trx) => appendUpdates(trx, docId, updates));
+  }
+
+  /**
+   * Folds the log into a new snapshot, reading everything from the database (not from a
+   * node's memory, which may lag behind other nodes' commits). Returns the snapshot and the
+   * sequence number it covers, or null when another node holds the lease or has already
+   * stored a newer one.
+   */
+  async compact(docId: string): Promise<{ seq: number; bytes: Uint8Array } | null> {
+    if (!(await tryLeaseCompaction(this.db, docId, COMPACTION_LEASE_MS))) return null;
+    try {
+      const stored = await loadStoredDocument(this.db, docId);
+      const last = stored.updates.at(-1);
+      if (!last) return null;
+      const parts = [...(stored.snapshot ? [stored.snapshot.bytes] : []), ...stored.updates.map((u) => u.bytes)];
+      const bytes = await this.compactor.snapshot(parts);
+      return (await replaceSnapshot(this.db, docId, last.seq, bytes)) ? { seq: last.seq, bytes } : null;
+    } finally {
+      await releaseCompaction(this.db, docId);
+    }
+  }
+}
+
+/**
+ * True when a database error is worth retrying (connection lost, Postgres restarting or
+ * overloaded, serialisation conflicts); false for errors that will recur (bad data, schema).
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (error instanceof DocumentGoneError) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (/^(08|53|57P)/.test(code)) return true; // connection, resources, operator intervention
+    if (code === '40001' || code === '40P01') return true; // serialization failure, deadlock
+    if (/^[0-9A-Z]{5}$/.test(code)) return false; // any other SQLSTATE: the statement itself failed
+    return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE…
+  }
+  // pg's "Connection terminated unexpectedly", pool timeouts: no code, all transient.
+  return true;
+}

@@ -1,0 +1,8 @@
+/** The transport as a connection sees it; `ws-transport.ts` adapts `ws` to it. */
+export interface PeerSocket {
+  sendBinary(frame: Uint8Array): void;
+  sendText(text: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued but not yet sent. */
+  readonly bufferedAmount: number;
+}

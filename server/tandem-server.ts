@@ -1,0 +1,121 @@
+/**
+ * Assembles one Tandem node: database, rooms, the sync endpoint and the HTTP app on one HTTP
+ * server, and the orderly shutdown of all of it.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import { openDatabase, type DatabaseHandle } from '../db/open-database';
+import type { Config } from './config';
+import { createApp } from './http/app';
+import { createLogger, type Logger } from './logger';
+import { OpenAuthorizer, type JoinAuthorizer } from './sync/authorizer';
+import { WorkerCompactor } from './sync/compactor';
+import { DocStore } from './sync/doc-store';
+import { RoomRegistry } from './sync/room-registry';
+import { SyncEndpoint } from './sync/sync-endpoint';
+
+export interface TandemServerOptions {
+  config: Readonly<Config>;
+  /** An open database; by default one is opened from `config.database`. */
+  database?: DatabaseHandle;
+  log?: Logger;
+  /** Replaces the join authorizer (the seam the auth issue fills). */
+  authorizer?: JoinAuthorizer;
+}
+
+export interface TandemServer {
+  readonly http: Server;
+  readonly database: DatabaseHandle;
+  readonly rooms: RoomRegistry;
+  readonly sync: SyncEndpoint;
+  /** Listens on `config.port` (0 = any free port); resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting, writes what was accepted, closes sockets and the database. */
+  close(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 1_000;
+
+export async function createTandemServer(options: TandemServerOptions): Promise<TandemServer> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config.logLevel);
+  const database =
+    options.database ??
+    (await openDatabase(
+      config.database.kind === 'postgres'
+        ? {
+            kind: 'postgres',
+            url: config.database.url,
+            poolSize: config.database.poolSize,
+            onIdleError: (error) => log.warn('db.idle_client_error', { error }),
+          }
+        : { kind: 'embedded', dataDir: config.database.dataDir },
+    ));
+  const compactor = new WorkerCompactor();
+  const store = new DocStore(database.db, compactor);
+  const rooms = new RoomRegistry({
+    store,
+    log,
+    graceMs: config.sync.roomGraceMs,
+    compactAfterUpdates: config.sync.compactAfterUpdates,
+    compactAfterBytes: config.sync.compactAfterBytes,
+  });
+  const authorizer = options.authorizer ?? new OpenAuthorizer(database.db);
+  const sync = new SyncEndpoint({ rooms, authorizer, options: config.sync, log });
+
+  const isReady = async (): Promise<boolean> => {
+    const probe = sql`select 1`.execute(database.db).then(
+      () => true,
+      () => false,
+    );
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_TIMEOUT_MS).unref());
+    return Promise.race([probe, timeout]);
+  };
+
+  const app = createApp({ db: database.db, log, isReady });
+  const http = createServer(app.callback());
+  http.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/sync') sync.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      sync.stopAccepting();
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Accepted updates are written (and acknowledged) before sockets close, within a limit.
+      const flushed = await Promise.race([
+        rooms.flushAll().then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref()),
+      ]);
+      if (!flushed) log.warn('server.shutdown_unflushed', { timeoutMs: config.shutdownTimeoutMs });
+      await sync.closeAll();
+      http.closeAllConnections();
+      await httpClosed;
+      rooms.closeAll();
+      await compactor.close();
+      if (!options.database) await database.close();
+      log.info('server.stopped');
+    })());
+
+  return {
+    http,
+    database,
+    rooms,
+    sync,
+    listen: () =>
+      new Promise<number>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(config.port, config.host, () => {
+          http.off('error', reject);
+          const port = (http.address() as AddressInfo).port;
+          log.info('server.listening', { url: `http://${config.host}:${port}`, database: database.kind });
+          resolve(port);
+        });
+      }),
+    close,
+  };
+}

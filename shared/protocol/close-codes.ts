@@ -1,0 +1,46 @@
+/**
+ * Tandem's WebSocket close codes (4000–4999, the range RFC 6455 leaves to applications).
+ *
+ * The split follows the official `loro-websocket` client, which never reconnects after a code
+ * in 4400–4499: codes there mean "retrying will not help" (bad input, bad credentials);
+ * codes in 4000–4399 mean "reconnect, with backoff" (restart, overload). The close reason
+ * string is always the `CloseReason` that goes with the code, so clients can switch on either.
+ *
+ * Standard codes the server also uses: 1009 (frame over `maxPayload`, sent by `ws` itself).
+ */
+export const CloseCode = {
+  /** The node is shutting down or draining; reconnect (to any node) and rejoin. */
+  ServerShutdown: 4001,
+  /** The client did not read its messages fast enough; reconnect and rejoin from your version. */
+  SlowConsumer: 4002,
+  /** A binary frame that is not a protocol message. */
+  MalformedFrame: 4400,
+  /** No valid credentials (reserved for the auth issue). */
+  Unauthenticated: 4401,
+  /** Credentials valid but not for this (e.g. a revoked session; reserved). */
+  Forbidden: 4403,
+  /** A text frame other than "ping"/"pong". */
+  UnsupportedFrame: 4415,
+  /** Too many joins or messages in too short a time. */
+  RateLimited: 4429,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** The reason string sent with each close code. */
+export const CloseReason = {
+  [CloseCode.ServerShutdown]: 'server_shutdown',
+  [CloseCode.SlowConsumer]: 'slow_consumer',
+  [CloseCode.MalformedFrame]: 'malformed_frame',
+  [CloseCode.Unauthenticated]: 'unauthenticated',
+  [CloseCode.Forbidden]: 'forbidden',
+  [CloseCode.UnsupportedFrame]: 'unsupported_frame',
+  [CloseCode.RateLimited]: 'rate_limited',
+} as const satisfies Record<CloseCode, string>;
+export type CloseReason = (typeof CloseReason)[CloseCode];
+
+/** True when a client should reconnect after this close code (with backoff). */
+export function isRetryableClose(code: number): boolean {
+  if (code >= 4400 && code <= 4499) return false;
+  // 1008 policy violation; 1009 message too big: the same message would be refused again.
+  return code !== 1008 && code !== 1009;
+}

@@ -1,0 +1,197 @@
+/**
+ * Splitting updates into frames under the 256 KiB limit, and reassembling fragmented ones.
+ * Pure: the caller owns the clock (it arms the reassembly timeout and calls `drop`).
+ */
+import { encodeMessage, randomBatchId } from './codec';
+import {
+  MAX_MESSAGE_BYTES,
+  MessageType,
+  UpdateStatus,
+  type BatchId,
+  type CrdtType,
+  type DocUpdateFragment,
+  type DocUpdateFragmentHeader,
+} from './messages';
+
+/** Payload bytes per fragment: the frame limit minus room for the largest envelope. */
+export const FRAGMENT_PAYLOAD_BYTES = 240 * 1024;
+/** Updates are packed into one DocUpdate while the payload stays under this. */
+const PACKED_PAYLOAD_BUDGET = MAX_MESSAGE_BYTES - 1024;
+
+/**
+ * Encodes `updates` for one room as the fewest frames under the limit: small updates packed
+ * together into DocUpdates, an update too large for one frame sent as header + fragments.
+ * Every frame gets a fresh batch id unless `batchId` is given, which is only allowed when the
+ * result is a single batch (one DocUpdate, or one fragmented update).
+ */
+export function encodeUpdates(
+  crdt: CrdtType,
+  roomId: string,
+  updates: readonly Uint8Array[],
+  batchId?: BatchId,
+): { frames: Uint8Array[]; batchIds: BatchId[] } {
+  const frames: Uint8Array[] = [];
+  const batchIds: BatchId[] = [];
+  let pack: Uint8Array[] = [];
+  let packBytes = 0;
+  const nextId = (): BatchId => {
+    const id = batchId ?? randomBatchId();
+    if (batchId !== undefined && batchIds.length > 0) {
+      throw new RangeError('a fixed batch id needs the updates to fit one batch');
+    }
+    batchIds.push(id);
+    return id;
+  };
+  const flush = (): void => {
+    if (pack.length === 0) return;
+    frames.push(encodeMessage({ type: MessageType.DocUpdate, crdt, roomId, updates: pack, batchId: nextId() }));
+    pack = [];
+    packBytes = 0;
+  };
+  for (const update of updates) {
+    const cost = update.length + 5;
+    if (cost > PACKED_PAYLOAD_BUDGET) {
+      flush();
+      frames.push(...encodeFragmented(crdt, roomId, update, nextId()));
+      continue;
+    }
+    if (packBytes + cost > PACKED_PAYLOAD_BUDGET) flush();
+    pack.push(update);
+    packBytes += cost;
+  }
+  flush();
+  return { frames, batchIds };
+}
+
+/** Header + fragments for one update. */
+export function encodeFragmented(crdt: CrdtType, roomId: string, update: Uint8Array, batchId: BatchId): Uint8Array[] {
+  const fragmentCount = Math.max(1, Math.ceil(update.length / FRAGMENT_PAYLOAD_BYTES));
+  const frames = [
+    encodeMessage({
+      type: MessageType.DocUpdateFragmentHeader,
+      crdt,
+      roomId,
+      batchId,
+      fragmentCount,
+      totalSizeBytes: update.length,
+    }),
+  ];
+  for (let index = 0; index < fragmentCount; index++) {
+    const fragment = update.subarray(index * FRAGMENT_PAYLOAD_BYTES, (index + 1) * FRAGMENT_PAYLOAD_BYTES);
+    frames.push(encodeMessage({ type: MessageType.DocUpdateFragment, crdt, roomId, batchId, index, fragment }));
+  }
+  return frames;
+}
+
+export interface AssemblerLimits {
+  /** Largest reassembled update accepted. */
+  maxUpdateBytes: number;
+  /** Most batches being reassembled at once. */
+  maxConcurrentBatches: number;
+}
+
+type Rejection = { kind: 'rejected'; status: UpdateStatus; reason: string };
+export type HeaderResult = { kind: 'started' } | Rejection;
+export type FragmentResult =
+  | { kind: 'incomplete' }
+  | { kind: 'complete'; header: DocUpdateFragmentHeader; update: Uint8Array }
+  | { kind: 'unknown_batch' }
+  | Rejection;
+
+interface Pending {
+  header: DocUpdateFragmentHeader;
+  parts: (Uint8Array | undefined)[];
+  received: number;
+  receivedBytes: number;
+}
+
+/** Key of a batch: batch ids are only unique per room. */
+export function batchKey(crdt: CrdtType, roomId: string, batchId: BatchId): string {
+  return `${crdt}\u0000${roomId}\u0000${batchId}`;
+}
+
+/** Reassembles fragmented updates for one peer, holding at most `limits` worth of them. */
+export class FragmentAssembler {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly limits: AssemblerLimits) {}
+
+  /** Bytes currently held for incomplete batches. */
+  get bufferedBytes(): number {
+    let total = 0;
+    for (const p of this.pending.values()) total += p.receivedBytes;
+    return total;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  header(header: DocUpdateFragmentHeader): HeaderResult {
+    const { fragmentCount, totalSizeBytes } = header;
+    if (totalSizeBytes > this.limits.maxUpdateBytes) {
+      return reject(UpdateStatus.PayloadTooLarge, `update of ${totalSizeBytes} bytes exceeds ${this.limits.maxUpdateBytes}`);
+    }
+    if (fragmentCount < 1 || fragmentCount > totalSizeBytes || totalSizeBytes > fragmentCount * MAX_MESSAGE_BYTES) {
+      return reject(UpdateStatus.InvalidUpdate, `${fragmentCount} fragments cannot carry ${totalSizeBytes} bytes`);
+    }
+    const key = batchKey(header.crdt, header.roomId, header.batchId);
+    if (!this.pending.has(key) && this.pending.size >= this.limits.maxConcurrentBatches) {
+      return reject(UpdateStatus.RateLimited, `more than ${this.limits.maxConcurrentBatches} fragmented updates at once`);
+    }
+    // A repeated header restarts the batch (a resend after fragment_timeout may reuse the id).
+    this.pending.set(key, { header, parts: new Array(fragmentCount), received: 0, receivedBytes: 0 });
+    return { kind: 'started' };
+  }
+
+  fragment(fragment: DocUpdateFragment): FragmentResult {
+    const key = batchKey(fragment.crdt, fragment.roomId, fragment.batchId);
+    const p = this.pending.get(key);
+    if (!p) return { kind: 'unknown_batch' };
+    const fail = (status: UpdateStatus, reason: string): Rejection => {
+      this.pending.delete(key);
+      return reject(status, reason);
+    };
+    if (fragment.index >= p.parts.length) return fail(UpdateStatus.InvalidUpdate, `fragment index ${fragment.index} out of range`);
+    if (p.parts[fragment.index] !== undefined) return fail(UpdateStatus.InvalidUpdate, `fragment ${fragment.index} sent twice`);
+    if (p.receivedBytes + fragment.fragment.length > p.header.totalSizeBytes) {
+      return fail(UpdateStatus.InvalidUpdate, 'fragments exceed the announced size');
+    }
+    // Copy: the frame buffer may be reused by the transport.
+    p.parts[fragment.index] = fragment.fragment.slice();
+    p.received += 1;
+    p.receivedBytes += fragment.fragment.length;
+    if (p.received < p.parts.length) return { kind: 'incomplete' };
+    this.pending.delete(key);
+    if (p.receivedBytes !== p.header.totalSizeBytes) {
+      return reject(UpdateStatus.InvalidUpdate, 'fragments are smaller than the announced size');
+    }
+    const update = new Uint8Array(p.header.totalSizeBytes);
+    let offset = 0;
+    for (const part of p.parts) {
+      update.set(part!, offset);
+      offset += part!.length;
+    }
+    return { kind: 'complete', header: p.header, update };
+  }
+
+  /** Forgets a batch (on timeout or when its room is left); true when it was pending. */
+  drop(crdt: CrdtType, roomId: string, batchId: BatchId): boolean {
+    return this.pending.delete(batchKey(crdt, roomId, batchId));
+  }
+
+  /** Forgets every batch of a room. */
+  dropRoom(crdt: CrdtType, roomId: string): void {
+    for (const [key, p] of this.pending) {
+      if (p.header.crdt === crdt && p.header.roomId === roomId) this.pending.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.pending.clear();
+  }
+}
+
+function reject(status: UpdateStatus, reason: string): Rejection {
+  return { kind: 'rejected', status, reason };
+}

@@ -1,0 +1,4 @@
+export * from './messages';
+export * from './codec';
+export * from './fragments';
+export * from './close-codes';
