@@ -364,7 +364,7 @@ export class Connection implements RoomMember {
   deliver(kind: 'doc' | 'presence', docId: string, updates: readonly Uint8Array[]): void {
     if (this.closed || updates.length === 0) return;
     const crdt = kind === 'doc' ? CrdtType.Loro : CrdtType.LoroEphemeralStore;
-    for (const frame of encodeUpdates(crdt, docId, updates).frames) this.socket.sendBinary(frame);
+    for (const frame of encodeUpdates(crdt, docId, updates)) this.socket.sendBinary(frame);
     if (this.socket.bufferedAmount > this.deps.options.maxSocketBufferBytes) {
       this.closeWith(CloseCode.SlowConsumer, `more than ${this.deps.options.maxSocketBufferBytes} bytes unread`);
     }

@@ -19,48 +19,49 @@ export const FRAGMENT_PAYLOAD_BYTES = 240 * 1024;
 const PACKED_PAYLOAD_BUDGET = MAX_MESSAGE_BYTES - 1024;
 
 /**
- * Encodes `updates` for one room as the fewest frames under the limit: small updates packed
- * together into DocUpdates, an update too large for one frame sent as header + fragments.
- * Every frame gets a fresh batch id unless `batchId` is given, which is only allowed when the
- * result is a single batch (one DocUpdate, or one fragmented update).
+ * Groups updates into batches that each fit one frame: small updates packed together (in
+ * order), an update too large for any frame alone (to be fragmented).
  */
-export function encodeUpdates(
-  crdt: CrdtType,
-  roomId: string,
-  updates: readonly Uint8Array[],
-  batchId?: BatchId,
-): { frames: Uint8Array[]; batchIds: BatchId[] } {
-  const frames: Uint8Array[] = [];
-  const batchIds: BatchId[] = [];
+export function groupUpdates(updates: readonly Uint8Array[]): Uint8Array[][] {
+  const groups: Uint8Array[][] = [];
   let pack: Uint8Array[] = [];
   let packBytes = 0;
-  const nextId = (): BatchId => {
-    const id = batchId ?? randomBatchId();
-    if (batchId !== undefined && batchIds.length > 0) {
-      throw new RangeError('a fixed batch id needs the updates to fit one batch');
-    }
-    batchIds.push(id);
-    return id;
-  };
-  const flush = (): void => {
-    if (pack.length === 0) return;
-    frames.push(encodeMessage({ type: MessageType.DocUpdate, crdt, roomId, updates: pack, batchId: nextId() }));
-    pack = [];
-    packBytes = 0;
-  };
   for (const update of updates) {
-    const cost = update.length + 5;
+    const cost = update.length + 5; // the length prefix takes at most 5 bytes
     if (cost > PACKED_PAYLOAD_BUDGET) {
-      flush();
-      frames.push(...encodeFragmented(crdt, roomId, update, nextId()));
+      if (pack.length > 0) groups.push(pack);
+      groups.push([update]);
+      pack = [];
+      packBytes = 0;
       continue;
     }
-    if (packBytes + cost > PACKED_PAYLOAD_BUDGET) flush();
+    if (packBytes + cost > PACKED_PAYLOAD_BUDGET) {
+      groups.push(pack);
+      pack = [];
+      packBytes = 0;
+    }
     pack.push(update);
     packBytes += cost;
   }
-  flush();
-  return { frames, batchIds };
+  if (pack.length > 0) groups.push(pack);
+  return groups;
+}
+
+/**
+ * Encodes one group from `groupUpdates` as frames: a DocUpdate, or header + fragments for a
+ * single oversized update.
+ */
+export function encodeBatch(crdt: CrdtType, roomId: string, group: readonly Uint8Array[], batchId: BatchId): Uint8Array[] {
+  const only = group[0];
+  if (group.length === 1 && only !== undefined && only.length + 5 > PACKED_PAYLOAD_BUDGET) {
+    return encodeFragmented(crdt, roomId, only, batchId);
+  }
+  return [encodeMessage({ type: MessageType.DocUpdate, crdt, roomId, updates: [...group], batchId })];
+}
+
+/** Encodes `updates` for one room as the fewest frames under the limit, fresh batch ids. */
+export function encodeUpdates(crdt: CrdtType, roomId: string, updates: readonly Uint8Array[]): Uint8Array[] {
+  return groupUpdates(updates).flatMap((group) => encodeBatch(crdt, roomId, group, randomBatchId()));
 }
 
 /** Header + fragments for one update. */

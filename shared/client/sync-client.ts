@@ -1,0 +1,570 @@
+/**
+ * Tandem's sync client: one WebSocket to one server, any number of documents over it.
+ *
+ * Guarantees: every local update stays in the room's outbox until the server acknowledges it
+ * as stored, and is sent again after every reconnect (the server's import is idempotent, so a
+ * resend is harmless); remote updates are imported as they arrive; the socket reconnects with
+ * exponential backoff and jitter unless the server closed it for a reason retrying cannot fix.
+ *
+ * It runs wherever a standard `WebSocket` does (extension background, pages, Node with `ws`):
+ * the socket constructor and the outbox storage are injected, and it imports no Node or DOM
+ * module. Timers are the only ambient API it uses.
+ */
+import { LoroDoc, VersionVector } from 'loro-crdt';
+import {
+  AppErrorCode,
+  CrdtType,
+  FRAGMENT_TIMEOUT_MS,
+  FragmentAssembler,
+  JoinErrorCode,
+  MessageType,
+  PING,
+  PONG,
+  RoomErrorCode,
+  UpdateStatus,
+  assertNever,
+  batchKey,
+  decodeMessage,
+  encodeBatch,
+  encodeMessage,
+  groupUpdates,
+  isRetryableClose,
+  randomBatchId,
+  type BatchId,
+  type Permission,
+  type ProtocolMessage,
+} from '../protocol/index';
+
+/** The part of the WHATWG WebSocket the client uses. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array | string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+const OPEN = 1;
+
+export type ConnectionStatus = 'connecting' | 'open' | 'closed';
+
+export type RoomStatus =
+  /** Waiting for the socket or the join answer. */
+  | 'joining'
+  /** Joined; edits flow both ways. */
+  | 'live'
+  /** Stopped for good: see `RoomState.error`. */
+  | 'failed';
+
+/** Why a room stopped; the codes come from the protocol (JoinError app codes, RoomError). */
+export class RoomFailure extends Error {
+  override readonly name = 'RoomFailure';
+  constructor(
+    readonly reason: 'auth_failed' | 'not_found' | 'evicted' | 'closed_by_server' | 'join_failed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Keeps a room's unacknowledged updates; implement it over durable storage to survive restarts. */
+export interface OutboxStore {
+  load(docId: string): Promise<Uint8Array[]>;
+  save(docId: string, updates: readonly Uint8Array[]): Promise<void>;
+}
+
+export interface SyncClientOptions {
+  /** WebSocket URL of the server's `/sync`, or a function giving a fresh one per attempt (tickets). */
+  url: string | (() => string | Promise<string>);
+  /** The WebSocket constructor (the global one in browsers; `ws` in Node). */
+  WebSocket: new (url: string) => WebSocketLike;
+  /** Reconnect backoff: first delay, cap, and random spread (0–1). Defaults 250 ms, 10 s, 0.5. */
+  backoff?: { initialMs?: number; maxMs?: number; jitter?: number };
+  /** Keep-alive ping interval. 20 s: Chrome keeps an MV3 worker alive while traffic flows at least every 30 s. */
+  pingIntervalMs?: number;
+  /** Most update batches in flight per room before waiting for Acks. Default 64. */
+  maxInFlightBatches?: number;
+  /** Called with every protocol-level error the client sees (for logs and UI). */
+  onError?: (error: Error) => void;
+}
+
+interface Batch {
+  id: BatchId;
+  updates: Uint8Array[];
+}
+
+const memoryOutbox: OutboxStore = {
+  load: async () => [],
+  save: async () => {},
+};
+
+/** One document synced through the client. */
+export class ClientRoom {
+  status: RoomStatus = 'joining';
+  permission: Permission | null = null;
+  error: RoomFailure | null = null;
+  /** Local updates not yet acknowledged, oldest first. */
+  private outbox: Uint8Array[] = [];
+  /** Batches sent on the current socket and not yet acknowledged. */
+  private readonly inFlight = new Map<BatchId, Batch>();
+  /** Outbox entries already in some in-flight batch. */
+  private readonly sent = new Set<Uint8Array>();
+  private serverVersion: VersionVector | null = null;
+  private readonly listeners = new Set<() => void>();
+  private unsubscribe: (() => void) | null = null;
+  private rejoinedAfterError = false;
+  private sentMissing = false;
+
+  constructor(
+    private readonly client: SyncClient,
+    readonly docId: string,
+    readonly doc: LoroDoc,
+    private readonly store: OutboxStore,
+  ) {}
+
+  /** @internal Loads the persisted outbox and starts capturing local edits. */
+  async start(): Promise<void> {
+    const saved = await this.store.load(this.docId);
+    if (saved.length > 0) this.doc.importBatch(saved);
+    this.outbox.push(...saved);
+    this.unsubscribe = this.doc.subscribeLocalUpdates((update) => {
+      this.outbox.push(update);
+      this.persist();
+      this.pump();
+    });
+  }
+
+  /** Number of local updates the server has not acknowledged yet. */
+  get unacknowledged(): number {
+    return this.outbox.length;
+  }
+
+  /** Calls `listener` whenever status, outbox or document changes from the network. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
+  }
+
+  private persist(): void {
+    this.store.save(this.docId, this.outbox).catch((error: unknown) => this.client.reportError(error));
+  }
+
+  /** Resolves when `predicate` holds, re-checking after every change. */
+  private until(predicate: () => boolean): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const off = this.onChange(() => {
+        if (this.status === 'failed') {
+          off();
+          reject(this.error);
+        } else if (predicate()) {
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Resolves once every local update so far is stored on the server. */
+  whenAcknowledged(): Promise<void> {
+    return this.until(() => this.outbox.length === 0);
+  }
+
+  /** Resolves once joined and caught up with what the server had at join time. */
+  whenSynced(): Promise<void> {
+    return this.until(() => this.status === 'live' && this.caughtUp());
+  }
+
+  private caughtUp(): boolean {
+    if (!this.serverVersion) return false;
+    const cmp = this.doc.oplogVersion().compare(this.serverVersion);
+    return cmp !== undefined && cmp >= 0;
+  }
+
+  /** @internal `fromScratch` asks for everything (after the server could not read our version). */
+  joinRequest(fromScratch = false): ProtocolMessage {
+    this.status = 'joining';
+    return {
+      type: MessageType.JoinRequest,
+      crdt: CrdtType.Loro,
+      roomId: this.docId,
+      auth: new Uint8Array(0),
+      version: fromScratch ? new Uint8Array(0) : this.doc.oplogVersion().encode(),
+    };
+  }
+
+  /** @internal The socket dropped: whatever was in flight is void and will be resent. */
+  socketLost(): void {
+    this.inFlight.clear();
+    this.sent.clear();
+    if (this.status === 'live') this.status = 'joining';
+    this.changed();
+  }
+
+  /** @internal */
+  handle(message: ProtocolMessage): void {
+    switch (message.type) {
+      case MessageType.JoinResponseOk: {
+        this.status = 'live';
+        this.permission = message.permission;
+        this.rejoinedAfterError = false;
+        this.serverVersion?.free();
+        try {
+          this.serverVersion = VersionVector.decode(message.version);
+        } catch {
+          this.serverVersion = null;
+        }
+        this.sendMissing();
+        this.pump();
+        this.changed();
+        return;
+      }
+      case MessageType.JoinError: {
+        if (message.code === JoinErrorCode.VersionUnknown) {
+          // The server cannot read our version: join from scratch (it sends everything).
+          this.client.sendMessage(this.joinRequest(true));
+          return;
+        }
+        if (message.code === JoinErrorCode.AppError && message.appCode === AppErrorCode.Unavailable) {
+          this.client.retryJoinLater(this);
+          return;
+        }
+        const reason =
+          message.code === JoinErrorCode.AuthFailed
+            ? 'auth_failed'
+            : message.appCode === AppErrorCode.RoomNotFound
+              ? 'not_found'
+              : 'join_failed';
+        return this.fail(new RoomFailure(reason, message.message));
+      }
+      case MessageType.DocUpdate:
+        this.importRemote(message.updates);
+        return;
+      case MessageType.Ack:
+        this.acknowledge(message.refId, message.status);
+        return;
+      case MessageType.RoomError:
+        if (message.code === RoomErrorCode.RejoinSuggested && !this.rejoinedAfterError) {
+          this.rejoinedAfterError = true;
+          this.socketLost();
+          this.client.sendMessage(this.joinRequest());
+          return;
+        }
+        return this.fail(new RoomFailure(message.code === RoomErrorCode.Evicted ? 'evicted' : 'closed_by_server', message.message));
+      case MessageType.JoinRequest:
+      case MessageType.DocUpdateFragmentHeader:
+      case MessageType.DocUpdateFragment:
+      case MessageType.Leave:
+        // Fragments are reassembled by the client; the rest are client-to-server messages.
+        return;
+      default:
+        assertNever(message, 'message type');
+    }
+  }
+
+  /** @internal */
+  importRemote(updates: Uint8Array[]): void {
+    try {
+      this.doc.importBatch(updates);
+    } catch (error) {
+      this.client.reportError(error);
+    }
+    this.changed();
+  }
+
+  /**
+   * On the first join, queues what the server lacks beyond the outbox (edits made before the
+   * room was opened). Later joins rely on the outbox alone, which is complete from then on.
+   */
+  private sendMissing(): void {
+    if (this.sentMissing || !this.serverVersion || this.permission !== 'write') return;
+    this.sentMissing = true;
+    const cmp = this.doc.oplogVersion().compare(this.serverVersion);
+    if (cmp === 0 || cmp === -1) return;
+    const diff = this.doc.export({ mode: 'update', from: this.serverVersion });
+    this.outbox.push(diff);
+    this.persist();
+  }
+
+  /** Sends unsent outbox entries, packed into batches, while the in-flight window allows. */
+  pump(): void {
+    if (this.status !== 'live' || this.permission !== 'write' || !this.client.isOpen) return;
+    if (this.inFlight.size >= this.client.maxInFlight) return;
+    const unsent = this.outbox.filter((u) => !this.sent.has(u));
+    for (const updates of groupUpdates(unsent)) {
+      if (this.inFlight.size >= this.client.maxInFlight) break;
+      const id = randomBatchId();
+      this.inFlight.set(id, { id, updates });
+      for (const u of updates) this.sent.add(u);
+      for (const frame of encodeBatch(CrdtType.Loro, this.docId, updates, id)) this.client.sendFrame(frame);
+    }
+  }
+
+  private acknowledge(refId: BatchId, status: UpdateStatus): void {
+    const batch = this.inFlight.get(refId);
+    if (!batch) return;
+    this.inFlight.delete(refId);
+    const drop = (): void => {
+      const done = new Set(batch.updates);
+      this.outbox = this.outbox.filter((u) => !done.has(u));
+      for (const u of batch.updates) this.sent.delete(u);
+      this.persist();
+    };
+    switch (status) {
+      case UpdateStatus.Ok:
+        drop();
+        break;
+      case UpdateStatus.PermissionDenied:
+      case UpdateStatus.InvalidUpdate:
+      case UpdateStatus.PayloadTooLarge:
+      case UpdateStatus.AppError:
+        // The server will never take these; keep them local, and say so.
+        this.client.reportError(new Error(`server refused batch ${refId} (status ${status})`));
+        drop();
+        break;
+      case UpdateStatus.RateLimited:
+      case UpdateStatus.FragmentTimeout:
+      case UpdateStatus.Unknown:
+        // Send again later (after the next Ack frees the window, or after a rejoin).
+        for (const u of batch.updates) this.sent.delete(u);
+        if (status === UpdateStatus.Unknown) break;
+        this.client.retryPumpLater(this);
+        break;
+      default:
+        assertNever(status, 'ack status');
+    }
+    this.pump();
+    this.changed();
+  }
+
+  private fail(error: RoomFailure): void {
+    this.status = 'failed';
+    this.error = error;
+    this.client.reportError(error);
+    this.changed();
+  }
+
+  /** @internal */
+  dispose(): void {
+    this.unsubscribe?.();
+    this.serverVersion?.free();
+    this.listeners.clear();
+  }
+}
+
+export class SyncClient {
+  private ws: WebSocketLike | null = null;
+  private readonly rooms = new Map<string, ClientRoom>();
+  private readonly assembler = new FragmentAssembler({ maxUpdateBytes: 256 * 1024 * 1024, maxConcurrentBatches: 64 });
+  private readonly fragmentTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private attempts = 0;
+  private stopped = false;
+  status: ConnectionStatus = 'closed';
+  /** The last close code and reason from the server. */
+  lastClose: { code: number; reason: string } | null = null;
+  readonly maxInFlight: number;
+  private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
+
+  constructor(private readonly options: SyncClientOptions) {
+    this.maxInFlight = options.maxInFlightBatches ?? 64;
+    void this.connect();
+  }
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === OPEN && this.status === 'open';
+  }
+
+  onStatus(listener: (status: ConnectionStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    this.status = status;
+    for (const l of this.statusListeners) l(status);
+  }
+
+  /** Starts syncing `doc` as document `docId`. Local edits are captured from now on. */
+  async open(docId: string, doc: LoroDoc = new LoroDoc(), store: OutboxStore = memoryOutbox): Promise<ClientRoom> {
+    if (this.rooms.has(docId)) throw new Error(`document ${docId} is already open`);
+    const room = new ClientRoom(this, docId, doc, store);
+    this.rooms.set(docId, room);
+    await room.start();
+    if (this.isOpen) this.sendMessage(room.joinRequest());
+    return room;
+  }
+
+  /** Stops syncing a document (its outbox stays in its store). */
+  leave(docId: string): void {
+    const room = this.rooms.get(docId);
+    if (!room) return;
+    this.rooms.delete(docId);
+    if (this.isOpen) this.sendMessage({ type: MessageType.Leave, crdt: CrdtType.Loro, roomId: docId });
+    room.dispose();
+  }
+
+  /** Closes the socket for good. */
+  close(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stopPing();
+    for (const t of this.fragmentTimers.values()) clearTimeout(t);
+    this.fragmentTimers.clear();
+    this.ws?.close(1000, 'client closed');
+    this.ws = null;
+    for (const room of this.rooms.values()) room.dispose();
+    this.rooms.clear();
+    this.setStatus('closed');
+  }
+
+  /** Drops the socket as if the network failed, and reconnects (for tests and "retry now"). */
+  reconnectNow(): void {
+    this.attempts = 0;
+    const ws = this.ws;
+    if (ws) ws.close(4000, 'client reconnect');
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    this.setStatus('connecting');
+    let url: string;
+    try {
+      url = typeof this.options.url === 'string' ? this.options.url : await this.options.url();
+    } catch (error) {
+      this.reportError(error);
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.stopped) return;
+    const ws = new this.options.WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.attempts = 0;
+      this.setStatus('open');
+      this.startPing();
+      for (const room of this.rooms.values()) if (room.status !== 'failed') this.sendMessage(room.joinRequest());
+    };
+    ws.onmessage = (event) => {
+      if (this.ws !== ws) return;
+      if (typeof event.data === 'string') {
+        if (event.data === PING) ws.send(PONG);
+        return;
+      }
+      this.receive(new Uint8Array(event.data as ArrayBuffer));
+    };
+    ws.onerror = () => {
+      // Always followed by `close`, which decides what to do.
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.stopPing();
+      this.lastClose = { code: event.code, reason: event.reason };
+      this.assembler.clear();
+      for (const t of this.fragmentTimers.values()) clearTimeout(t);
+      this.fragmentTimers.clear();
+      for (const room of this.rooms.values()) room.socketLost();
+      this.setStatus('closed');
+      if (isRetryableClose(event.code)) this.scheduleReconnect();
+      else this.reportError(new Error(`server closed the connection: ${event.code} ${event.reason}`));
+    };
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    const { initialMs = 250, maxMs = 10_000, jitter = 0.5 } = this.options.backoff ?? {};
+    const base = Math.min(maxMs, initialMs * 2 ** this.attempts++);
+    const delay = base * (1 - jitter / 2 + Math.random() * jitter);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.connect();
+    }, delay);
+  }
+
+  private startPing(): void {
+    this.stopPing();
+    this.pingTimer = setInterval(() => {
+      if (this.ws?.readyState === OPEN) this.ws.send(PING);
+    }, this.options.pingIntervalMs ?? 20_000);
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private receive(frame: Uint8Array): void {
+    const decoded = decodeMessage(frame);
+    if (!decoded.ok) return this.reportError(decoded.error);
+    const message = decoded.message;
+    if (message.crdt !== CrdtType.Loro) return; // presence rooms are handled elsewhere
+    const room = this.rooms.get(message.roomId);
+    if (!room) return;
+    if (message.type === MessageType.DocUpdateFragmentHeader) {
+      const result = this.assembler.header(message);
+      if (result.kind === 'rejected') return this.reportError(new Error(result.reason));
+      const key = batchKey(message.crdt, message.roomId, message.batchId);
+      this.fragmentTimers.set(
+        key,
+        setTimeout(() => {
+          this.fragmentTimers.delete(key);
+          if (this.assembler.drop(message.crdt, message.roomId, message.batchId)) {
+            this.sendMessage({ type: MessageType.Ack, crdt: message.crdt, roomId: message.roomId, refId: message.batchId, status: UpdateStatus.FragmentTimeout });
+          }
+        }, FRAGMENT_TIMEOUT_MS),
+      );
+      return;
+    }
+    if (message.type === MessageType.DocUpdateFragment) {
+      const result = this.assembler.fragment(message);
+      if (result.kind === 'complete') {
+        const key = batchKey(message.crdt, message.roomId, message.batchId);
+        clearTimeout(this.fragmentTimers.get(key));
+        this.fragmentTimers.delete(key);
+        room.importRemote([result.update]);
+      } else if (result.kind === 'rejected') {
+        this.reportError(new Error(result.reason));
+      }
+      return;
+    }
+    room.handle(message);
+  }
+
+  /** @internal */
+  sendMessage(message: ProtocolMessage): void {
+    if (this.ws?.readyState === OPEN) this.ws.send(encodeMessage(message));
+  }
+
+  /** @internal */
+  sendFrame(frame: Uint8Array): void {
+    if (this.ws?.readyState === OPEN) this.ws.send(frame);
+  }
+
+  /** @internal A join the server could not serve right now: try again after a backoff. */
+  retryJoinLater(room: ClientRoom): void {
+    setTimeout(() => {
+      if (this.rooms.get(room.docId) === room && this.isOpen) this.sendMessage(room.joinRequest());
+    }, 1_000);
+  }
+
+  /** @internal */
+  retryPumpLater(room: ClientRoom): void {
+    setTimeout(() => room.pump(), 500);
+  }
+
+  /** @internal */
+  reportError(error: unknown): void {
+    this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+  }
+}

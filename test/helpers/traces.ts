@@ -1,0 +1,59 @@
+/**
+ * Editing traces from `../shared/data/traces` (josephg/editing-traces, CC BY 4.0;
+ * automerge-paper from automerge-perf) and how to replay them into Loro documents.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { LoroDoc, LoroText } from 'loro-crdt';
+
+export type Patch = [position: number, deleted: number, inserted: string];
+
+export interface SequentialTrace {
+  startContent?: string;
+  endContent: string;
+  txns: { patches: Patch[] }[];
+}
+
+export interface ConcurrentTrace {
+  kind: 'concurrent';
+  endContent: string;
+  numAgents: number;
+  txns: { parents: number[]; agent: number; patches: Patch[] }[];
+}
+
+/** Copied from the steering repo's shared/data/traces with its README (attribution) so a clean clone has them. */
+export const TRACES_DIR = join(import.meta.dirname, '../data/traces');
+
+/** The text container every Tandem document keeps its content in. */
+export const TEXT = 'text';
+
+const ASTRAL = /[\u{10000}-\u{10FFFF}]/u;
+
+function load<T extends { endContent: string; txns: { patches: Patch[] }[] }>(name: string): T {
+  const trace = JSON.parse(gunzipSync(readFileSync(join(TRACES_DIR, `${name}.json.gz`))).toString()) as T;
+  // Trace positions count code points; Loro counts UTF-16 units. They agree without astral
+  // characters, which is true of every trace we ship; refuse a trace where they would not.
+  for (const txn of trace.txns) for (const [, , ins] of txn.patches) if (ASTRAL.test(ins)) throw new Error(`${name}: astral characters`);
+  if (ASTRAL.test(trace.endContent)) throw new Error(`${name}: astral characters`);
+  return trace;
+}
+
+export const loadSequentialTrace = (name: 'automerge-paper' | 'seph-blog1' | 'friendsforever_flat'): SequentialTrace =>
+  load<SequentialTrace>(name);
+export const loadConcurrentTrace = (name: 'friendsforever-concurrent'): ConcurrentTrace => load<ConcurrentTrace>(name);
+
+/** Applies one patch (splice semantics) to a Loro text. */
+export function applyPatch(text: LoroText, [pos, del, ins]: Patch): void {
+  if (del > 0) text.delete(pos, del);
+  if (ins.length > 0) text.insert(pos, ins);
+}
+
+/** Every patch of a sequential trace, in order. */
+export function* patchesOf(trace: SequentialTrace): Generator<Patch> {
+  for (const txn of trace.txns) yield* txn.patches;
+}
+
+export function textOf(doc: LoroDoc): string {
+  return doc.getText(TEXT).toString();
+}
