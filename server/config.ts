@@ -27,7 +27,8 @@ export interface SyncOptions {
   maxPendingBytesPerConnection: number;
   /** Bytes queued for a socket before it is dropped as a slow consumer (it rejoins from its version). */
   maxSocketBufferBytes: number;
-  /** Compact a document once its log since the last snapshot has this many updates or bytes. */
+  /** Compact a document once its log since the last snapshot has this many entries or bytes.
+   *  Loading imports the snapshot (~1 ms) plus the log, so the log bounds cold-load time. */
   compactAfterUpdates: number;
   compactAfterBytes: number;
   /** WebSocket-level ping interval; a socket that misses two pongs is dropped. */
@@ -56,8 +57,8 @@ export const defaultSyncOptions: Readonly<SyncOptions> = Object.freeze({
   fragmentTimeoutMs: 10_000,
   maxPendingBytesPerConnection: 32 * 1024 * 1024,
   maxSocketBufferBytes: 64 * 1024 * 1024,
-  compactAfterUpdates: 1_000,
-  compactAfterBytes: 4 * 1024 * 1024,
+  compactAfterUpdates: 500,
+  compactAfterBytes: 256 * 1024,
   heartbeatMs: 30_000,
 });
 

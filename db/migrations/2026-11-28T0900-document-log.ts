@@ -16,7 +16,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('doc_updates')
     .addColumn('doc_id', 'text', (c) => c.notNull().references('documents.id').onDelete('cascade'))
     .addColumn('seq', 'bigint', (c) => c.notNull())
-    .addColumn('bytes', 'bytea', (c) => c.notNull())
+    // Every update committed together, encoded as in db/update-batch.ts.
+    .addColumn('updates', 'bytea', (c) => c.notNull())
+    .addColumn('update_count', 'integer', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('doc_updates_pkey', ['doc_id', 'seq'])
     .execute();

@@ -1,28 +1,34 @@
 /**
  * The per-document update log and its snapshots.
  *
- * Sequence numbers come from `documents.head_seq`, bumped in the same transaction that
- * inserts the rows: the row lock makes writers of one document take turns, so `seq` is
- * gap-free and in commit order (a global sequence is not: a later value can commit first and
- * a reader at "seq > last" would skip the earlier one).
+ * Each log entry (row) holds the updates of one group commit. Sequence numbers come from
+ * `documents.head_seq`, bumped in the same transaction that inserts the row: the row lock
+ * makes writers of one document take turns, so `seq` is gap-free and in commit order (a
+ * global sequence is not: a later value can commit first and a reader at "seq > last" would
+ * skip the earlier one).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema';
+import { decodeUpdateBatch, encodeUpdateBatch } from '../update-batch';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Rows per INSERT statement (3 parameters each; Postgres allows 65,535 parameters). */
-const INSERT_CHUNK = 1_000;
+/** One log entry: the updates committed together under one sequence number. */
+export interface LogEntry {
+  seq: number;
+  updates: Uint8Array[];
+}
 
-export interface LoggedUpdate {
+export interface Snapshot {
+  /** Covers every log entry with a sequence number up to this one. */
   seq: number;
   bytes: Uint8Array;
 }
 
 export interface StoredDocument {
-  snapshot: LoggedUpdate | null;
-  /** Updates after the snapshot, in `seq` order. */
-  updates: LoggedUpdate[];
+  snapshot: Snapshot | null;
+  /** Log entries after the snapshot, in `seq` order. */
+  log: LogEntry[];
   /** The last sequence number the document had when read. */
   headSeq: number;
 }
@@ -36,32 +42,23 @@ export class DocumentGoneError extends Error {
 }
 
 /**
- * Appends updates to a document's log; run it inside a transaction. Returns the sequence
- * numbers given to them (`firstSeq..lastSeq`, in the order of `updates`).
+ * Appends one log entry holding `updates`; run it inside a transaction. Returns its sequence
+ * number.
  */
-export async function appendUpdates(
-  trx: Transaction<Database>,
-  docId: string,
-  updates: readonly Uint8Array[],
-): Promise<{ firstSeq: number; lastSeq: number }> {
+export async function appendLogEntry(trx: Transaction<Database>, docId: string, updates: readonly Uint8Array[]): Promise<number> {
   const row = await trx
     .updateTable('documents')
-    .set({ head_seq: sql`head_seq + ${updates.length}`, updated_at: sql`now()` })
+    .set({ head_seq: sql`head_seq + 1`, updated_at: sql`now()` })
     .where('id', '=', docId)
     .where('deleted_at', 'is', null)
     .returning('head_seq')
     .executeTakeFirst();
   if (!row) throw new DocumentGoneError(docId);
-  const lastSeq = row.head_seq;
-  const firstSeq = lastSeq - updates.length + 1;
-  for (let start = 0; start < updates.length; start += INSERT_CHUNK) {
-    const chunk = updates.slice(start, start + INSERT_CHUNK);
-    await trx
-      .insertInto('doc_updates')
-      .values(chunk.map((bytes, i) => ({ doc_id: docId, seq: firstSeq + start + i, bytes })))
-      .execute();
-  }
-  return { firstSeq, lastSeq };
+  await trx
+    .insertInto('doc_updates')
+    .values({ doc_id: docId, seq: row.head_seq, updates: encodeUpdateBatch(updates), update_count: updates.length })
+    .execute();
+  return row.head_seq;
 }
 
 /** Latest snapshot plus the log after it, read from one consistent view. */
@@ -75,20 +72,21 @@ export async function loadStoredDocument(db: Kysely<Database>, docId: string): P
       const snapshot =
         (await trx.selectFrom('doc_snapshots').select(['seq', 'bytes']).where('doc_id', '=', docId).executeTakeFirst()) ??
         null;
-      const updates = await readUpdatesAfter(trx, docId, snapshot?.seq ?? 0);
-      return { snapshot, updates, headSeq: doc.head_seq };
+      const log = await readLogAfter(trx, docId, snapshot?.seq ?? 0);
+      return { snapshot, log, headSeq: doc.head_seq };
     });
 }
 
 /** Log entries with `seq > afterSeq`, in order. */
-export async function readUpdatesAfter(db: Db, docId: string, afterSeq: number): Promise<LoggedUpdate[]> {
-  return db
+export async function readLogAfter(db: Db, docId: string, afterSeq: number): Promise<LogEntry[]> {
+  const rows = await db
     .selectFrom('doc_updates')
-    .select(['seq', 'bytes'])
+    .select(['seq', 'updates'])
     .where('doc_id', '=', docId)
     .where('seq', '>', afterSeq)
     .orderBy('seq')
     .execute();
+  return rows.map((r) => ({ seq: r.seq, updates: decodeUpdateBatch(r.updates) }));
 }
 
 /**

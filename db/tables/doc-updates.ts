@@ -1,11 +1,15 @@
 import type { Generated, Selectable } from 'kysely';
 
-/** The append-only update log: `seq` is gap-free per document and in commit order. */
+/**
+ * The append-only update log: one row per group commit. `seq` is gap-free per document and
+ * in commit order.
+ */
 export interface DocUpdatesTable {
   doc_id: string;
   seq: number;
-  /** One Loro update, exactly as the client sent it. */
-  bytes: Uint8Array;
+  /** The updates committed together, exactly as clients sent them (see `update-batch.ts`). */
+  updates: Uint8Array;
+  update_count: number;
   created_at: Generated<Date>;
 }
 

@@ -4,7 +4,7 @@
  * on the main thread would stall every room; a worker thread keeps them responsive.
  */
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 export interface Compactor {
@@ -15,11 +15,14 @@ export interface Compactor {
 
 type Reply = { id: number; snapshot: Uint8Array } | { id: number; error: string };
 
-/** The worker is TypeScript; register tsx's loader in it before importing it. */
+/**
+ * The worker is TypeScript: its bootstrap registers tsx's require hook, then loads it. (Node
+ * 20 ignores `--import` in a worker's execArgv for the worker's entry, so this is the way.)
+ */
 function workerBootstrap(): string {
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
-  const entry = new URL('./compaction-worker.ts', import.meta.url).href;
-  return `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  const tsxApi = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const entry = fileURLToPath(new URL('./compaction-worker.ts', import.meta.url));
+  return `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(entry)});`;
 }
 
 export class WorkerCompactor implements Compactor {
@@ -34,6 +37,7 @@ export class WorkerCompactor implements Compactor {
       const waiter = this.waiting.get(reply.id);
       if (!waiter) return;
       this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) worker.unref();
       if ('error' in reply) waiter.reject(new Error(`snapshot failed: ${reply.error}`));
       else waiter.resolve(reply.snapshot);
     });
@@ -44,8 +48,6 @@ export class WorkerCompactor implements Compactor {
     };
     worker.on('error', failAll);
     worker.on('exit', (code) => failAll(new Error(`compaction worker exited with code ${code}`)));
-    // The worker must not keep the process alive on its own.
-    worker.unref();
     this.worker = worker;
     return worker;
   }
@@ -53,6 +55,8 @@ export class WorkerCompactor implements Compactor {
   snapshot(parts: Uint8Array[]): Promise<Uint8Array> {
     const worker = this.start();
     const id = this.nextId++;
+    // Referenced only while a snapshot is pending: an idle worker never keeps the process alive.
+    worker.ref();
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       worker.postMessage({ id, parts });

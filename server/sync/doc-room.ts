@@ -12,10 +12,10 @@
  * and the other members the updates. While the database is unreachable the queue is retried
  * with backoff, nothing is acknowledged, and sockets stay open.
  */
-import { LoroDoc, VersionVector } from 'loro-crdt';
+import { LoroDoc, VersionVector, type PeerID } from 'loro-crdt';
 import { RoomErrorCode } from '../../shared/protocol/index';
 import type { Logger } from '../logger';
-import { DocumentGoneError, isTransientDatabaseError, type DocStore } from './doc-store';
+import { DocumentGoneError, isTransientDatabaseError, type DocStore, type LogEntry, type Snapshot } from './doc-store';
 import type { RoomMember } from './member';
 
 /** Why an accepted update could not be stored. */
@@ -38,13 +38,20 @@ export type SubmitOutcome =
   /** At least one update was rejected by Loro; the valid ones are stored anyway. */
   | { kind: 'invalid'; reason: string };
 
-interface LoggedBytes {
-  seq: number;
-  bytes: Uint8Array;
+/** Ops newly imported from one submit: counters `[start, end)` of one peer. */
+interface Span {
+  peer: PeerID;
+  start: number;
+  end: number;
 }
 
 interface QueuedWrite {
+  /** The updates as the member sent them (what other contributors to a commit are relayed). */
   updates: Uint8Array[];
+  /** The ops they brought that the room did not have. */
+  spans: Span[];
+  /** Updates with ops still waiting for their dependencies: stored as sent. */
+  pending: Uint8Array[];
   from: RoomMember | null;
   resolve: () => void;
   reject: (error: CommitError) => void;
@@ -65,16 +72,32 @@ export interface DocRoomOptions {
 /** Retry delays for writes while the database is unreachable: 50 ms doubling to 2 s. */
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 2_000;
-/** Most updates written in one transaction; the rest go in the next one. */
-const MAX_UPDATES_PER_COMMIT = 5_000;
+/** Most submits (and bytes) in one commit; the rest go in the next one. */
+const MAX_SUBMITS_PER_COMMIT = 10_000;
+const MAX_BYTES_PER_COMMIT = 16 * 1024 * 1024;
+
+const sizeOf = (updates: readonly Uint8Array[]): number => updates.reduce((n, u) => n + u.length, 0);
+
+/** Sorts and merges overlapping or touching spans of the same peer. */
+function mergeSpans(spans: Span[]): Span[] {
+  const sorted = [...spans].sort((a, b) => (a.peer === b.peer ? a.start - b.start : a.peer < b.peer ? -1 : 1));
+  const out: Span[] = [];
+  for (const span of sorted) {
+    const last = out.at(-1);
+    if (last && last.peer === span.peer && span.start <= last.end) last.end = Math.max(last.end, span.end);
+    else out.push({ ...span });
+  }
+  return out;
+}
 
 export class DocRoom {
   readonly docId: string;
   private readonly doc: LoroDoc;
   private readonly members = new Set<RoomMember>();
-  /** Latest snapshot this node knows of, and the committed updates after it. */
-  private base: LoggedBytes | null;
-  private tail: LoggedBytes[];
+  /** Latest snapshot this node knows of, and the committed log entries after it. */
+  private base: Snapshot | null;
+  private tail: LogEntry[];
+  private tailUpdates: number;
   private tailBytes: number;
   private queue: QueuedWrite[] = [];
   private writing: Promise<void> | null = null;
@@ -87,16 +110,23 @@ export class DocRoom {
   private constructor(
     private readonly options: DocRoomOptions,
     doc: LoroDoc,
-    base: LoggedBytes | null,
-    tail: LoggedBytes[],
+    base: Snapshot | null,
+    tail: LogEntry[],
     headSeq: number,
   ) {
     this.docId = options.docId;
     this.doc = doc;
     this.base = base;
     this.tail = tail;
-    this.tailBytes = tail.reduce((n, u) => n + u.bytes.length, 0);
+    this.tailUpdates = 0;
+    this.tailBytes = 0;
+    for (const entry of tail) this.countTail(entry, 1);
     this.headSeq = headSeq;
+  }
+
+  private countTail(entry: LogEntry, sign: 1 | -1): void {
+    this.tailUpdates += sign * entry.updates.length;
+    this.tailBytes += sign * sizeOf(entry.updates);
   }
 
   /** Loads a document from storage. Throws `DocumentGoneError` when it does not exist. */
@@ -106,12 +136,25 @@ export class DocRoom {
     try {
       if (stored.snapshot) doc.import(stored.snapshot.bytes);
       doc.detach();
-      if (stored.updates.length > 0) doc.importBatch(stored.updates.map((u) => u.bytes));
+      const updates = stored.log.flatMap((e) => e.updates);
+      if (updates.length > 0) doc.importBatch(updates);
     } catch (error) {
       doc.free();
       throw error;
     }
-    return new DocRoom(options, doc, stored.snapshot, stored.updates, stored.headSeq);
+    return new DocRoom(options, doc, stored.snapshot, stored.log, stored.headSeq);
+  }
+
+  /** Sizes, for logs and server stats. */
+  stats(): { members: number; snapshotBytes: number; tailEntries: number; tailUpdates: number; tailBytes: number; headSeq: number } {
+    return {
+      members: this.members.size,
+      snapshotBytes: this.base?.bytes.length ?? 0,
+      tailEntries: this.tail.length,
+      tailUpdates: this.tailUpdates,
+      tailBytes: this.tailBytes,
+      headSeq: this.headSeq,
+    };
   }
 
   get memberCount(): number {
@@ -170,7 +213,7 @@ export class DocRoom {
 
   /** The whole document as stored bytes: latest snapshot + the committed log after it. */
   private everything(): Uint8Array[] {
-    return [...(this.base ? [this.base.bytes] : []), ...this.tail.map((u) => u.bytes)];
+    return [...(this.base ? [this.base.bytes] : []), ...this.tail.flatMap((e) => e.updates)];
   }
 
   leave(member: RoomMember): void {
@@ -185,32 +228,31 @@ export class DocRoom {
   submit(from: RoomMember, updates: readonly Uint8Array[]): SubmitOutcome {
     if (this.closed) throw new Error(`room ${this.docId} is closed`);
     const accepted: Uint8Array[] = [];
+    const spans: Span[] = [];
+    const pending: Uint8Array[] = [];
     let invalid: string | null = null;
     for (const update of updates) {
       try {
         const status = this.doc.import(update);
-        // Store what brought something new (applied or waiting for dependencies). A pure
-        // duplicate is already stored or queued, and need not be written again.
-        if (status.success.size > 0 || (status.pending && status.pending.size > 0)) accepted.push(update);
+        for (const [peer, { start, end }] of status.success) spans.push({ peer, start, end });
+        if (status.pending && status.pending.size > 0) pending.push(update);
+        // A pure duplicate brought nothing new: it is already stored or queued.
+        if (status.success.size > 0 || pending.at(-1) === update) accepted.push(update);
       } catch (error) {
         invalid = error instanceof Error ? error.message : String(error);
       }
     }
-    // A duplicate still waits for the queue ahead of it: it may repeat an update that is
-    // queued but not yet committed, and its Ack must not overtake that commit.
-    const committed = this.enqueue(accepted, from);
+    // A duplicate still takes its place in the queue: it may repeat an update that is queued
+    // but not yet committed, and its Ack must not overtake that commit.
+    const committed = new Promise<void>((resolve, reject) => {
+      this.queue.push({ updates: accepted, spans, pending, from, resolve, reject });
+      this.kick();
+    });
     if (invalid !== null) {
       committed.catch(() => {}); // the valid part is stored; nobody waits on its outcome
       return { kind: 'invalid', reason: invalid };
     }
     return { kind: 'accepted', committed };
-  }
-
-  private enqueue(updates: Uint8Array[], from: RoomMember | null): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ updates, from, resolve, reject });
-      this.kick();
-    });
   }
 
   private kick(): void {
@@ -222,20 +264,34 @@ export class DocRoom {
     });
   }
 
-  /** Writes what is queued in one transaction; on a transient failure, schedules a retry. */
+  /**
+   * Writes what is queued as one log entry, in one transaction; on a transient failure,
+   * schedules a retry. The entry holds the commit's new ops as a single Loro update (exported
+   * from the oplog by span), not the many small updates they arrived in: a keystroke's update
+   * carries ~80 bytes of envelope, and importing thousands of tiny updates is what makes a
+   * document slow to load.
+   */
   private async writeQueued(): Promise<void> {
     const batch: QueuedWrite[] = [];
-    let count = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || count + this.queue[0]!.updates.length <= MAX_UPDATES_PER_COMMIT)) {
-      const next = this.queue.shift()!;
+    let bytes = 0;
+    for (const next of this.queue) {
+      const size = sizeOf(next.updates);
+      if (batch.length > 0 && (batch.length >= MAX_SUBMITS_PER_COMMIT || bytes + size > MAX_BYTES_PER_COMMIT)) break;
       batch.push(next);
-      count += next.updates.length;
+      bytes += size;
     }
-    const updates = batch.flatMap((w) => w.updates);
-    let firstSeq = this.headSeq + 1;
+    this.queue.splice(0, batch.length);
+    const spans = mergeSpans(batch.flatMap((w) => w.spans));
+    const updates = [
+      ...(spans.length > 0
+        ? [this.doc.export({ mode: 'updates-in-range', spans: spans.map((s) => ({ id: { peer: s.peer, counter: s.start }, len: s.end - s.start })) })]
+        : []),
+      ...batch.flatMap((w) => w.pending),
+    ];
     if (updates.length > 0) {
+      let seq: number;
       try {
-        ({ firstSeq } = await this.options.store.append(this.docId, updates));
+        seq = await this.options.store.append(this.docId, updates);
       } catch (error) {
         if (this.closed) {
           for (const w of batch) w.reject(new CommitError('storage_failed'));
@@ -259,44 +315,50 @@ export class DocRoom {
         return;
       }
       this.retryDelay = RETRY_MIN_MS;
-      let seq = firstSeq;
-      for (const bytes of updates) {
-        this.tail.push({ seq: seq++, bytes });
-        this.tailBytes += bytes.length;
-      }
-      this.headSeq = seq - 1;
+      const entry = { seq, updates };
+      this.tail.push(entry);
+      this.countTail(entry, 1);
+      this.headSeq = seq;
     }
     for (const w of batch) w.resolve();
-    this.relay(batch);
+    this.relay(batch, updates);
     this.maybeCompact();
   }
 
-  /** Sends committed updates to every member but their senders. */
-  private relay(batch: readonly QueuedWrite[]): void {
-    if (this.members.size === 0) return;
-    const all = batch.flatMap((w) => w.updates);
-    if (all.length === 0) return;
+  /**
+   * Sends a commit to every member: the merged update to those who contributed nothing to it,
+   * the others' updates as sent to those who did (so nobody gets their own edits back).
+   */
+  private relay(batch: readonly QueuedWrite[], merged: readonly Uint8Array[]): void {
+    if (this.members.size === 0 || merged.length === 0) return;
     const senders = new Set(batch.map((w) => w.from));
     for (const member of this.members) {
-      const updates = senders.has(member) ? batch.filter((w) => w.from !== member).flatMap((w) => w.updates) : all;
+      const updates = senders.has(member) ? batch.filter((w) => w.from !== member).flatMap((w) => w.updates) : merged;
       if (updates.length > 0) member.deliver('doc', this.docId, updates);
     }
   }
 
   private maybeCompact(): void {
     const { compactAfterUpdates, compactAfterBytes } = this.options;
-    if (this.closed || this.compacting || (this.tail.length < compactAfterUpdates && this.tailBytes < compactAfterBytes)) return;
+    if (this.closed || this.compacting || (this.tailUpdates < compactAfterUpdates && this.tailBytes < compactAfterBytes)) return;
     this.compacting = true;
+    const started = performance.now();
     this.options.store
       .compact(this.docId)
       .then((snapshot) => {
         if (!snapshot || this.closed) return;
         if (!this.base || snapshot.seq > this.base.seq) {
           this.base = snapshot;
-          this.tail = this.tail.filter((u) => u.seq > snapshot.seq);
-          this.tailBytes = this.tail.reduce((n, u) => n + u.bytes.length, 0);
+          for (const entry of this.tail) if (entry.seq <= snapshot.seq) this.countTail(entry, -1);
+          this.tail = this.tail.filter((e) => e.seq > snapshot.seq);
         }
-        this.options.log.debug('doc.compacted', { docId: this.docId, seq: snapshot.seq, bytes: snapshot.bytes.length });
+        this.options.log.debug('doc.compacted', {
+          docId: this.docId,
+          seq: snapshot.seq,
+          bytes: snapshot.bytes.length,
+          ms: Math.round(performance.now() - started),
+          tailUpdates: this.tailUpdates,
+        });
       })
       .catch((error: unknown) => this.options.log.warn('doc.compaction_failed', { docId: this.docId, error }))
       .finally(() => {

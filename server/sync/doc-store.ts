@@ -5,17 +5,19 @@
 import type { Kysely } from 'kysely';
 import {
   DocumentGoneError,
-  appendUpdates,
+  appendLogEntry,
   loadStoredDocument,
   releaseCompaction,
   replaceSnapshot,
   tryLeaseCompaction,
+  type LogEntry,
+  type Snapshot,
   type StoredDocument,
 } from '../../db/repositories/doc-log';
 import type { Database } from '../../db/schema';
 import type { Compactor } from './compactor';
 
-export { DocumentGoneError, type StoredDocument };
+export { DocumentGoneError, type LogEntry, type Snapshot, type StoredDocument };
 
 /** A compaction lease outlives the slowest snapshot we expect by a wide margin. */
 const COMPACTION_LEASE_MS = 60_000;
@@ -31,9 +33,9 @@ export class DocStore {
     return loadStoredDocument(this.db, docId);
   }
 
-  /** Appends updates in one transaction; resolves once they are committed. */
-  append(docId: string, updates: readonly Uint8Array[]): Promise<{ firstSeq: number; lastSeq: number }> {
-    return this.db.transaction().execute((trx) => appendUpdates(trx, docId, updates));
+  /** Appends updates as one log entry; resolves with its sequence number once committed. */
+  append(docId: string, updates: readonly Uint8Array[]): Promise<number> {
+    return this.db.transaction().execute((trx) => appendLogEntry(trx, docId, updates));
   }
 
   /**
@@ -42,13 +44,13 @@ export class DocStore {
    * sequence number it covers, or null when another node holds the lease or has already
    * stored a newer one.
    */
-  async compact(docId: string): Promise<{ seq: number; bytes: Uint8Array } | null> {
+  async compact(docId: string): Promise<Snapshot | null> {
     if (!(await tryLeaseCompaction(this.db, docId, COMPACTION_LEASE_MS))) return null;
     try {
       const stored = await loadStoredDocument(this.db, docId);
-      const last = stored.updates.at(-1);
+      const last = stored.log.at(-1);
       if (!last) return null;
-      const parts = [...(stored.snapshot ? [stored.snapshot.bytes] : []), ...stored.updates.map((u) => u.bytes)];
+      const parts = [...(stored.snapshot ? [stored.snapshot.bytes] : []), ...stored.log.flatMap((e) => e.updates)];
       const bytes = await this.compactor.snapshot(parts);
       return (await replaceSnapshot(this.db, docId, last.seq, bytes)) ? { seq: last.seq, bytes } : null;
     } finally {

@@ -49,7 +49,7 @@ export class RoomRegistry {
         (room) => {
           this.loading.delete(docId);
           this.docs.set(docId, room);
-          this.options.log.debug('room.loaded', { docId, ms: Math.round(performance.now() - started) });
+          this.options.log.debug('room.loaded', { docId, ms: Math.round(performance.now() - started), ...room.stats() });
           return room;
         },
         (error: unknown) => {

@@ -25,10 +25,11 @@ import {
   assertNever,
   batchKey,
   decodeMessage,
+  BATCH_PAYLOAD_BYTES,
   encodeBatch,
   encodeMessage,
-  groupUpdates,
   isRetryableClose,
+  packedSize,
   randomBatchId,
   type BatchId,
   type Permission,
@@ -91,10 +92,6 @@ export interface SyncClientOptions {
   onError?: (error: Error) => void;
 }
 
-interface Batch {
-  id: BatchId;
-  updates: Uint8Array[];
-}
 
 const memoryOutbox: OutboxStore = {
   load: async () => [],
@@ -106,14 +103,18 @@ export class ClientRoom {
   status: RoomStatus = 'joining';
   permission: Permission | null = null;
   error: RoomFailure | null = null;
-  /** Local updates not yet acknowledged, oldest first. */
-  private outbox: Uint8Array[] = [];
-  /** Batches sent on the current socket and not yet acknowledged. */
-  private readonly inFlight = new Map<BatchId, Batch>();
-  /** Outbox entries already in some in-flight batch. */
-  private readonly sent = new Set<Uint8Array>();
+  /** Local updates not yet acknowledged, by local sequence number (insertion order = oldest first). */
+  private readonly outbox = new Map<number, Uint8Array>();
+  private nextLocalSeq = 0;
+  /** Outbox entries not yet sent on the current socket: `unsent[unsentHead…]`. */
+  private unsent: number[] = [];
+  private unsentHead = 0;
+  /** Batches sent on the current socket and not yet acknowledged: their outbox entries. */
+  private readonly inFlight = new Map<BatchId, number[]>();
+  private persistScheduled = false;
   private serverVersion: VersionVector | null = null;
   private readonly listeners = new Set<() => void>();
+  private readonly ackListeners = new Set<(updates: readonly Uint8Array[]) => void>();
   private unsubscribe: (() => void) | null = null;
   private rejoinedAfterError = false;
   private sentMissing = false;
@@ -129,17 +130,23 @@ export class ClientRoom {
   async start(): Promise<void> {
     const saved = await this.store.load(this.docId);
     if (saved.length > 0) this.doc.importBatch(saved);
-    this.outbox.push(...saved);
+    for (const update of saved) this.addToOutbox(update);
     this.unsubscribe = this.doc.subscribeLocalUpdates((update) => {
-      this.outbox.push(update);
+      this.addToOutbox(update);
       this.persist();
       this.pump();
     });
   }
 
+  private addToOutbox(update: Uint8Array): void {
+    const seq = this.nextLocalSeq++;
+    this.outbox.set(seq, update);
+    this.unsent.push(seq);
+  }
+
   /** Number of local updates the server has not acknowledged yet. */
   get unacknowledged(): number {
-    return this.outbox.length;
+    return this.outbox.size;
   }
 
   /** Calls `listener` whenever status, outbox or document changes from the network. */
@@ -148,12 +155,24 @@ export class ClientRoom {
     return () => this.listeners.delete(listener);
   }
 
+  /** Calls `listener` with the local updates each time the server acknowledges some as stored. */
+  onAcknowledged(listener: (updates: readonly Uint8Array[]) => void): () => void {
+    this.ackListeners.add(listener);
+    return () => this.ackListeners.delete(listener);
+  }
+
   private changed(): void {
     for (const l of this.listeners) l();
   }
 
+  /** Saves the outbox once per task, however many edits the task made. */
   private persist(): void {
-    this.store.save(this.docId, this.outbox).catch((error: unknown) => this.client.reportError(error));
+    if (this.persistScheduled) return;
+    this.persistScheduled = true;
+    queueMicrotask(() => {
+      this.persistScheduled = false;
+      this.store.save(this.docId, [...this.outbox.values()]).catch((error: unknown) => this.client.reportError(error));
+    });
   }
 
   /** Resolves when `predicate` holds, re-checking after every change. */
@@ -174,7 +193,7 @@ export class ClientRoom {
 
   /** Resolves once every local update so far is stored on the server. */
   whenAcknowledged(): Promise<void> {
-    return this.until(() => this.outbox.length === 0);
+    return this.until(() => this.outbox.size === 0);
   }
 
   /** Resolves once joined and caught up with what the server had at join time. */
@@ -203,7 +222,8 @@ export class ClientRoom {
   /** @internal The socket dropped: whatever was in flight is void and will be resent. */
   socketLost(): void {
     this.inFlight.clear();
-    this.sent.clear();
+    this.unsent = [...this.outbox.keys()];
+    this.unsentHead = 0;
     if (this.status === 'live') this.status = 'joining';
     this.changed();
   }
@@ -288,39 +308,64 @@ export class ClientRoom {
     this.sentMissing = true;
     const cmp = this.doc.oplogVersion().compare(this.serverVersion);
     if (cmp === 0 || cmp === -1) return;
-    const diff = this.doc.export({ mode: 'update', from: this.serverVersion });
-    this.outbox.push(diff);
+    this.addToOutbox(this.doc.export({ mode: 'update', from: this.serverVersion }));
     this.persist();
   }
 
-  /** Sends unsent outbox entries, packed into batches, while the in-flight window allows. */
+  /**
+   * Sends unsent outbox entries while the in-flight window allows, packing as many into each
+   * batch as fit one frame: under load (or after an outage) batches grow instead of queueing.
+   */
   pump(): void {
     if (this.status !== 'live' || this.permission !== 'write' || !this.client.isOpen) return;
-    if (this.inFlight.size >= this.client.maxInFlight) return;
-    const unsent = this.outbox.filter((u) => !this.sent.has(u));
-    for (const updates of groupUpdates(unsent)) {
-      if (this.inFlight.size >= this.client.maxInFlight) break;
+    while (this.inFlight.size < this.client.maxInFlight && this.unsentHead < this.unsent.length) {
+      const seqs: number[] = [];
+      const updates: Uint8Array[] = [];
+      let bytes = 0;
+      while (this.unsentHead < this.unsent.length) {
+        const seq = this.unsent[this.unsentHead]!;
+        const update = this.outbox.get(seq);
+        if (update === undefined) {
+          this.unsentHead++; // acknowledged meanwhile
+          continue;
+        }
+        if (seqs.length > 0 && bytes + packedSize(update) > BATCH_PAYLOAD_BYTES) break;
+        seqs.push(seq);
+        updates.push(update);
+        bytes += packedSize(update);
+        this.unsentHead++;
+      }
+      if (seqs.length === 0) break;
       const id = randomBatchId();
-      this.inFlight.set(id, { id, updates });
-      for (const u of updates) this.sent.add(u);
+      this.inFlight.set(id, seqs);
       for (const frame of encodeBatch(CrdtType.Loro, this.docId, updates, id)) this.client.sendFrame(frame);
+    }
+    if (this.unsentHead === this.unsent.length) {
+      this.unsent = [];
+      this.unsentHead = 0;
     }
   }
 
   private acknowledge(refId: BatchId, status: UpdateStatus): void {
-    const batch = this.inFlight.get(refId);
-    if (!batch) return;
+    const seqs = this.inFlight.get(refId);
+    if (!seqs) return;
     this.inFlight.delete(refId);
-    const drop = (): void => {
-      const done = new Set(batch.updates);
-      this.outbox = this.outbox.filter((u) => !done.has(u));
-      for (const u of batch.updates) this.sent.delete(u);
+    const drop = (): Uint8Array[] => {
+      const dropped: Uint8Array[] = [];
+      for (const seq of seqs) {
+        const update = this.outbox.get(seq);
+        if (update !== undefined) dropped.push(update);
+        this.outbox.delete(seq);
+      }
       this.persist();
+      return dropped;
     };
     switch (status) {
-      case UpdateStatus.Ok:
-        drop();
+      case UpdateStatus.Ok: {
+        const stored = drop();
+        for (const l of this.ackListeners) l(stored);
         break;
+      }
       case UpdateStatus.PermissionDenied:
       case UpdateStatus.InvalidUpdate:
       case UpdateStatus.PayloadTooLarge:
@@ -332,10 +377,14 @@ export class ClientRoom {
       case UpdateStatus.RateLimited:
       case UpdateStatus.FragmentTimeout:
       case UpdateStatus.Unknown:
-        // Send again later (after the next Ack frees the window, or after a rejoin).
-        for (const u of batch.updates) this.sent.delete(u);
-        if (status === UpdateStatus.Unknown) break;
-        this.client.retryPumpLater(this);
+        // Send again: after a pause when the server is busy; an Unknown (storage failure) is
+        // followed by a RoomError asking us to rejoin, which resends the whole outbox anyway.
+        this.unsent.push(...seqs);
+        if (status !== UpdateStatus.Unknown) {
+          this.client.retryPumpLater(this);
+          this.changed();
+          return;
+        }
         break;
       default:
         assertNever(status, 'ack status');
@@ -356,6 +405,7 @@ export class ClientRoom {
     this.unsubscribe?.();
     this.serverVersion?.free();
     this.listeners.clear();
+    this.ackListeners.clear();
   }
 }
 

@@ -15,8 +15,12 @@ import {
 
 /** Payload bytes per fragment: the frame limit minus room for the largest envelope. */
 export const FRAGMENT_PAYLOAD_BYTES = 240 * 1024;
-/** Updates are packed into one DocUpdate while the payload stays under this. */
-const PACKED_PAYLOAD_BUDGET = MAX_MESSAGE_BYTES - 1024;
+/** Updates are packed into one DocUpdate while their payload stays under this. */
+export const BATCH_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 1024;
+const PACKED_PAYLOAD_BUDGET = BATCH_PAYLOAD_BYTES;
+
+/** What an update costs inside a DocUpdate payload (its length prefix takes at most 5 bytes). */
+export const packedSize = (update: Uint8Array): number => update.length + 5;
 
 /**
  * Groups updates into batches that each fit one frame: small updates packed together (in
@@ -27,7 +31,7 @@ export function groupUpdates(updates: readonly Uint8Array[]): Uint8Array[][] {
   let pack: Uint8Array[] = [];
   let packBytes = 0;
   for (const update of updates) {
-    const cost = update.length + 5; // the length prefix takes at most 5 bytes
+    const cost = packedSize(update);
     if (cost > PACKED_PAYLOAD_BUDGET) {
       if (pack.length > 0) groups.push(pack);
       groups.push([update]);
@@ -53,7 +57,7 @@ export function groupUpdates(updates: readonly Uint8Array[]): Uint8Array[][] {
  */
 export function encodeBatch(crdt: CrdtType, roomId: string, group: readonly Uint8Array[], batchId: BatchId): Uint8Array[] {
   const only = group[0];
-  if (group.length === 1 && only !== undefined && only.length + 5 > PACKED_PAYLOAD_BUDGET) {
+  if (group.length === 1 && only !== undefined && packedSize(only) > PACKED_PAYLOAD_BUDGET) {
     return encodeFragmented(crdt, roomId, only, batchId);
   }
   return [encodeMessage({ type: MessageType.DocUpdate, crdt, roomId, updates: [...group], batchId })];

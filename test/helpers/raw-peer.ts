@@ -5,6 +5,7 @@
 import WebSocket from 'ws';
 import {
   CrdtType,
+  FragmentAssembler,
   MessageType,
   decodeMessage,
   encodeMessage,
@@ -13,26 +14,67 @@ import {
   type BatchId,
   type ProtocolMessage,
 } from '../../shared/protocol/index';
-import { waitFor } from './wait';
 
 export class RawPeer {
   readonly messages: ProtocolMessage[] = [];
   readonly texts: string[] = [];
+  readonly acks = new Map<BatchId, Ack>();
+  /** Updates received per room (`crdt + roomId`), DocUpdates and reassembled fragments, in order. */
+  private readonly received = new Map<string, Uint8Array[]>();
+  private readonly assembler = new FragmentAssembler({ maxUpdateBytes: 1 << 30, maxConcurrentBatches: 1_000 });
   closeEvent: { code: number; reason: string } | null = null;
+  private readonly waiters = new Set<() => void>();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
       const bytes = new Uint8Array(data as Buffer);
       if (!isBinary) {
         this.texts.push(Buffer.from(bytes).toString());
-        return;
+      } else {
+        const decoded = decodeMessage(bytes);
+        if (!decoded.ok) throw decoded.error;
+        const m = decoded.message;
+        this.messages.push(m);
+        const key = m.crdt + m.roomId;
+        const into = (updates: Uint8Array[]): void => {
+          this.received.set(key, [...(this.received.get(key) ?? []), ...updates]);
+        };
+        if (m.type === MessageType.Ack) this.acks.set(m.refId, m);
+        else if (m.type === MessageType.DocUpdate) into(m.updates);
+        else if (m.type === MessageType.DocUpdateFragmentHeader) this.assembler.header(m);
+        else if (m.type === MessageType.DocUpdateFragment) {
+          const result = this.assembler.fragment(m);
+          if (result.kind === 'complete') into([result.update]);
+        }
       }
-      const decoded = decodeMessage(bytes);
-      if (!decoded.ok) throw decoded.error;
-      this.messages.push(decoded.message);
+      this.wake();
     });
     ws.on('close', (code, reason) => {
       this.closeEvent = { code, reason: reason.toString() };
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves with `check()`'s value once it is truthy, re-checking on every frame received. */
+  until<T>(check: () => T | undefined | null | false, { timeoutMs = 10_000, what = 'a condition' } = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const attempt = (): boolean => {
+        const value = check();
+        if (value === undefined || value === null || value === false) return false;
+        this.waiters.delete(attempt as () => void);
+        clearTimeout(timer);
+        resolve(value);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(attempt as () => void);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      if (!attempt()) this.waiters.add(attempt as () => void);
     });
   }
 
@@ -74,22 +116,29 @@ export class RawPeer {
     return batchId;
   }
 
-  ackFor(batchId: BatchId): Promise<Ack> {
-    return this.next((m): m is Ack => m.type === MessageType.Ack && m.refId === batchId) as Promise<Ack>;
+  ackFor(batchId: BatchId, timeoutMs = 30_000): Promise<Ack> {
+    return this.until(() => this.acks.get(batchId), { timeoutMs, what: `the Ack of ${batchId}` });
   }
 
   /** The first message from index `from` on that matches. */
   next(match: (m: ProtocolMessage) => boolean, from = 0, timeoutMs = 10_000): Promise<ProtocolMessage> {
-    return waitFor(() => this.messages.slice(from).find(match), { timeoutMs, what: 'a matching message' });
+    let scanned = from;
+    return this.until(
+      () => {
+        for (; scanned < this.messages.length; scanned++) if (match(this.messages[scanned]!)) return this.messages[scanned];
+        return undefined;
+      },
+      { timeoutMs, what: 'a matching message' },
+    );
   }
 
-  /** Updates received for a room (DocUpdate payloads, in order). */
+  /** Updates received for a room (DocUpdates and reassembled fragments, in order). */
   updatesFor(roomId: string, crdt: CrdtType = CrdtType.Loro): Uint8Array[] {
-    return this.messages.flatMap((m) => (m.type === MessageType.DocUpdate && m.roomId === roomId && m.crdt === crdt ? m.updates : []));
+    return this.received.get(crdt + roomId) ?? [];
   }
 
   closed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
-    return waitFor(() => this.closeEvent, { timeoutMs, what: 'the socket to close' });
+    return this.until(() => this.closeEvent, { timeoutMs, what: 'the socket to close' });
   }
 
   close(): void {
