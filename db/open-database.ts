@@ -25,7 +25,7 @@ export type DatabaseOptions =
       url: string;
       /** Pool size; default 10 (each document writes through at most one at a time). */
       poolSize?: number;
-      /** Called for errors on idle pooled connections (e.g. Postgres restarting). */
+      /** Called when a pooled connection fails outside a query (e.g. Postgres restarting). */
       onIdleError?: (error: Error) => void;
     }
   | {
@@ -69,8 +69,10 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
         oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  // Without a listener, an idle client's error (Postgres restarting) would crash the process.
+  // Without listeners, a lost connection (Postgres restarting) would crash the process: the
+  // pool listens on idle clients only, and drops its listener while a client is checked out.
   pool.on('error', (error) => options.onIdleError?.(error));
+  pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }

@@ -5,7 +5,9 @@
  * Each test database is fresh: a new PGlite from the migrated template, or a new Postgres
  * database created for the test and dropped after it.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openDatabase, type DatabaseHandle, type DatabaseOptions } from '../../db/open-database';
@@ -18,9 +20,18 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A database for a server in another process: its environment, and a way to look inside. */
+export interface ProcessDatabase {
+  env: Record<string, string>;
+  /** Opens the database in this process (embedded: only while no server process has it open). */
+  open(): Promise<DatabaseHandle>;
+  drop(): Promise<void>;
+}
+
 export interface Backend {
   name: 'embedded' | 'postgres';
   create(): Promise<TestDatabase>;
+  createForProcess(): Promise<ProcessDatabase>;
 }
 
 const postgresUrl = process.env.TANDEM_TEST_DATABASE_URL;
@@ -45,12 +56,17 @@ const embedded: Backend = {
       drop: () => handle.close(),
     };
   },
+  async createForProcess() {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tandem-data-'));
+    // Seed the folder from the migrated template, so the server process starts fast.
+    await (await openDatabase({ kind: 'embedded', dataDir, loadDataDir: await template() })).close();
+    return {
+      env: { TANDEM_DATA_DIR: dataDir },
+      open: () => openDatabase({ kind: 'embedded', dataDir }),
+      drop: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  },
 };
-
-/** Embedded Postgres in a data folder (for tests that restart a server process on it). */
-export async function embeddedAt(dataDir: string): Promise<DatabaseOptions> {
-  return { kind: 'embedded', dataDir, loadDataDir: await template() };
-}
 
 function withDatabase(url: string, name: string): string {
   const u = new URL(url);
@@ -58,33 +74,41 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
+async function adminQuery(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A fresh, empty database on the test server; the caller migrates it by opening it. */
+async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `tandem_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await adminQuery(`create database ${name}`);
+  return { url: withDatabase(postgresUrl!, name), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
 const postgres: Backend = {
   name: 'postgres',
   async create() {
-    const admin = new pg.Client({ connectionString: postgresUrl });
-    await admin.connect();
-    const name = `tandem_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-    try {
-      await admin.query(`create database ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const url = withDatabase(postgresUrl!, name);
+    const { url, drop } = await freshPostgres();
     const handle = await openDatabase({ kind: 'postgres', url });
     return {
       handle,
       reopen: { kind: 'postgres', url },
       async drop() {
         await handle.close();
-        const c = new pg.Client({ connectionString: postgresUrl });
-        await c.connect();
-        try {
-          await c.query(`drop database if exists ${name} with (force)`);
-        } finally {
-          await c.end();
-        }
+        await drop();
       },
     };
+  },
+  async createForProcess() {
+    const { url, drop } = await freshPostgres();
+    await (await openDatabase({ kind: 'postgres', url })).close();
+    return { env: { DATABASE_URL: url }, open: () => openDatabase({ kind: 'postgres', url }), drop };
   },
 };
 

@@ -1,0 +1,150 @@
+/**
+ * Room lifecycle and storage: group commit, compaction, unloading after the grace period,
+ * presence relay.
+ */
+import { EphemeralStore, LoroDoc } from 'loro-crdt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadStoredDocument } from '../../db/repositories/doc-log';
+import { WorkerCompactor } from '../../server/sync/compactor';
+import { DocStore } from '../../server/sync/doc-store';
+import type { SyncClient } from '../../shared/client/sync-client';
+import { CrdtType, MessageType, UpdateStatus } from '../../shared/protocol/index';
+import { backends, type TestDatabase } from '../helpers/backends';
+import { nodeSyncClient } from '../helpers/clients';
+import { RawPeer } from '../helpers/raw-peer';
+import { storedDoc } from '../helpers/stored';
+import { createDocument, startTestServer, type RunningServer } from '../helpers/test-server';
+import { TEXT, textOf } from '../helpers/traces';
+import { waitFor } from '../helpers/wait';
+
+describe.each(backends)('rooms ($name)', (backend) => {
+  let db: TestDatabase;
+  let server: RunningServer;
+  const clients: SyncClient[] = [];
+
+  beforeEach(async () => {
+    db = await backend.create();
+    server = await startTestServer(db, { roomGraceMs: 50, compactAfterUpdates: 20, compactAfterBytes: 1 << 30 });
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await server.close();
+    await db.drop();
+  });
+
+  it('writes concurrent updates to one document in shared transactions, in a gap-free log', async () => {
+    const docId = await createDocument(server.httpUrl);
+    const peers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.connect(server.wsUrl)));
+    await Promise.all(peers.map((p) => p.joinAndWait(docId)));
+    const batches = peers.flatMap((peer, i) => {
+      const doc = new LoroDoc();
+      return Array.from({ length: 25 }, (_, k) => {
+        const before = doc.oplogVersion();
+        doc.getText(TEXT).insert(0, `${i}:${k} `);
+        doc.commit();
+        return { peer, id: peer.update(docId, [doc.export({ mode: 'update', from: before })]) };
+      });
+    });
+    for (const { peer, id } of batches) expect((await peer.ackFor(id)).status).toBe(UpdateStatus.Ok);
+    const stored = await loadStoredDocument(db.handle.db, docId);
+    const seqs = [...(stored.snapshot ? [stored.snapshot.seq] : []), ...stored.log.map((e) => e.seq)];
+    // 200 updates, far fewer commits; sequence numbers without gaps.
+    expect(stored.headSeq).toBeLessThan(200);
+    expect(stored.log.map((e) => e.seq)).toEqual(
+      Array.from({ length: stored.log.length }, (_, i) => (stored.snapshot?.seq ?? 0) + i + 1),
+    );
+    expect(seqs.at(-1)).toBe(stored.headSeq);
+    expect(textOf(await storedDoc(db.handle.db, docId)).split(' ').filter(Boolean)).toHaveLength(200);
+    for (const p of peers) p.close();
+  });
+
+  it('compacts the log into a snapshot, and a reload from snapshot + tail is exact', async () => {
+    const docId = await createDocument(server.httpUrl);
+    const client = nodeSyncClient(server.wsUrl);
+    clients.push(client);
+    const room = await client.open(docId);
+    await room.whenSynced();
+    const text = room.doc.getText(TEXT);
+    for (let i = 0; i < 60; i++) {
+      text.insert(text.length, `line ${i}\n`);
+      room.doc.commit();
+      await room.whenAcknowledged(); // one commit each, so the log grows past the threshold
+    }
+    await waitFor(async () => (await loadStoredDocument(db.handle.db, docId)).snapshot, { what: 'a snapshot' });
+    const stored = await loadStoredDocument(db.handle.db, docId);
+    expect(stored.snapshot!.seq).toBeGreaterThanOrEqual(20);
+    expect(stored.log.every((e) => e.seq > stored.snapshot!.seq)).toBe(true);
+    expect(textOf(await storedDoc(db.handle.db, docId))).toBe(textOf(room.doc));
+
+    // Cold: a new server loads snapshot + tail.
+    client.close();
+    await server.close();
+    server = await startTestServer(db);
+    const reader = nodeSyncClient(server.wsUrl);
+    clients.push(reader);
+    const fresh = await reader.open(docId);
+    await fresh.whenSynced();
+    expect(textOf(fresh.doc)).toBe(textOf(room.doc));
+  });
+
+  it('two compactions of one document at once: one wins the lease, the result is consistent', async () => {
+    const docId = await createDocument(server.httpUrl);
+    const peer = await RawPeer.connect(server.wsUrl);
+    await peer.joinAndWait(docId);
+    const doc = new LoroDoc();
+    for (let i = 0; i < 5; i++) {
+      const before = doc.oplogVersion();
+      doc.getText(TEXT).insert(0, `${i}`);
+      doc.commit();
+      expect((await peer.ackFor(peer.update(docId, [doc.export({ mode: 'update', from: before })]))).status).toBe(UpdateStatus.Ok);
+    }
+    const compactor = new WorkerCompactor();
+    const store = new DocStore(db.handle.db, compactor);
+    const results = await Promise.all([store.compact(docId), store.compact(docId)]);
+    await compactor.close();
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+    expect(textOf(await storedDoc(db.handle.db, docId))).toBe(textOf(doc));
+    peer.close();
+  });
+
+  it('unloads a room after the grace period and reloads it on the next join', async () => {
+    const docId = await createDocument(server.httpUrl);
+    const peer = await RawPeer.connect(server.wsUrl);
+    await peer.joinAndWait(docId);
+    expect(server.server.rooms.loadedDocuments).toBe(1);
+    peer.send({ type: MessageType.Leave, crdt: CrdtType.Loro, roomId: docId });
+    await waitFor(() => server.server.rooms.loadedDocuments === 0, { what: 'the room to unload' });
+    expect((await peer.joinAndWait(docId)).type).toBe(MessageType.JoinResponseOk);
+    expect(server.server.rooms.loadedDocuments).toBe(1);
+    peer.close();
+    await waitFor(() => server.server.rooms.loadedDocuments === 0, { what: 'the room to unload after close' });
+  });
+
+  it('relays presence to the others and gives a newcomer the current state', async () => {
+    const docId = await createDocument(server.httpUrl);
+    const [a, b] = await Promise.all([RawPeer.connect(server.wsUrl), RawPeer.connect(server.wsUrl)]);
+    for (const p of [a, b]) expect((await p.joinAndWait(docId, { crdt: CrdtType.LoroEphemeralStore })).type).toBe(MessageType.JoinResponseOk);
+    const store = new EphemeralStore(30_000);
+    store.set('alice', { cursor: 3 });
+    const ack = await a.ackFor(a.update(docId, [store.encodeAll()], { crdt: CrdtType.LoroEphemeralStore }));
+    expect(ack.status).toBe(UpdateStatus.Ok);
+    const seenByB = new EphemeralStore(30_000);
+    await b.until(() => b.updatesFor(docId, CrdtType.LoroEphemeralStore).length > 0, { what: 'presence at B' });
+    for (const u of b.updatesFor(docId, CrdtType.LoroEphemeralStore)) seenByB.apply(u);
+    expect(seenByB.get('alice')).toEqual({ cursor: 3 });
+
+    const c = await RawPeer.connect(server.wsUrl);
+    await c.joinAndWait(docId, { crdt: CrdtType.LoroEphemeralStore });
+    await c.until(() => c.updatesFor(docId, CrdtType.LoroEphemeralStore).length > 0, { what: 'presence state for the newcomer' });
+    const seenByC = new EphemeralStore(30_000);
+    for (const u of c.updatesFor(docId, CrdtType.LoroEphemeralStore)) seenByC.apply(u);
+    expect(seenByC.get('alice')).toEqual({ cursor: 3 });
+    // Garbage presence is refused.
+    expect((await a.ackFor(a.update(docId, [new Uint8Array([9, 9, 9])], { crdt: CrdtType.LoroEphemeralStore }))).status).toBe(
+      UpdateStatus.InvalidUpdate,
+    );
+    for (const p of [a, b, c]) p.close();
+    for (const s of [store, seenByB, seenByC]) s.destroy();
+  });
+});
