@@ -1,12 +1,12 @@
 /**
- * The database factory: Postgres through `pg` when a URL is given, embedded Postgres (PGlite)
- * in a data folder otherwise. Both run the same migrations and the same queries.
+ * The database factory: Postgres through `pg` when a URL is given, embedded Postgres (PGlite,
+ * in a worker thread) in a data folder otherwise. Both run the same migrations and queries.
  */
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate';
+import { PGliteWorkerClient } from './pglite-client';
 import { PGliteDialect } from './pglite-dialect';
 import type { Database } from './schema';
 
@@ -37,7 +37,6 @@ export type DatabaseOptions =
     };
 
 const INT8_OID = 20;
-const BYTEA_OID = 17;
 
 /** `bigint` columns come back as numbers: sequence numbers stay far below 2^53. */
 function parseInt8(value: string): number {
@@ -79,15 +78,10 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
 
 async function openEmbedded(options: Extract<DatabaseOptions, { kind: 'embedded' }>): Promise<DatabaseHandle> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create({
+  const client = await PGliteWorkerClient.start({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-    // PGlite's own bytea handling converts byte by byte in JS (a third of the write path's
-    // CPU in the automerge-paper replay). Send bytes as binary parameters instead, and decode
-    // results with Node's native hex decoder.
-    serializers: { [BYTEA_OID]: ((bytes: Uint8Array) => bytes) as unknown as (value: unknown) => string },
-    parsers: { [BYTEA_OID]: (hex: string) => Buffer.from(hex.slice(2), 'hex') },
+    ...(options.loadDataDir ? { loadDataDir: await options.loadDataDir.arrayBuffer() } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'embedded', close: () => db.destroy() };
 }

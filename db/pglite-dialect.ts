@@ -3,11 +3,11 @@
  *
  * PGlite is a single connection, so this driver hands out one connection at a time: a
  * transaction holds it from BEGIN to COMMIT and every other query waits its turn (FIFO).
+ * Queries go to a `QueryTarget`: normally PGlite in a worker thread (`pglite-client.ts`), or
+ * a PGlite instance in this thread (tools and test setup).
  * Kysely 0.29 ships a PGlite dialect but needs Node 22; `kysely-pglite` pulls in a CLI and a
  * code generator; `@electric-sql/pglite-socket` fails with more than one pooled connection.
- * Remove this file when the project moves to Node 22 and Kysely 0.29.
  */
-import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -24,14 +24,20 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
+/** Where queries run. */
+export interface QueryTarget {
+  query(sql: string, params: readonly unknown[]): Promise<{ rows: unknown[]; affectedRows?: number | undefined }>;
+  close(): Promise<void>;
+}
+
 export class PGliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly target: QueryTarget) {}
 
   createAdapter(): DialectAdapter {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.pglite);
+    return new PGliteDriver(this.target);
   }
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new PostgresIntrospector(db);
@@ -42,12 +48,12 @@ export class PGliteDialect implements Dialect {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly target: QueryTarget) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.pglite.query<R>(compiled.sql, compiled.parameters as unknown[], { rowMode: 'object' });
+    const result = await this.target.query(compiled.sql, compiled.parameters);
     return {
-      rows: result.rows,
+      rows: result.rows as R[],
       numAffectedRows: result.affectedRows === undefined ? undefined : BigInt(result.affectedRows),
     };
   }
@@ -64,13 +70,11 @@ class PGliteDriver implements Driver {
   private readonly waiters: (() => void)[] = [];
   private busy = false;
 
-  constructor(private readonly pglite: PGlite) {
-    this.connection = new PGliteConnection(pglite);
+  constructor(private readonly target: QueryTarget) {
+    this.connection = new PGliteConnection(target);
   }
 
-  async init(): Promise<void> {
-    await this.pglite.waitReady;
-  }
+  async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
     if (this.busy) await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -101,6 +105,6 @@ class PGliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (!this.pglite.closed) await this.pglite.close();
+    await this.target.close();
   }
 }

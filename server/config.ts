@@ -45,6 +45,9 @@ export interface Config {
   /** How long shutdown waits for pending writes before closing sockets anyway. */
   readonly shutdownTimeoutMs: number;
   readonly sync: Readonly<SyncOptions>;
+  /** Serve `GET /metrics` (process and sync figures, for benchmarks and scraping). Off by
+   *  default: it is unauthenticated until the admin API exists. */
+  readonly exposeMetrics: boolean;
 }
 
 export const defaultSyncOptions: Readonly<SyncOptions> = Object.freeze({
@@ -84,6 +87,7 @@ const envSchema = z.object({
   TANDEM_ROOM_GRACE_MS: z.coerce.number().int().min(0).default(defaultSyncOptions.roomGraceMs),
   TANDEM_MAX_UPDATE_BYTES: positiveInt.default(defaultSyncOptions.maxUpdateBytes),
   TANDEM_COMPACT_AFTER_UPDATES: positiveInt.default(defaultSyncOptions.compactAfterUpdates),
+  TANDEM_EXPOSE_METRICS: z.enum(['0', '1', 'true', 'false']).default('0'),
 });
 
 /** Reads the configuration from `env`; throws `ConfigError` naming every bad variable. */
@@ -104,6 +108,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ),
     logLevel: e.TANDEM_LOG_LEVEL,
     shutdownTimeoutMs: e.TANDEM_SHUTDOWN_TIMEOUT_MS,
+    exposeMetrics: e.TANDEM_EXPOSE_METRICS === '1' || e.TANDEM_EXPOSE_METRICS === 'true',
     sync: Object.freeze({
       ...defaultSyncOptions,
       roomGraceMs: e.TANDEM_ROOM_GRACE_MS,

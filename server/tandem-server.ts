@@ -9,9 +9,11 @@ import { openDatabase, type DatabaseHandle } from '../db/open-database';
 import type { Config } from './config';
 import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
+import { Metrics } from './metrics';
 import { OpenAuthorizer, type JoinAuthorizer } from './sync/authorizer';
 import { WorkerCompactor } from './sync/compactor';
 import { DocStore } from './sync/doc-store';
+import { CoalescingLogWriter, DirectLogWriter } from './sync/log-writer';
 import { RoomRegistry } from './sync/room-registry';
 import { SyncEndpoint } from './sync/sync-endpoint';
 
@@ -29,6 +31,7 @@ export interface TandemServer {
   readonly database: DatabaseHandle;
   readonly rooms: RoomRegistry;
   readonly sync: SyncEndpoint;
+  readonly metrics: Metrics;
   /** Listens on `config.port` (0 = any free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, writes what was accepted, closes sockets and the database. */
@@ -53,13 +56,18 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
         : { kind: 'embedded', dataDir: config.database.dataDir },
     ));
   const compactor = new WorkerCompactor();
-  const store = new DocStore(database.db, compactor);
+  // One connection (embedded) commits one document at a time: coalesce across documents.
+  const writer = database.kind === 'embedded' ? new CoalescingLogWriter(database.db) : new DirectLogWriter(database.db);
+  const store = new DocStore(database.db, writer, compactor);
+  // The closures read `sync` and `rooms` only when metrics are taken, after both exist.
+  const metrics = new Metrics({ connections: () => sync.connectionCount, loadedDocuments: () => rooms.loadedDocuments });
   const rooms = new RoomRegistry({
     store,
     log,
     graceMs: config.sync.roomGraceMs,
     compactAfterUpdates: config.sync.compactAfterUpdates,
     compactAfterBytes: config.sync.compactAfterBytes,
+    onCommit: (updates) => metrics.recordCommit(updates),
   });
   const authorizer = options.authorizer ?? new OpenAuthorizer(database.db);
   const sync = new SyncEndpoint({ rooms, authorizer, options: config.sync, log });
@@ -73,7 +81,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     return Promise.race([probe, timeout]);
   };
 
-  const app = createApp({ db: database.db, log, isReady });
+  const app = createApp({ db: database.db, log, isReady, metrics: config.exposeMetrics ? metrics : null });
   const http = createServer(app.callback());
   http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -96,6 +104,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
       http.closeAllConnections();
       await httpClosed;
       rooms.closeAll();
+      metrics.close();
       await compactor.close();
       if (!options.database) await database.close();
       log.info('server.stopped');
@@ -106,6 +115,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     database,
     rooms,
     sync,
+    metrics,
     listen: () =>
       new Promise<number>((resolve, reject) => {
         http.once('error', reject);

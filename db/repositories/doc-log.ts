@@ -42,23 +42,37 @@ export class DocumentGoneError extends Error {
 }
 
 /**
- * Appends one log entry holding `updates`; run it inside a transaction. Returns its sequence
- * number.
+ * Appends one log entry holding `updates` and returns its sequence number. One statement, so
+ * one round trip and its own transaction: the UPDATE takes the document row's lock (writers
+ * of one document take turns) and the INSERT uses the number it returns.
  */
-export async function appendLogEntry(trx: Transaction<Database>, docId: string, updates: readonly Uint8Array[]): Promise<number> {
-  const row = await trx
-    .updateTable('documents')
-    .set({ head_seq: sql`head_seq + 1`, updated_at: sql`now()` })
-    .where('id', '=', docId)
-    .where('deleted_at', 'is', null)
-    .returning('head_seq')
+export async function appendLogEntry(db: Db, docId: string, updates: readonly Uint8Array[]): Promise<number> {
+  const row = await db
+    .with('head', (qb) =>
+      qb
+        .updateTable('documents')
+        .set({ head_seq: sql`head_seq + 1`, updated_at: sql`now()` })
+        .where('id', '=', docId)
+        .where('deleted_at', 'is', null)
+        .returning('head_seq'),
+    )
+    .insertInto('doc_updates')
+    .columns(['doc_id', 'seq', 'updates', 'update_count'])
+    .expression((eb) =>
+      eb
+        .selectFrom('head')
+        // Parameters in a SELECT list get no type from the INSERT's columns: cast them.
+        .select([
+          sql<string>`${docId}::text`.as('doc_id'),
+          'head.head_seq',
+          sql<Uint8Array>`${encodeUpdateBatch(updates)}::bytea`.as('updates'),
+          sql<number>`${updates.length}::integer`.as('update_count'),
+        ]),
+    )
+    .returning('seq')
     .executeTakeFirst();
   if (!row) throw new DocumentGoneError(docId);
-  await trx
-    .insertInto('doc_updates')
-    .values({ doc_id: docId, seq: row.head_seq, updates: encodeUpdateBatch(updates), update_count: updates.length })
-    .execute();
-  return row.head_seq;
+  return row.seq;
 }
 
 /** Latest snapshot plus the log after it, read from one consistent view. */

@@ -9,6 +9,7 @@ import { insertDocument } from '../../db/repositories/documents';
 import type { Database } from '../../db/schema';
 import { newDocumentId } from '../../shared/ids';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import { HttpError } from './http-error';
 import { homePage } from './pages';
 
@@ -17,9 +18,11 @@ export interface AppDeps {
   log: Logger;
   /** True when the database answers and migrations are done. */
   isReady: () => Promise<boolean>;
+  /** Served at `/metrics` when given. */
+  metrics: Metrics | null;
 }
 
-export function createApp({ db, log, isReady }: AppDeps): Koa {
+export function createApp({ db, log, isReady, metrics }: AppDeps): Koa {
   const app = new Koa();
   const router = new Router();
 
@@ -41,7 +44,7 @@ export function createApp({ db, log, isReady }: AppDeps): Koa {
 
   // API and health responses are never cached by browsers or CDNs.
   app.use(async (ctx, next) => {
-    if (ctx.path.startsWith('/api/') || ctx.path === '/healthz' || ctx.path === '/readyz') {
+    if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/metrics') || ctx.path === '/healthz' || ctx.path === '/readyz') {
       ctx.set('Cache-Control', 'no-store');
     }
     await next();
@@ -55,6 +58,18 @@ export function createApp({ db, log, isReady }: AppDeps): Koa {
     if (!(await isReady())) throw new HttpError(503, 'not_ready', 'the database is unreachable');
     ctx.body = { status: 'ready' };
   });
+
+  if (metrics) {
+    router.get('/metrics', (ctx) => {
+      // `?gc=1` collects garbage first (when node runs with --expose-gc), for memory figures.
+      if (ctx.query.gc === '1') (globalThis as { gc?: () => void }).gc?.();
+      ctx.body = metrics.snapshot();
+    });
+    router.post('/metrics/reset', (ctx) => {
+      metrics.resetEventLoop();
+      ctx.status = 204;
+    });
+  }
 
   // Anyone may create a document until the auth issue puts accounts in front of this.
   router.post('/api/documents', async (ctx) => {

@@ -3,9 +3,8 @@
  * tens to hundreds of milliseconds (automerge-paper: ~30 ms; its history ×10: ~300 ms), which
  * on the main thread would stall every room; a worker thread keeps them responsive.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../../db/ts-worker';
 
 export interface Compactor {
   /** A Loro snapshot of the document made of `parts` (a snapshot and/or updates). */
@@ -15,15 +14,6 @@ export interface Compactor {
 
 type Reply = { id: number; snapshot: Uint8Array } | { id: number; error: string };
 
-/**
- * The worker is TypeScript: its bootstrap registers tsx's require hook, then loads it. (Node
- * 20 ignores `--import` in a worker's execArgv for the worker's entry, so this is the way.)
- */
-function workerBootstrap(): string {
-  const tsxApi = createRequire(import.meta.url).resolve('tsx/cjs/api');
-  const entry = fileURLToPath(new URL('./compaction-worker.ts', import.meta.url));
-  return `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(entry)});`;
-}
 
 export class WorkerCompactor implements Compactor {
   private worker: Worker | null = null;
@@ -32,7 +22,7 @@ export class WorkerCompactor implements Compactor {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(workerBootstrap(), { eval: true });
+    const worker = startTsWorker(new URL('./compaction-worker.ts', import.meta.url));
     worker.on('message', (reply: Reply) => {
       const waiter = this.waiting.get(reply.id);
       if (!waiter) return;

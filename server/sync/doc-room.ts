@@ -67,6 +67,8 @@ export interface DocRoomOptions {
   onIdle: (room: DocRoom) => void;
   /** Called when the room can no longer be trusted and must be dropped (see `fail`). */
   onBroken: (room: DocRoom) => void;
+  /** Called after each commit with the number of updates it made durable. */
+  onCommit: (updates: number) => void;
 }
 
 /** Retry delays for writes while the database is unreachable: 50 ms doubling to 2 s. */
@@ -321,6 +323,7 @@ export class DocRoom {
       this.headSeq = seq;
     }
     for (const w of batch) w.resolve();
+    this.options.onCommit(batch.reduce((n, w) => n + w.updates.length, 0));
     this.relay(batch, updates);
     this.maybeCompact();
   }

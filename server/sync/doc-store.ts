@@ -5,7 +5,6 @@
 import type { Kysely } from 'kysely';
 import {
   DocumentGoneError,
-  appendLogEntry,
   loadStoredDocument,
   releaseCompaction,
   replaceSnapshot,
@@ -16,6 +15,7 @@ import {
 } from '../../db/repositories/doc-log';
 import type { Database } from '../../db/schema';
 import type { Compactor } from './compactor';
+import type { LogWriter } from './log-writer';
 
 export { DocumentGoneError, type LogEntry, type Snapshot, type StoredDocument };
 
@@ -25,6 +25,7 @@ const COMPACTION_LEASE_MS = 60_000;
 export class DocStore {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly writer: LogWriter,
     private readonly compactor: Compactor,
   ) {}
 
@@ -35,7 +36,7 @@ export class DocStore {
 
   /** Appends updates as one log entry; resolves with its sequence number once committed. */
   append(docId: string, updates: readonly Uint8Array[]): Promise<number> {
-    return this.db.transaction().execute((trx) => appendLogEntry(trx, docId, updates));
+    return this.writer.append(docId, updates);
   }
 
   /**

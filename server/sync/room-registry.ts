@@ -15,6 +15,7 @@ export interface RoomRegistryOptions {
   graceMs: number;
   compactAfterUpdates: number;
   compactAfterBytes: number;
+  onCommit: (updates: number) => void;
 }
 
 export class RoomRegistry {
@@ -45,6 +46,7 @@ export class RoomRegistry {
         compactAfterBytes: this.options.compactAfterBytes,
         onIdle: (room) => this.scheduleUnload(room),
         onBroken: (room) => this.unload(room),
+        onCommit: this.options.onCommit,
       }).then(
         (room) => {
           this.loading.delete(docId);

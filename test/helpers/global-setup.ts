@@ -20,7 +20,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-template-'));
   const pglite = await PGlite.create();
-  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<any>({
+    dialect: new PGliteDialect({ query: (sql, params) => pglite.query(sql, [...params], { rowMode: 'object' }), close: () => pglite.close() }),
+  });
   await migrateToLatest(db);
   const dump = await pglite.dumpDataDir('none');
   await db.destroy();

@@ -22,6 +22,7 @@ export function testConfig(sync: Partial<SyncOptions> = {}): Config {
     database: { kind: 'embedded', dataDir: '/nonexistent' }, // unused: tests pass the database in
     logLevel: testLogLevel,
     shutdownTimeoutMs: 5_000,
+    exposeMetrics: true,
     sync: { ...defaultSyncOptions, ...sync },
   };
 }

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
 import { WorkerCompactor } from '../../server/sync/compactor';
 import { DocStore } from '../../server/sync/doc-store';
+import { DirectLogWriter } from '../../server/sync/log-writer';
 import type { SyncClient } from '../../shared/client/sync-client';
 import { CrdtType, MessageType, UpdateStatus } from '../../shared/protocol/index';
 import { backends, type TestDatabase } from '../helpers/backends';
@@ -100,7 +101,7 @@ describe.each(backends)('rooms ($name)', (backend) => {
       expect((await peer.ackFor(peer.update(docId, [doc.export({ mode: 'update', from: before })]))).status).toBe(UpdateStatus.Ok);
     }
     const compactor = new WorkerCompactor();
-    const store = new DocStore(db.handle.db, compactor);
+    const store = new DocStore(db.handle.db, new DirectLogWriter(db.handle.db), compactor);
     const results = await Promise.all([store.compact(docId), store.compact(docId)]);
     await compactor.close();
     expect(results.filter((r) => r !== null)).toHaveLength(1);

@@ -1,0 +1,416 @@
+/**
+ * `npm run bench`: the sync server's speed and memory figures, on embedded Postgres and (when
+ * `TANDEM_BENCH_DATABASE_URL` or `TANDEM_TEST_DATABASE_URL` is set) on real Postgres. Prints a
+ * table and writes `bench-results/sync-core.json`.
+ *
+ * The server runs in its own process (as in production, started by `server/main.ts`); clients
+ * are raw protocol peers in this process. Targets (issue "sync server core", 2-core machine):
+ * ack p99 < 10 ms at 20 updates/s; cold load of automerge-paper < 100 ms; no event-loop stall
+ * over 50 ms while another room loads a large document.
+ *
+ * Flags: `--backend embedded|postgres|all` (default all available), `--quick` (shorter runs).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LoroDoc } from 'loro-crdt';
+import pg from 'pg';
+import { openDatabase, type DatabaseHandle } from '../../db/open-database';
+import { appendLogEntry, replaceSnapshot } from '../../db/repositories/doc-log';
+import { insertDocument } from '../../db/repositories/documents';
+import { newDocumentId } from '../../shared/ids';
+import { MessageType, UpdateStatus, type BatchId } from '../../shared/protocol/index';
+import { RawPeer } from '../helpers/raw-peer';
+import { spawnServer, type ServerProcess } from '../helpers/server-process';
+import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
+import { round, summary } from './stats';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const backendArg = args[args.indexOf('--backend') + 1];
+const postgresUrl = process.env.TANDEM_BENCH_DATABASE_URL ?? process.env.TANDEM_TEST_DATABASE_URL;
+const backends = (['embedded', 'postgres'] as const).filter(
+  (b) => (backendArg === undefined || backendArg === 'all' || backendArg === b) && (b === 'embedded' || postgresUrl),
+);
+
+// ---------------------------------------------------------------------------------------
+// Databases and servers
+
+interface BenchDatabase {
+  env: Record<string, string>;
+  open(): Promise<DatabaseHandle>;
+  drop(): Promise<void>;
+}
+
+async function createDatabase(kind: 'embedded' | 'postgres'): Promise<BenchDatabase> {
+  if (kind === 'embedded') {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tandem-bench-'));
+    await (await openDatabase({ kind: 'embedded', dataDir })).close();
+    return {
+      env: { TANDEM_DATA_DIR: dataDir },
+      open: () => openDatabase({ kind: 'embedded', dataDir }),
+      drop: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const name = `tandem_bench_${Date.now().toString(36)}`;
+  const admin = async (sql: string): Promise<void> => {
+    const c = new pg.Client({ connectionString: postgresUrl });
+    await c.connect();
+    await c.query(sql).finally(() => c.end());
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(postgresUrl!);
+  url.pathname = `/${name}`;
+  await (await openDatabase({ kind: 'postgres', url: url.toString() })).close();
+  return {
+    env: { DATABASE_URL: url.toString() },
+    open: () => openDatabase({ kind: 'postgres', url: url.toString() }),
+    drop: () => admin(`drop database if exists ${name} with (force)`),
+  };
+}
+
+async function startServer(db: BenchDatabase): Promise<ServerProcess> {
+  return spawnServer({ ...db.env, TANDEM_EXPOSE_METRICS: '1', TANDEM_LOG_LEVEL: 'info' }, ['--expose-gc']);
+}
+
+async function stopServer(server: ServerProcess): Promise<void> {
+  server.child.kill('SIGTERM');
+  await server.exited;
+}
+
+interface Metrics {
+  connections: number;
+  loadedDocuments: number;
+  eventLoop: { maxMs: number; p99Ms: number };
+  memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+}
+
+async function metrics(server: ServerProcess, gc = false): Promise<Metrics> {
+  return (await (await fetch(`${server.httpUrl}/metrics${gc ? '?gc=1' : ''}`)).json()) as Metrics;
+}
+
+async function resetEventLoop(server: ServerProcess): Promise<void> {
+  await fetch(`${server.httpUrl}/metrics/reset`, { method: 'POST' });
+}
+
+async function createDoc(server: ServerProcess): Promise<string> {
+  return ((await (await fetch(`${server.httpUrl}/api/documents`, { method: 'POST' })).json()) as { id: string }).id;
+}
+
+/** A writer of small, valid updates: one character typed per update. */
+class Typist {
+  private readonly doc = new LoroDoc();
+  next(): Uint8Array {
+    const before = this.doc.oplogVersion();
+    const text = this.doc.getText(TEXT);
+    text.insert(text.length, String.fromCharCode(97 + (text.length % 26)));
+    this.doc.commit();
+    return this.doc.export({ mode: 'update', from: before });
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const after = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+
+/** One client typing at 20 updates/s: time from sending an update to its Ack. */
+async function typingLatency(server: ServerProcess, seconds: number): Promise<ReturnType<typeof summary>> {
+  const docId = await createDoc(server);
+  const peer = await RawPeer.connect(server.wsUrl);
+  await peer.joinAndWait(docId);
+  const typist = new Typist();
+  const latencies: number[] = [];
+  const sentAt = new Map<BatchId, number>();
+  const pending: Promise<void>[] = [];
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    const id = peer.update(docId, [typist.next()]);
+    sentAt.set(id, performance.now());
+    pending.push(
+      peer.ackFor(id).then((ack) => {
+        if (ack.status !== UpdateStatus.Ok) throw new Error(`ack status ${ack.status}`);
+        latencies.push(performance.now() - sentAt.get(id)!);
+      }),
+    );
+    await after(50);
+  }
+  await Promise.all(pending);
+  peer.close();
+  return summary(latencies);
+}
+
+/** 50 clients across 10 documents, each keeping 8 updates in flight: updates/s stored. */
+async function throughput(server: ServerProcess, seconds: number): Promise<{ updatesPerSecond: number; ackP50: number; ackP99: number }> {
+  const docs = await Promise.all(Array.from({ length: 10 }, () => createDoc(server)));
+  const peers = await Promise.all(Array.from({ length: 50 }, () => RawPeer.connect(server.wsUrl)));
+  await Promise.all(peers.map((p, i) => p.joinAndWait(docs[i % 10]!)));
+  const latencies: number[] = [];
+  let acked = 0;
+  let running = true;
+  const WINDOW = 8;
+  const deadline = after(seconds * 1000 + 1_000); // a backstop; the loops stop on the clock
+  // Updates are made before the clock starts: the clients' own CRDT work must not be measured.
+  const supplies = peers.map(() => {
+    const typist = new Typist();
+    return Array.from({ length: Math.ceil(seconds * 400) }, () => typist.next());
+  });
+  const started = performance.now();
+  await Promise.all(
+    peers.map(async (peer, i) => {
+      const supply = supplies[i]!;
+      let used = 0;
+      const docId = docs[i % 10]!;
+      const inFlight = new Set<Promise<void>>();
+      while (running) {
+        while (inFlight.size < WINDOW && running) {
+          const update = supply[used++];
+          if (!update) throw new Error('the benchmark ran out of pre-made updates; raise the supply');
+          const sent = performance.now();
+          const id = peer.update(docId, [update]);
+          const p: Promise<void> = peer.ackFor(id, 60_000).then((ack) => {
+            if (ack.status !== UpdateStatus.Ok) throw new Error(`ack status ${ack.status}`);
+            if (running) {
+              acked++;
+              latencies.push(performance.now() - sent);
+            }
+            inFlight.delete(p);
+          });
+          inFlight.add(p);
+        }
+        await Promise.race([...inFlight, deadline]);
+        if (performance.now() - started >= seconds * 1000) running = false;
+      }
+      await Promise.all(inFlight);
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  for (const p of peers) p.close();
+  const s = summary(latencies);
+  return { updatesPerSecond: Math.round(acked / elapsed), ackP50: s.p50, ackP99: s.p99 };
+}
+
+/**
+ * Stores a document the way a busy server leaves it: a snapshot covering 90% of the trace
+ * plus a log tail below the compaction threshold (`tailEntries` commits of the rest).
+ * `historyCopies` > 1 types and deletes the whole text that many extra times first (the same
+ * final text with N times the history).
+ */
+async function seedDocument(
+  db: DatabaseHandle,
+  patches: readonly Patch[],
+  tailEntries: number,
+  historyCopies = 1,
+): Promise<{ id: string; text: string; catchUpUpdates: number }> {
+  const id = newDocumentId();
+  await insertDocument(db.db, id);
+  const doc = new LoroDoc();
+  const text = doc.getText(TEXT);
+  const apply = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      applyPatch(text, patches[i]!);
+      doc.commit();
+    }
+  };
+  for (let copy = 1; copy < historyCopies; copy++) {
+    apply(0, patches.length);
+    text.delete(0, text.length);
+    doc.commit();
+  }
+  const tailStart = Math.floor(patches.length * 0.9);
+  apply(0, tailStart);
+  const snapshot = doc.export({ mode: 'snapshot' });
+  const entries: Uint8Array[] = [doc.export({ mode: 'update' })];
+  const perEntry = Math.ceil((patches.length - tailStart) / tailEntries);
+  for (let from = tailStart; from < patches.length; from += perEntry) {
+    const before = doc.oplogVersion();
+    apply(from, Math.min(from + perEntry, patches.length));
+    entries.push(doc.export({ mode: 'update', from: before }));
+  }
+  for (const entry of entries) await db.db.transaction().execute((trx) => appendLogEntry(trx, id, [entry]));
+  // The snapshot covers entry 1 (everything before the tail), which it replaces.
+  await replaceSnapshot(db.db, id, 1, snapshot);
+  // A fresh joiner gets the snapshot plus every tail entry.
+  return { id, text: text.toString(), catchUpUpdates: entries.length };
+}
+
+/**
+ * Cold load: the first client of a stored document joins (the server loads snapshot + tail)
+ * and receives everything; then it makes the first edit after the load. The client does no
+ * CRDT work while the clock runs: it checks the content afterwards.
+ */
+async function coldLoad(
+  server: ServerProcess,
+  seeded: { id: string; text: string; catchUpUpdates: number },
+): Promise<{ joinMs: number; receivedMs: number; firstEditAckMs: number }> {
+  const peer = await RawPeer.connect(server.wsUrl);
+  const started = performance.now();
+  const answer = await peer.joinAndWait(seeded.id);
+  const joinMs = performance.now() - started;
+  if (answer.type !== MessageType.JoinResponseOk) throw new Error('join failed');
+  await peer.until(() => peer.updatesFor(seeded.id).length >= seeded.catchUpUpdates, { timeoutMs: 60_000, what: 'the catch-up' });
+  const receivedMs = performance.now() - started;
+  const doc = new LoroDoc();
+  doc.importBatch(peer.updatesFor(seeded.id));
+  if (doc.getText(TEXT).toString() !== seeded.text) throw new Error('the catch-up does not add up to the stored text');
+  const before = doc.oplogVersion();
+  doc.getText(TEXT).insert(doc.getText(TEXT).length, '!');
+  doc.commit();
+  const update = doc.export({ mode: 'update', from: before });
+  const sent = performance.now();
+  const ack = await peer.ackFor(peer.update(seeded.id, [update]));
+  const firstEditAckMs = performance.now() - sent;
+  if (ack.status !== UpdateStatus.Ok) throw new Error(`ack status ${ack.status}`);
+  peer.close();
+  return { joinMs: round(joinMs), receivedMs: round(receivedMs), firstEditAckMs: round(firstEditAckMs) };
+}
+
+/**
+ * Memory: RSS growth per idle loaded document and per idle connection, on a fresh server
+ * (after one document was loaded and unloaded, so the runtime itself is warm).
+ */
+async function memory(server: ServerProcess, warmUpDocId: string, docIds: readonly string[], connections: number): Promise<{ perDocumentKiB: number; perConnectionKiB: number }> {
+  const warm = await RawPeer.connect(server.wsUrl);
+  await warm.joinAndWait(warmUpDocId);
+  warm.close();
+  await warm.closed();
+  const base = (await metrics(server, true)).memory.rss;
+  const holder = await RawPeer.connect(server.wsUrl);
+  for (const id of docIds) await holder.joinAndWait(id);
+  await tick();
+  const withDocs = (await metrics(server, true)).memory.rss;
+  const idle = await Promise.all(Array.from({ length: connections }, () => RawPeer.connect(server.wsUrl)));
+  const withConnections = (await metrics(server, true)).memory.rss;
+  for (const p of [holder, ...idle]) p.close();
+  return {
+    perDocumentKiB: round((withDocs - base) / docIds.length / 1024),
+    perConnectionKiB: round((withConnections - withDocs) / connections / 1024),
+  };
+}
+
+/** Event-loop stalls while a large document loads: a typist in another room keeps going. */
+async function stallDuringLoad(
+  server: ServerProcess,
+  large: { id: string; text: string; catchUpUpdates: number },
+): Promise<{ maxEventLoopDelayMs: number; typingAckMaxMs: number; loadJoinMs: number }> {
+  const docId = await createDoc(server);
+  const typistPeer = await RawPeer.connect(server.wsUrl);
+  await typistPeer.joinAndWait(docId);
+  const typist = new Typist();
+  const latencies: number[] = [];
+  let typing = true;
+  const typingDone = (async () => {
+    while (typing) {
+      const sent = performance.now();
+      const ack = await typistPeer.ackFor(typistPeer.update(docId, [typist.next()]));
+      if (ack.status !== UpdateStatus.Ok) throw new Error(`ack status ${ack.status}`);
+      latencies.push(performance.now() - sent);
+      await after(50);
+    }
+  })();
+  await after(500);
+  await resetEventLoop(server);
+  const { joinMs } = await coldLoad(server, large);
+  await after(500);
+  const loop = (await metrics(server)).eventLoop;
+  typing = false;
+  await typingDone;
+  typistPeer.close();
+  return { maxEventLoopDelayMs: loop.maxMs, typingAckMaxMs: round(Math.max(...latencies)), loadJoinMs: joinMs };
+}
+
+// ---------------------------------------------------------------------------------------
+
+interface BackendResult {
+  backend: string;
+  typing20PerSecond: ReturnType<typeof summary>;
+  throughput50Clients10Docs: Awaited<ReturnType<typeof throughput>>;
+  coldLoadAutomergePaper: Awaited<ReturnType<typeof coldLoad>>;
+  coldLoadAutomergePaperX10: Awaited<ReturnType<typeof coldLoad>>;
+  memory: Awaited<ReturnType<typeof memory>>;
+  stallWhileLoadingX10: Awaited<ReturnType<typeof stallDuringLoad>>;
+}
+
+async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult> {
+  const log = (m: string): void => void process.stderr.write(`[${kind}] ${m}\n`);
+  const db = await createDatabase(kind);
+  try {
+    log('seeding documents (automerge-paper, ×10 history, small documents)');
+    const paper = [...patchesOf(loadSequentialTrace('automerge-paper'))];
+    const flat = [...patchesOf(loadSequentialTrace('friendsforever_flat'))].slice(0, 3_000);
+    const handle = await db.open();
+    let seeded;
+    try {
+      seeded = {
+        paper: await seedDocument(handle, paper, 400),
+        paperX10: await seedDocument(handle, paper, 400, 10),
+        paperX10b: await seedDocument(handle, paper, 400, 10),
+        small: await Promise.all(Array.from({ length: (quick ? 50 : 200) + 1 }, () => seedDocument(handle, flat, 20))),
+      };
+    } finally {
+      await handle.close();
+    }
+
+    let server = await startServer(db);
+    let figures;
+    try {
+      log('cold load');
+      const coldLoadAutomergePaper = await coldLoad(server, seeded.paper);
+      const coldLoadAutomergePaperX10 = await coldLoad(server, seeded.paperX10);
+      log('typing latency');
+      const typing20PerSecond = await typingLatency(server, quick ? 5 : 20);
+      log('throughput');
+      const throughput50Clients10Docs = await throughput(server, quick ? 3 : 10);
+      log('stall during load');
+      const stallWhileLoadingX10 = await stallDuringLoad(server, seeded.paperX10b);
+      figures = { typing20PerSecond, throughput50Clients10Docs, coldLoadAutomergePaper, coldLoadAutomergePaperX10, stallWhileLoadingX10 };
+    } finally {
+      await stopServer(server);
+    }
+
+    log('memory (fresh server)');
+    server = await startServer(db);
+    try {
+      const [warmUp, ...rest] = seeded.small;
+      const mem = await memory(server, warmUp!.id, rest.map((d) => d.id), quick ? 200 : 1_000);
+      return { backend: kind, ...figures, memory: mem };
+    } finally {
+      await stopServer(server);
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+function table(results: BackendResult[]): string {
+  const rows: [string, string, (r: BackendResult) => string][] = [
+    ['ack latency, 1 client at 20 updates/s (p50 / p99)', 'p99 < 10 ms', (r) => `${r.typing20PerSecond.p50} / ${r.typing20PerSecond.p99} ms`],
+    ['durable updates/s, 50 clients × 10 docs', '', (r) => `${r.throughput50Clients10Docs.updatesPerSecond}/s (ack p99 ${r.throughput50Clients10Docs.ackP99} ms)`],
+    ['cold load automerge-paper: join / all received', '< 100 ms', (r) => `${r.coldLoadAutomergePaper.joinMs} / ${r.coldLoadAutomergePaper.receivedMs} ms`],
+    ['first edit after that load: ack', '', (r) => `${r.coldLoadAutomergePaper.firstEditAckMs} ms`],
+    ['cold load automerge-paper ×10 history: join / all received', '', (r) => `${r.coldLoadAutomergePaperX10.joinMs} / ${r.coldLoadAutomergePaperX10.receivedMs} ms`],
+    ['first edit after the ×10 load: ack', '', (r) => `${r.coldLoadAutomergePaperX10.firstEditAckMs} ms`],
+    ['max event-loop stall while another room loads ×10', '< 50 ms', (r) => `${r.stallWhileLoadingX10.maxEventLoopDelayMs} ms (typist ack max ${r.stallWhileLoadingX10.typingAckMaxMs} ms)`],
+    ['memory per idle loaded document (3k-edit doc)', '', (r) => `${r.memory.perDocumentKiB} KiB`],
+    ['memory per idle connection', '', (r) => `${r.memory.perConnectionKiB} KiB`],
+  ];
+  const header = `| figure | target | ${results.map((r) => r.backend).join(' | ')} |\n| --- | --- |${results.map(() => ' --- |').join('')}`;
+  return [header, ...rows.map(([name, target, get]) => `| ${name} | ${target} | ${results.map(get).join(' | ')} |`)].join('\n');
+}
+
+async function main(): Promise<void> {
+  if (backends.length === 0) throw new Error('no backend to run (is TANDEM_BENCH_DATABASE_URL set for postgres?)');
+  const results: BackendResult[] = [];
+  for (const b of backends) results.push(await runBackend(b));
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
+  const output = { date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`.trim(), machine, quick, results };
+  await mkdir('bench-results', { recursive: true });
+  await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify(output, null, 2)}\n`);
+  process.stdout.write(`\nTandem sync core — ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpu}, Node ${machine.node}\n\n${table(results)}\n\nwritten: bench-results/sync-core.json\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
