@@ -78,6 +78,11 @@ const RETRY_MAX_MS = 2_000;
 const MAX_SUBMITS_PER_COMMIT = 10_000;
 const MAX_BYTES_PER_COMMIT = 16 * 1024 * 1024;
 
+/** Log entries imported between yields while loading. */
+const LOAD_CHUNK = 100;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 const sizeOf = (updates: readonly Uint8Array[]): number => updates.reduce((n, u) => n + u.length, 0);
 
 /** Sorts and merges overlapping or touching spans of the same peer. */
@@ -131,7 +136,11 @@ export class DocRoom {
     this.tailBytes += sign * sizeOf(entry.updates);
   }
 
-  /** Loads a document from storage. Throws `DocumentGoneError` when it does not exist. */
+  /**
+   * Loads a document from storage. Throws `DocumentGoneError` when it does not exist. The
+   * imports yield to the event loop between chunks, so loading a large document does not
+   * hold up the other rooms for its whole duration.
+   */
   static async load(options: DocRoomOptions): Promise<DocRoom> {
     const stored = await options.store.load(options.docId);
     const doc = new LoroDoc();
@@ -139,7 +148,10 @@ export class DocRoom {
       if (stored.snapshot) doc.import(stored.snapshot.bytes);
       doc.detach();
       const updates = stored.log.flatMap((e) => e.updates);
-      if (updates.length > 0) doc.importBatch(updates);
+      for (let start = 0; start < updates.length; start += LOAD_CHUNK) {
+        await yieldToEventLoop();
+        doc.importBatch(updates.slice(start, start + LOAD_CHUNK));
+      }
     } catch (error) {
       doc.free();
       throw error;
