@@ -45,9 +45,26 @@ export interface Config {
   /** How long shutdown waits for pending writes before closing sockets anyway. */
   readonly shutdownTimeoutMs: number;
   readonly sync: Readonly<SyncOptions>;
-  /** Serve `GET /metrics` (process and sync figures, for benchmarks and scraping). Off by
-   *  default: it is unauthenticated until the admin API exists. */
+  /** Serve `GET /metrics` (process and sync figures, for benchmarks and scraping) without
+   *  authentication. Off by default; admins get the same figures from `/api/admin/stats`. */
   readonly exposeMetrics: boolean;
+  readonly auth: Readonly<AuthOptions>;
+}
+
+export interface AuthOptions {
+  /** The server's public origin (`https://tandem.example.com`), used in share links and origin
+   *  checks. Unset: taken from each request's Host header (fine on localhost). */
+  publicUrl: string | null;
+  /** Honour `X-Forwarded-Proto`/`X-Forwarded-For` from a TLS-terminating proxy. */
+  trustProxy: boolean;
+  /** Chrome extension ids allowed as origins (`chrome-extension://<id>`). */
+  extensionIds: readonly string[];
+  /** scrypt cost as log2 N (r = 8, p = 1): 16 uses 64 MiB and ~0.2 s per hash. */
+  passwordCost: number;
+  /** Creates this admin account at start when no admin exists yet. */
+  adminEmail: string | null;
+  /** Its password; when unset, a random one is generated and logged once. */
+  adminPassword: string | null;
 }
 
 export const defaultSyncOptions: Readonly<SyncOptions> = Object.freeze({
@@ -88,7 +105,21 @@ const envSchema = z.object({
   TANDEM_MAX_UPDATE_BYTES: positiveInt.default(defaultSyncOptions.maxUpdateBytes),
   TANDEM_COMPACT_AFTER_UPDATES: positiveInt.default(defaultSyncOptions.compactAfterUpdates),
   TANDEM_EXPOSE_METRICS: z.enum(['0', '1', 'true', 'false']).default('0'),
+  TANDEM_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/]+\/?$/, 'must be an origin like https://tandem.example.com')
+    .optional(),
+  TANDEM_TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('0'),
+  TANDEM_EXTENSION_IDS: z
+    .string()
+    .regex(/^[a-p]{32}(,[a-p]{32})*$/, 'must be comma-separated Chrome extension ids (32 letters a-p)')
+    .optional(),
+  TANDEM_PASSWORD_COST: z.coerce.number().int().min(10).max(20).default(16),
+  TANDEM_ADMIN_EMAIL: z.string().email().optional(),
+  TANDEM_ADMIN_PASSWORD: z.string().min(8).optional(),
 });
+
+const truthy = (v: string): boolean => v === '1' || v === 'true';
 
 /** Reads the configuration from `env`; throws `ConfigError` naming every bad variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -108,7 +139,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ),
     logLevel: e.TANDEM_LOG_LEVEL,
     shutdownTimeoutMs: e.TANDEM_SHUTDOWN_TIMEOUT_MS,
-    exposeMetrics: e.TANDEM_EXPOSE_METRICS === '1' || e.TANDEM_EXPOSE_METRICS === 'true',
+    exposeMetrics: truthy(e.TANDEM_EXPOSE_METRICS),
+    auth: Object.freeze({
+      publicUrl: e.TANDEM_PUBLIC_URL?.replace(/\/$/, '') ?? null,
+      trustProxy: truthy(e.TANDEM_TRUST_PROXY),
+      extensionIds: Object.freeze(e.TANDEM_EXTENSION_IDS?.split(',') ?? []),
+      passwordCost: e.TANDEM_PASSWORD_COST,
+      adminEmail: e.TANDEM_ADMIN_EMAIL?.toLowerCase() ?? null,
+      adminPassword: e.TANDEM_ADMIN_PASSWORD ?? null,
+    }),
     sync: Object.freeze({
       ...defaultSyncOptions,
       roomGraceMs: e.TANDEM_ROOM_GRACE_MS,

@@ -14,15 +14,21 @@ export interface MetricsSnapshot {
   loadedDocuments: number;
   commits: number;
   updatesCommitted: number;
+  updatesPerSecond: number;
   /** Event-loop delay since the last reset, in milliseconds. */
   eventLoop: { maxMs: number; p99Ms: number; meanMs: number };
   memory: NodeJS.MemoryUsage;
 }
 
+/** Updates per second are averaged over this many one-second buckets. */
+const RATE_WINDOW_S = 10;
+
 export class Metrics {
   commits = 0;
   updatesCommitted = 0;
   private readonly loop: IntervalHistogram;
+  /** Updates committed per second, for the last RATE_WINDOW_S seconds (by epoch second). */
+  private readonly perSecond = new Map<number, number>();
 
   constructor(private readonly source: MetricsSource) {
     this.loop = monitorEventLoopDelay({ resolution: 5 });
@@ -32,6 +38,17 @@ export class Metrics {
   recordCommit(updates: number): void {
     this.commits += 1;
     this.updatesCommitted += updates;
+    const second = Math.floor(Date.now() / 1000);
+    this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + updates);
+    for (const key of this.perSecond.keys()) if (key <= second - RATE_WINDOW_S) this.perSecond.delete(key);
+  }
+
+  /** Updates made durable per second, over the last ten seconds. */
+  updatesPerSecond(): number {
+    const now = Math.floor(Date.now() / 1000);
+    let total = 0;
+    for (const [second, n] of this.perSecond) if (second > now - RATE_WINDOW_S) total += n;
+    return Math.round((total / RATE_WINDOW_S) * 10) / 10;
   }
 
   /** Clears the event-loop histogram (to measure one period). */
@@ -46,6 +63,7 @@ export class Metrics {
       loadedDocuments: this.source.loadedDocuments(),
       commits: this.commits,
       updatesCommitted: this.updatesCommitted,
+      updatesPerSecond: this.updatesPerSecond(),
       eventLoop: { maxMs: ms(this.loop.max), p99Ms: ms(this.loop.percentile(99)), meanMs: ms(this.loop.mean) },
       memory: process.memoryUsage(),
     };

@@ -10,7 +10,15 @@ import type { Config } from './config';
 import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
-import { OpenAuthorizer, type JoinAuthorizer } from './sync/authorizer';
+import { AccountService } from './access/accounts';
+import { DocumentService } from './access/documents';
+import { LocalAccessEventBus, type AccessEventBus } from './auth/access-events';
+import { AccessTokenService } from './auth/access-tokens';
+import { LoginThrottle } from './auth/login-throttle';
+import { SessionService } from './auth/sessions';
+import { SyncTicketService } from './auth/sync-tickets';
+import type { Services } from './http/services';
+import { DocumentAuthorizer, type JoinAuthorizer } from './sync/authorizer';
 import { WorkerCompactor } from './sync/compactor';
 import { DocStore } from './sync/doc-store';
 import { CoalescingLogWriter, DirectLogWriter } from './sync/log-writer';
@@ -32,6 +40,7 @@ export interface TandemServer {
   readonly rooms: RoomRegistry;
   readonly sync: SyncEndpoint;
   readonly metrics: Metrics;
+  readonly services: Services;
   /** Listens on `config.port` (0 = any free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, writes what was accepted, closes sockets and the database. */
@@ -69,8 +78,28 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     compactAfterBytes: config.sync.compactAfterBytes,
     onCommit: (updates) => metrics.recordCommit(updates),
   });
-  const authorizer = options.authorizer ?? new OpenAuthorizer(database.db);
-  const sync = new SyncEndpoint({ rooms, authorizer, options: config.sync, log });
+  const events: AccessEventBus = new LocalAccessEventBus();
+  const sessions = new SessionService(database.db, events);
+  const tokens = new AccessTokenService(database.db, events);
+  const tickets = new SyncTicketService(database.db);
+  const accounts = new AccountService({
+    db: database.db,
+    sessions,
+    throttle: new LoginThrottle(database.db),
+    events,
+    cost: { log2N: config.auth.passwordCost, r: 8, p: 1 },
+  });
+  const documents = new DocumentService(database.db, events);
+  const authorizer = options.authorizer ?? new DocumentAuthorizer(database.db);
+  const sync = new SyncEndpoint({ rooms, authorizer, options: config.sync, log, auth: config.auth, sessions, tokens, tickets, events });
+
+  if (config.auth.adminEmail) {
+    const { user, generatedPassword, created } = await accounts.ensureAdmin(config.auth.adminEmail, config.auth.adminPassword);
+    if (created) {
+      log.info('admin.created', { email: user.email, ...(generatedPassword ? { password: generatedPassword, note: 'shown once; change it at /account' } : {}) });
+    }
+  }
+
 
   const isReady = async (): Promise<boolean> => {
     const probe = sql`select 1`.execute(database.db).then(
@@ -81,7 +110,23 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     return Promise.race([probe, timeout]);
   };
 
-  const app = createApp({ db: database.db, log, isReady, metrics: config.exposeMetrics ? metrics : null });
+  const services: Services = {
+    config,
+    log,
+    db: database.db,
+    events,
+    sessions,
+    tokens,
+    tickets,
+    accounts,
+    documents,
+    metrics,
+    compact: async (docId) => {
+      const snapshot = await store.compact(docId);
+      return snapshot ? { seq: snapshot.seq, bytes: snapshot.bytes.length } : null;
+    },
+  };
+  const app = createApp({ services, isReady, metrics: config.exposeMetrics ? metrics : null });
   const http = createServer(app.callback());
   http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -116,6 +161,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     rooms,
     sync,
     metrics,
+    services,
     listen: () =>
       new Promise<number>((resolve, reject) => {
         http.once('error', reject);

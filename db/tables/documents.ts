@@ -9,8 +9,14 @@ export interface DocumentsTable {
   head_seq: Generated<number>;
   /** Set while one node compacts the document; a lease, so a crashed compactor expires. */
   compacting_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
-  /** Soft delete. */
+  /** Soft delete (restorable by an admin for 30 days). */
   deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Null once the owner's account is deleted. */
+  owner_id: ColumnType<string | null, string | null | undefined, string | null>;
+  title: Generated<string>;
+  /** The page and field the document was started from (for "open where it was written"). */
+  origin_url: ColumnType<string | null, string | null | undefined, string | null>;
+  origin_field: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type DocumentRow = Selectable<DocumentsTable>;

@@ -1,30 +1,31 @@
 /**
- * The Koa application: health endpoints, the REST API, and the pages. The WebSocket endpoint
- * shares its HTTP server but not its middleware (see `tandem-server.ts`).
+ * The Koa application: health, the REST API (`/api`, described at `/api/openapi.json`) and
+ * the pages. The WebSocket endpoint shares its HTTP server but not its middleware.
  */
 import Router from '@koa/router';
 import Koa from 'koa';
-import type { Kysely } from 'kysely';
-import { insertDocument } from '../../db/repositories/documents';
-import type { Database } from '../../db/schema';
-import { newDocumentId } from '../../shared/ids';
-import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { Api, type RequestAuth } from './api';
+import { authenticate } from './authenticate';
 import { HttpError } from './http-error';
-import { homePage } from './pages';
+import { pageRoutes } from './pages';
+import { accountRoutes } from './routes/account';
+import { adminRoutes } from './routes/admin';
+import { documentRoutes } from './routes/documents';
+import type { Services } from './services';
 
 export interface AppDeps {
-  db: Kysely<Database>;
-  log: Logger;
+  services: Services;
   /** True when the database answers and migrations are done. */
   isReady: () => Promise<boolean>;
-  /** Served at `/metrics` when given. */
+  /** Served unauthenticated at `/metrics` when given. */
   metrics: Metrics | null;
 }
 
-export function createApp({ db, log, isReady, metrics }: AppDeps): Koa {
+export function createApp({ services, isReady, metrics }: AppDeps): Koa {
   const app = new Koa();
   const router = new Router();
+  const { log } = services;
 
   // One error shape for every failure; unexpected errors are logged and not leaked.
   app.use(async (ctx, next) => {
@@ -42,10 +43,11 @@ export function createApp({ db, log, isReady, metrics }: AppDeps): Koa {
     }
   });
 
-  // API and health responses are never cached by browsers or CDNs.
+  // API and health responses are never cached by browsers or CDNs (pages set their own headers).
   app.use(async (ctx, next) => {
     if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/metrics') || ctx.path === '/healthz' || ctx.path === '/readyz') {
       ctx.set('Cache-Control', 'no-store');
+      ctx.set('X-Content-Type-Options', 'nosniff');
     }
     await next();
   });
@@ -71,21 +73,22 @@ export function createApp({ db, log, isReady, metrics }: AppDeps): Koa {
     });
   }
 
-  // Anyone may create a document until the auth issue puts accounts in front of this.
-  router.post('/api/documents', async (ctx) => {
-    const row = await insertDocument(db, newDocumentId());
-    ctx.status = 201;
-    ctx.body = { id: row.id, createdAt: row.created_at.toISOString() };
-  });
+  app.use(authenticate({ sessions: services.sessions, tokens: services.tokens, options: services.config.auth }));
 
-  router.get('/', (ctx) => {
-    ctx.type = 'html';
-    ctx.body = homePage();
+  const api = new Api(router, services.config.auth);
+  accountRoutes(api, services);
+  documentRoutes(api, services);
+  adminRoutes(api, services);
+  const openapi = api.openapi({ title: 'Tandem', version: '1' });
+  router.get('/api/openapi.json', (ctx) => {
+    ctx.body = openapi;
   });
+  pageRoutes(router, services);
 
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {
+    void (ctx.state as RequestAuth);
     throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
   });
   return app;

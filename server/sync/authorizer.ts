@@ -1,14 +1,14 @@
 /**
- * The seam where a join is decided: who (the principal the upgrade authenticated), which
- * document, with which join payload, gets which permission. Rooms enforce the permission.
+ * The seam where a join is decided: who (the principal the upgrade established), which
+ * document, with which join payload (a share token), gets which permission. Rooms enforce it.
  */
 import type { Kysely } from 'kysely';
-import { findLiveDocument } from '../../db/repositories/documents';
 import type { Database } from '../../db/schema';
-import type { CrdtType, Permission } from '../../shared/protocol/index';
+import { decodeJoinAuth, type CrdtType, type Permission } from '../../shared/protocol/index';
+import { decideDocumentAccess } from '../access/document-access';
+import type { Principal } from '../auth/principal';
 
-/** Who is on the other end of a socket, as established at upgrade. */
-export type Principal = { kind: 'anonymous' };
+export type { Principal };
 
 export interface JoinRequestContext {
   principal: Principal;
@@ -27,15 +27,17 @@ export interface JoinAuthorizer {
 }
 
 /**
- * Until accounts exist (the auth issue), anyone may read and write any existing document.
- * Throws (transient database errors) are reported to the client as `unavailable`.
+ * Members by role, link holders by the link's access, tokens within their scopes. A document
+ * the principal may not see answers exactly like one that does not exist.
  */
-export class OpenAuthorizer implements JoinAuthorizer {
+export class DocumentAuthorizer implements JoinAuthorizer {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async authorizeJoin({ docId }: JoinRequestContext): Promise<JoinDecision> {
-    const doc = await findLiveDocument(this.db, docId);
-    if (!doc) return { ok: false, reason: 'not_found', message: 'no such document' };
-    return { ok: true, permission: 'write' };
+  async authorizeJoin({ principal, docId, auth }: JoinRequestContext): Promise<JoinDecision> {
+    const payload = decodeJoinAuth(auth);
+    if (!payload) return { ok: false, reason: 'auth_failed', message: 'the join payload is not {"v":1,"share":…}' };
+    const decision = await decideDocumentAccess(this.db, principal, docId, payload.share ?? null);
+    if (!decision.permission) return { ok: false, reason: 'not_found', message: 'no such document' };
+    return { ok: true, permission: decision.permission };
   }
 }

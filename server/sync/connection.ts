@@ -40,9 +40,10 @@ import type { PresenceRoom } from './presence-room';
 import type { RoomRegistry } from './room-registry';
 import { TokenBucket } from './token-bucket';
 
+/** A room this socket is in, with the permission it was given and the payload it joined with. */
 type Membership =
-  | { kind: 'doc'; room: DocRoom; permission: Permission }
-  | { kind: 'presence'; room: PresenceRoom; permission: Permission };
+  | { kind: 'doc'; room: DocRoom; permission: Permission; auth: Uint8Array }
+  | { kind: 'presence'; room: PresenceRoom; permission: Permission; auth: Uint8Array };
 
 export interface ConnectionDeps {
   rooms: RoomRegistry;
@@ -200,7 +201,7 @@ export class Connection implements RoomMember {
     if (crdt === CrdtType.LoroEphemeralStore) {
       const room = this.deps.rooms.presenceRoom(roomId);
       const state = room.join(this);
-      this.memberships.set(key, { kind: 'presence', room, permission });
+      this.memberships.set(key, { kind: 'presence', room, permission, auth: request.auth.slice() });
       this.send({ type: MessageType.JoinResponseOk, crdt, roomId, permission, version: new Uint8Array(0), extra: new Uint8Array(0) });
       this.deliver('presence', roomId, state);
       return;
@@ -229,7 +230,7 @@ export class Connection implements RoomMember {
       this.deps.rooms.releaseDoc(room);
       return refuse(JoinErrorCode.VersionUnknown, 'cannot decode the version vector', { receiverVersion: outcome.version });
     }
-    this.memberships.set(key, { kind: 'doc', room, permission });
+    this.memberships.set(key, { kind: 'doc', room, permission, auth: request.auth.slice() });
     this.send({ type: MessageType.JoinResponseOk, crdt, roomId, permission, version: outcome.version, extra: new Uint8Array(0) });
     this.deliver('doc', roomId, outcome.catchUp);
   }
@@ -357,6 +358,32 @@ export class Connection implements RoomMember {
       membership.room.leave(this);
       this.deps.rooms.releasePresence(membership.room);
     }
+  }
+
+  /**
+   * Decides this socket's rooms of `docId` again (access changed): a socket that lost access is
+   * evicted; one whose permission changed is asked to rejoin, and gets the new one.
+   */
+  reauthorize(docId: string): void {
+    for (const crdt of [CrdtType.Loro, CrdtType.LoroEphemeralStore]) {
+      const key = roomKeyOf(crdt, docId);
+      if (!this.memberships.has(key)) continue;
+      this.inOrder(key, async () => {
+        const membership = this.memberships.get(key);
+        if (!membership || this.closed) return;
+        const decision = await this.deps.authorizer.authorizeJoin({ principal: this.principal, docId, crdt, auth: membership.auth });
+        if (this.memberships.get(key) !== membership) return;
+        if (!decision.ok) this.evictFrom(crdt, docId, RoomErrorCode.Evicted, 'access to this document was revoked');
+        else if (decision.permission !== membership.permission) {
+          this.evictFrom(crdt, docId, RoomErrorCode.RejoinSuggested, `your permission is now ${decision.permission}; rejoin`);
+        }
+      });
+    }
+  }
+
+  /** True when this socket is in a room of `docId`. */
+  isIn(docId: string): boolean {
+    return this.memberships.has(roomKeyOf(CrdtType.Loro, docId)) || this.memberships.has(roomKeyOf(CrdtType.LoroEphemeralStore, docId));
   }
 
   // RoomMember

@@ -1,14 +1,31 @@
 /**
  * The `/sync` WebSocket endpoint: the only module that imports `ws`. It authenticates the
- * upgrade, adapts each socket to `PeerSocket`, keeps sockets alive (protocol-level pings), and
- * on shutdown closes them with a reason clients act on.
+ * upgrade, adapts each socket to `PeerSocket`, keeps sockets alive (protocol-level pings),
+ * closes or evicts sockets when their access is revoked, and on shutdown closes them with a
+ * reason clients act on.
+ *
+ * Who a socket is, decided once at the upgrade:
+ * - `?ticket=…` (single-use, from `POST /api/sync-tickets`): that session. Extensions use this;
+ *   Chrome sends no Lax cookies on an extension's WebSocket.
+ * - `Authorization: Bearer tnd_…`: that personal access token (scripts).
+ * - the session cookie: that session (pages on the server's own origin).
+ * - nothing: anonymous, which can join documents only through share links.
+ * Presented credentials that do not validate close the socket with 4401 `unauthenticated`. A
+ * foreign web origin is refused before the upgrade (403); a Firefox extension needs a ticket.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CloseCode, MAX_MESSAGE_BYTES } from '../../shared/protocol/index';
-import type { SyncOptions } from '../config';
+import { CloseCode, CloseReason, MAX_MESSAGE_BYTES } from '../../shared/protocol/index';
+import type { AccessEvent, AccessEventBus } from '../auth/access-events';
+import type { AccessTokenService } from '../auth/access-tokens';
+import { anonymous } from '../auth/principal';
+import type { SessionService } from '../auth/sessions';
+import type { SyncTicketService } from '../auth/sync-tickets';
+import type { AuthOptions, SyncOptions } from '../config';
+import { classifyOrigin } from '../http/origin-policy';
+import { COOKIE, SECURE_COOKIE } from '../http/session-cookie';
 import type { Logger } from '../logger';
 import type { JoinAuthorizer, Principal } from './authorizer';
 import { Connection } from './connection';
@@ -20,6 +37,22 @@ export interface SyncEndpointDeps {
   authorizer: JoinAuthorizer;
   options: Readonly<SyncOptions>;
   log: Logger;
+  auth: Readonly<AuthOptions>;
+  sessions: SessionService;
+  tokens: AccessTokenService;
+  tickets: SyncTicketService;
+  events: AccessEventBus;
+}
+
+/** What the upgrade established: a principal, or credentials that failed (close with 4401). */
+type UpgradeAuth = { ok: true; principal: Principal } | { ok: false; detail: string };
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of header?.split(';') ?? []) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return undefined;
 }
 
 function toBytes(data: RawData): Uint8Array {
@@ -74,13 +107,61 @@ export class SyncEndpoint {
   private readonly connections = new Map<WebSocket, Connection>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
   private accepting = true;
 
   constructor(private readonly deps: SyncEndpointDeps) {
     // maxPayload is the protocol's frame limit: larger frames are refused by `ws` with 1009.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+    this.wss.on('headers', (headers) => headers.push('Cache-Control: no-store'));
     this.heartbeat = setInterval(() => this.checkAlive(), deps.options.heartbeatMs);
     this.heartbeat.unref();
+    this.unsubscribe = deps.events.subscribe((event) => this.onAccessEvent(event));
+  }
+
+  /** Applies a revocation to open sockets, at once. */
+  private onAccessEvent(event: AccessEvent): void {
+    for (const connection of this.connections.values()) {
+      const p = connection.principal;
+      switch (event.type) {
+        case 'session_revoked':
+          if (p.kind === 'user' && p.via.kind === 'session' && p.via.sessionId === event.sessionId) connection.close(CloseCode.Revoked);
+          break;
+        case 'token_revoked':
+          if (p.kind === 'user' && p.via.kind === 'token' && p.via.tokenId === event.tokenId) connection.close(CloseCode.Revoked);
+          break;
+        case 'user_revoked':
+          if (p.kind === 'user' && p.user.id === event.userId) connection.close(CloseCode.Revoked);
+          break;
+        case 'document_access_changed':
+          if (connection.isIn(event.docId)) connection.reauthorize(event.docId);
+          break;
+      }
+    }
+  }
+
+  private async authenticateUpgrade(req: IncomingMessage): Promise<UpgradeAuth> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const ticket = url.searchParams.get('ticket');
+    if (ticket !== null) {
+      const sessionId = await this.deps.tickets.redeem(ticket);
+      const valid = sessionId ? await this.deps.sessions.validateId(sessionId) : null;
+      if (!valid) return { ok: false, detail: 'the ticket is unknown, expired or already used' };
+      return { ok: true, principal: { kind: 'user', user: valid.user, via: { kind: 'session', sessionId: valid.session.id } } };
+    }
+    if (classifyOrigin(req, this.deps.auth) === 'firefox_extension') return { ok: false, detail: 'extensions open /sync with a ticket' };
+    const header = req.headers.authorization;
+    if (header) {
+      const match = /^Bearer (\S+)$/i.exec(header);
+      const valid = match ? await this.deps.tokens.validate(match[1]!) : null;
+      if (!valid) return { ok: false, detail: 'the bearer token is unknown, revoked or malformed' };
+      return { ok: true, principal: { kind: 'user', user: valid.user, via: { kind: 'token', tokenId: valid.tokenId, scopes: valid.scopes } } };
+    }
+    const cookie = cookieValue(req.headers.cookie, SECURE_COOKIE) ?? cookieValue(req.headers.cookie, COOKIE);
+    const valid = cookie ? await this.deps.sessions.validateToken(cookie) : null;
+    // A stale cookie is ambient, not presented: the socket goes on as anonymous.
+    if (!valid) return { ok: true, principal: anonymous };
+    return { ok: true, principal: { kind: 'user', user: valid.user, via: { kind: 'session', sessionId: valid.session.id } } };
   }
 
   get connectionCount(): number {
@@ -89,12 +170,26 @@ export class SyncEndpoint {
 
   /** Handles an HTTP upgrade to `/sync`. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!this.accepting) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    const principal: Principal = { kind: 'anonymous' };
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal));
+    const refuse = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (!this.accepting) return refuse('503 Service Unavailable');
+    // Cross-site WebSocket hijacking: a page elsewhere must not reach us with our cookie.
+    if (classifyOrigin(req, this.deps.auth) === 'foreign') return refuse('403 Forbidden');
+    this.authenticateUpgrade(req).then(
+      (auth) => {
+        if (!this.accepting || socket.destroyed) return refuse('503 Service Unavailable');
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          if (auth.ok) return this.accept(ws, auth.principal);
+          this.deps.log.info('sync.upgrade_unauthenticated', { detail: auth.detail });
+          ws.close(CloseCode.Unauthenticated, CloseReason[CloseCode.Unauthenticated]);
+        });
+      },
+      (error: unknown) => {
+        this.deps.log.warn('sync.upgrade_failed', { error });
+        refuse('503 Service Unavailable');
+      },
+    );
   }
 
   private accept(ws: WebSocket, principal: Principal): void {
@@ -133,6 +228,7 @@ export class SyncEndpoint {
   /** Closes every socket with `server_shutdown` (retryable) and waits for them to go. */
   async closeAll(): Promise<void> {
     clearInterval(this.heartbeat);
+    this.unsubscribe();
     const closing = [...this.connections.keys()].map(
       (ws) =>
         new Promise<void>((resolve) => {

@@ -15,10 +15,11 @@ export const CloseCode = {
   SlowConsumer: 4002,
   /** A binary frame that is not a protocol message. */
   MalformedFrame: 4400,
-  /** No valid credentials (reserved for the auth issue). */
+  /** Credentials were presented and are not valid (unknown, expired or used ticket; bad token),
+   *  or a Firefox extension came without a ticket. Get new credentials before reconnecting. */
   Unauthenticated: 4401,
-  /** Credentials valid but not for this (e.g. a revoked session; reserved). */
-  Forbidden: 4403,
+  /** The session or token this socket used was revoked, or its account disabled. */
+  Revoked: 4403,
   /** A text frame other than "ping"/"pong". */
   UnsupportedFrame: 4415,
   /** Too many joins or messages in too short a time. */
@@ -32,7 +33,7 @@ export const CloseReason = {
   [CloseCode.SlowConsumer]: 'slow_consumer',
   [CloseCode.MalformedFrame]: 'malformed_frame',
   [CloseCode.Unauthenticated]: 'unauthenticated',
-  [CloseCode.Forbidden]: 'forbidden',
+  [CloseCode.Revoked]: 'revoked',
   [CloseCode.UnsupportedFrame]: 'unsupported_frame',
   [CloseCode.RateLimited]: 'rate_limited',
 } as const satisfies Record<CloseCode, string>;

@@ -2,11 +2,19 @@
 import WebSocket from 'ws';
 import { SyncClient, type SyncClientOptions, type WebSocketLike } from '../../shared/client/sync-client';
 
-export function nodeSyncClient(url: SyncClientOptions['url'], options: Partial<SyncClientOptions> = {}): SyncClient {
+/** A sync client; with `token`, it authenticates its sockets with that bearer token. */
+export function nodeSyncClient(url: SyncClientOptions['url'], options: Partial<SyncClientOptions> & { token?: string } = {}): SyncClient {
+  const { token, ...rest } = options;
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  class AuthenticatedWebSocket extends WebSocket {
+    constructor(address: string) {
+      super(address, { headers });
+    }
+  }
   return new SyncClient({
     url,
-    WebSocket: WebSocket as unknown as new (url: string) => WebSocketLike,
+    WebSocket: AuthenticatedWebSocket as unknown as new (url: string) => WebSocketLike,
     backoff: { initialMs: 50, maxMs: 500, jitter: 0.5 },
-    ...options,
+    ...rest,
   });
 }

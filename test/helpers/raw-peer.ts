@@ -8,12 +8,20 @@ import {
   FragmentAssembler,
   MessageType,
   decodeMessage,
+  encodeJoinAuth,
   encodeMessage,
   randomBatchId,
   type Ack,
   type BatchId,
   type ProtocolMessage,
 } from '../../shared/protocol/index';
+
+export interface JoinOptions {
+  crdt?: CrdtType;
+  version?: Uint8Array;
+  /** A share token, sent in the join payload. */
+  share?: string;
+}
 
 export class RawPeer {
   readonly messages: ProtocolMessage[] = [];
@@ -78,8 +86,9 @@ export class RawPeer {
     });
   }
 
-  static async connect(url: string): Promise<RawPeer> {
-    const ws = new WebSocket(url);
+  /** Connects, with a bearer token when given (as scripts do). */
+  static async connect(url: string, token?: string, headers: Record<string, string> = {}): Promise<RawPeer> {
+    const ws = new WebSocket(url, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -95,12 +104,12 @@ export class RawPeer {
     this.ws.send(data, { binary });
   }
 
-  join(roomId: string, { crdt = CrdtType.Loro, version = new Uint8Array(0) }: { crdt?: CrdtType; version?: Uint8Array } = {}): void {
-    this.send({ type: MessageType.JoinRequest, crdt, roomId, auth: new Uint8Array(0), version });
+  join(roomId: string, { crdt = CrdtType.Loro, version = new Uint8Array(0), share }: JoinOptions = {}): void {
+    this.send({ type: MessageType.JoinRequest, crdt, roomId, auth: encodeJoinAuth(share ? { share } : {}), version });
   }
 
   /** Joins and waits for the answer (JoinResponseOk or JoinError). */
-  async joinAndWait(roomId: string, options: { crdt?: CrdtType; version?: Uint8Array } = {}): Promise<ProtocolMessage> {
+  async joinAndWait(roomId: string, options: JoinOptions = {}): Promise<ProtocolMessage> {
     const crdt = options.crdt ?? CrdtType.Loro;
     const from = this.messages.length;
     this.join(roomId, options);

@@ -10,8 +10,45 @@ export interface RunningServer {
   port: number;
   httpUrl: string;
   wsUrl: string;
+  /** A read/write personal access token of a user created with the server (the default owner). */
+  token: string;
   close(): Promise<void>;
 }
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  /** `tandem_session=…`, for a Cookie header. */
+  cookie: string;
+  /** A personal access token with the read and write scopes. */
+  token: string;
+}
+
+let userCounter = 0;
+
+/** Signs up a user through the API and gives them a read/write token. */
+export async function signUp(httpUrl: string, email = `user${++userCounter}-${Date.now()}@example.test`, password = 'correct horse battery'): Promise<TestUser> {
+  const res = await fetch(`${httpUrl}/api/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 201) throw new Error(`sign-up: ${res.status} ${await res.text()}`);
+  const { user } = (await res.json()) as { user: { id: string } };
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const tokenRes = await fetch(`${httpUrl}/api/me/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, origin: httpUrl },
+    body: JSON.stringify({ name: 'tests', scopes: ['read', 'write'] }),
+  });
+  if (tokenRes.status !== 201) throw new Error(`token: ${tokenRes.status} ${await tokenRes.text()}`);
+  const { token } = (await tokenRes.json()) as { token: string };
+  return { id: user.id, email, password, cookie, token };
+}
+
+/** A Chrome extension id the test servers accept as an origin. */
+export const TEST_EXTENSION_ID = 'abcdefghijklmnopabcdefghijklmnop';
 
 export const testLogLevel = (process.env.TANDEM_TEST_LOG_LEVEL ?? 'silent') as LogLevel;
 
@@ -23,6 +60,8 @@ export function testConfig(sync: Partial<SyncOptions> = {}): Config {
     logLevel: testLogLevel,
     shutdownTimeoutMs: 5_000,
     exposeMetrics: true,
+    // Cheap password hashing: tests sign up many users.
+    auth: { publicUrl: null, trustProxy: false, extensionIds: [TEST_EXTENSION_ID], passwordCost: 10, adminEmail: null, adminPassword: null },
     sync: { ...defaultSyncOptions, ...sync },
   };
 }
@@ -31,6 +70,8 @@ export async function startTestServer(
   db: TestDatabase,
   sync: Partial<SyncOptions> = {},
   authorizer?: JoinAuthorizer,
+  /** A token of an existing user (a restart on the same database keeps its owner). */
+  token?: string,
 ): Promise<RunningServer> {
   const server = await createTandemServer({
     config: testConfig(sync),
@@ -39,18 +80,35 @@ export async function startTestServer(
     ...(authorizer ? { authorizer } : {}),
   });
   const port = await server.listen();
+  const httpUrl = `http://127.0.0.1:${port}`;
   return {
     server,
     port,
-    httpUrl: `http://127.0.0.1:${port}`,
+    httpUrl,
     wsUrl: `ws://127.0.0.1:${port}/sync`,
+    token: token ?? (await signUp(httpUrl)).token,
     close: () => server.close(),
   };
 }
 
-/** Creates a document through the API and returns its id. */
-export async function createDocument(httpUrl: string): Promise<string> {
-  const res = await fetch(`${httpUrl}/api/documents`, { method: 'POST' });
+/** Creates a document through the API (as the holder of `token`) and returns its id. */
+export async function createDocument(server: { httpUrl: string; token: string }, body: Record<string, unknown> = {}): Promise<string> {
+  const res = await fetch(`${server.httpUrl}/api/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status !== 201) throw new Error(`create document: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
+}
+
+/** Creates a share link (`view` or `edit`) as the holder of `token`; returns its token and URL. */
+export async function createShareLink(server: { httpUrl: string; token: string }, docId: string, access: 'view' | 'edit'): Promise<{ id: string; token: string; url: string }> {
+  const res = await fetch(`${server.httpUrl}/api/documents/${docId}/links`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ access }),
+  });
+  if (res.status !== 201) throw new Error(`share link: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; token: string; url: string };
 }

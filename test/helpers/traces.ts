@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { LoroDoc, LoroText } from 'loro-crdt';
+import { TEXT_CONTAINER } from '../../shared/document';
 
 export type Patch = [position: number, deleted: number, inserted: string];
 
@@ -26,7 +27,7 @@ export interface ConcurrentTrace {
 export const TRACES_DIR = join(import.meta.dirname, '../data/traces');
 
 /** The text container every Tandem document keeps its content in. */
-export const TEXT = 'text';
+export const TEXT = TEXT_CONTAINER;
 
 const ASTRAL = /[\u{10000}-\u{10FFFF}]/u;
 

@@ -53,15 +53,15 @@ describe.each(backends)('bad input ($name)', (backend) => {
 
   beforeAll(async () => {
     db = await backend.create();
-    const { OpenAuthorizer } = await import('../../server/sync/authorizer');
+    const { DocumentAuthorizer } = await import('../../server/sync/authorizer');
     server = await startTestServer(
       db,
       { fragmentTimeoutMs: 300, joinBurst: 20, joinsPerSecond: 1, maxRoomsPerConnection: 4, maxUpdateBytes: 1024 * 1024 },
-      readOnlyForSomeDocs(new OpenAuthorizer(db.handle.db)),
+      readOnlyForSomeDocs(new DocumentAuthorizer(db.handle.db)),
     );
-    healthyDoc = await createDocument(server.httpUrl);
-    healthy = await RawPeer.connect(server.wsUrl);
-    observer = await RawPeer.connect(server.wsUrl);
+    healthyDoc = await createDocument(server);
+    healthy = await RawPeer.connect(server.wsUrl, server.token);
+    observer = await RawPeer.connect(server.wsUrl, server.token);
     expect((await healthy.joinAndWait(healthyDoc)).type).toBe(MessageType.JoinResponseOk);
     expect((await observer.joinAndWait(healthyDoc)).type).toBe(MessageType.JoinResponseOk);
   });
@@ -90,7 +90,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
   }
 
   async function closeCodeAfter(send: (peer: RawPeer) => void): Promise<{ code: number; reason: string }> {
-    const peer = await RawPeer.connect(server.wsUrl);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     send(peer);
     return peer.closed();
   }
@@ -118,7 +118,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
   });
 
   it('answers ping with pong; other text frames close with unsupported_frame', async () => {
-    const peer = await RawPeer.connect(server.wsUrl);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     peer.sendRaw('ping');
     await waitFor(() => peer.texts.length > 0, { what: 'pong' });
     expect(peer.texts).toEqual(['pong']);
@@ -128,7 +128,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
   });
 
   it('unknown rooms, malformed room ids and unsupported CRDTs get JoinErrors', async () => {
-    const peer = await RawPeer.connect(server.wsUrl);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     const unknown = (await peer.joinAndWait(newDocumentId())) as JoinError;
     expect(unknown).toMatchObject({ type: MessageType.JoinError, code: JoinErrorCode.AppError, appCode: AppErrorCode.RoomNotFound });
     const notAnId = (await peer.joinAndWait('../../etc/passwd')) as JoinError;
@@ -143,7 +143,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
   });
 
   it('an update Loro rejects gets invalid_update and changes nothing', async () => {
-    const peer = await RawPeer.connect(server.wsUrl);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     await peer.joinAndWait(healthyDoc);
     const before = await loadStoredDocument(db.handle.db, healthyDoc);
     const ack = await peer.ackFor(peer.update(healthyDoc, [new Uint8Array([0x6c, 0x6f, 0x72, 0x6f, 1, 2, 3])]));
@@ -155,12 +155,12 @@ describe.each(backends)('bad input ($name)', (backend) => {
   });
 
   it('updates to a room not joined, and from a viewer, get permission_denied and are not stored', async () => {
-    const peer = await RawPeer.connect(server.wsUrl);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     const notJoined = await peer.ackFor(peer.update(healthyDoc, [edit(new LoroDoc(), 'sneaky')]));
     expect(notJoined.status).toBe(UpdateStatus.PermissionDenied);
 
-    let readOnly = await createDocument(server.httpUrl);
-    while (!readOnly.startsWith('r')) readOnly = await createDocument(server.httpUrl);
+    let readOnly = await createDocument(server);
+    while (!readOnly.startsWith('r')) readOnly = await createDocument(server);
     const join = await peer.joinAndWait(readOnly);
     expect(join).toMatchObject({ type: MessageType.JoinResponseOk, permission: 'read' });
     const viewerWrite = await peer.ackFor(peer.update(readOnly, [edit(new LoroDoc(), 'viewer')]));
@@ -177,7 +177,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
   });
 
   it('fragments that never complete get fragment_timeout; oversized ones payload_too_large', async () => {
-    const peer = await RawPeer.connect(server.wsUrl);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     await peer.joinAndWait(healthyDoc);
     const stalled = randomBatchId();
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: stalled, fragmentCount: 2, totalSizeBytes: 20 });
@@ -197,7 +197,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
   });
 
   it('a fragmented update is reassembled, stored and acked', async () => {
-    const peer = await RawPeer.connect(server.wsUrl);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     await peer.joinAndWait(healthyDoc);
     const big = new LoroDoc();
     big.import(healthyDocState.export({ mode: 'update' }));
@@ -222,14 +222,14 @@ describe.each(backends)('bad input ($name)', (backend) => {
   });
 
   it('too many rooms on one socket get too_many_rooms; a join flood closes with rate_limited', async () => {
-    const peer = await RawPeer.connect(server.wsUrl);
-    const docs = await Promise.all([1, 2, 3, 4, 5].map(() => createDocument(server.httpUrl)));
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
+    const docs = await Promise.all([1, 2, 3, 4, 5].map(() => createDocument(server)));
     for (const doc of docs.slice(0, 4)) expect((await peer.joinAndWait(doc)).type).toBe(MessageType.JoinResponseOk);
     const fifth = (await peer.joinAndWait(docs[4]!)) as JoinError;
     expect(fifth).toMatchObject({ code: JoinErrorCode.AppError, appCode: AppErrorCode.TooManyRooms });
     peer.close();
 
-    const flood = await RawPeer.connect(server.wsUrl);
+    const flood = await RawPeer.connect(server.wsUrl, server.token);
     for (let i = 0; i < 100; i++) flood.join(healthyDoc);
     expect(await flood.closed()).toEqual({ code: CloseCode.RateLimited, reason: 'rate_limited' });
     await expectOthersUnaffected();

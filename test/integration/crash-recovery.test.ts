@@ -12,7 +12,7 @@ import { backends, type ProcessDatabase } from '../helpers/backends';
 import { nodeSyncClient } from '../helpers/clients';
 import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import { storedDoc } from '../helpers/stored';
-import { createDocument } from '../helpers/test-server';
+import { createDocument, signUp } from '../helpers/test-server';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, textOf, type Patch } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
 
@@ -52,12 +52,13 @@ describe.each(backends)('crash recovery ($name)', (backend) => {
   it('SIGKILL mid-replay: every acked update is stored, the rest is resent, the text is exact', async () => {
     database = await backend.createForProcess();
     let server = await start();
-    const docId = await createDocument(server.httpUrl);
+    const { token } = await signUp(server.httpUrl);
+    const docId = await createDocument({ httpUrl: server.httpUrl, token });
     const trace = loadSequentialTrace('seph-blog1');
     const patches: Patch[] = [...patchesOf(trace)];
 
     let current = server.wsUrl;
-    const client = nodeSyncClient(() => current);
+    const client = nodeSyncClient(() => current, { token });
     clients.push(client);
     const room: ClientRoom = await client.open(docId);
     const acked: Uint8Array[] = [];
@@ -93,7 +94,7 @@ describe.each(backends)('crash recovery ($name)', (backend) => {
     await type(patches.length);
     await room.whenAcknowledged();
     expect(textOf(room.doc)).toBe(trace.endContent);
-    const reader = nodeSyncClient(server.wsUrl);
+    const reader = nodeSyncClient(server.wsUrl, { token });
     clients.push(reader);
     const fresh = await reader.open(docId);
     await fresh.whenSynced();
@@ -113,8 +114,9 @@ describe.each(backends)('crash recovery ($name)', (backend) => {
   it('SIGTERM: accepted writes are stored and acknowledged, then sockets close with server_shutdown', async () => {
     database = await backend.createForProcess();
     const server = await start();
-    const docId = await createDocument(server.httpUrl);
-    const client = nodeSyncClient(server.wsUrl, { backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const { token } = await signUp(server.httpUrl);
+    const docId = await createDocument({ httpUrl: server.httpUrl, token });
+    const client = nodeSyncClient(server.wsUrl, { token, backoff: { initialMs: 60_000, maxMs: 60_000 } });
     clients.push(client);
     const room = await client.open(docId);
     const acked: Uint8Array[] = [];

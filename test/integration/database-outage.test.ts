@@ -39,9 +39,9 @@ describe.skipIf(!postgresBackend)('database outage (postgres)', () => {
     proxied = await openDatabase({ kind: 'postgres', url: viaProxy.toString() });
     server = await startTestServer({ ...db, handle: proxied });
 
-    const docId = await createDocument(server.httpUrl);
-    const writer = nodeSyncClient(server.wsUrl);
-    const reader = nodeSyncClient(server.wsUrl);
+    const docId = await createDocument(server);
+    const writer = nodeSyncClient(server.wsUrl, { token: server.token });
+    const reader = nodeSyncClient(server.wsUrl, { token: server.token });
     clients.push(writer, reader);
     const a = await writer.open(docId);
     const b = await reader.open(docId);

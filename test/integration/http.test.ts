@@ -34,7 +34,7 @@ describe.each(backends)('http ($name)', (backend) => {
   });
 
   it('creates documents', async () => {
-    const res = await fetch(`${server.httpUrl}/api/documents`, { method: 'POST' });
+    const res = await fetch(`${server.httpUrl}/api/documents`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` } });
     expect(res.status).toBe(201);
     expect((await res.json()) as { id: string }).toMatchObject({ id: expect.stringMatching(/^[a-z2-7]{26}$/) });
   });

@@ -7,7 +7,8 @@ import { LoroWebsocketClient } from 'loro-websocket/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { backends, type TestDatabase } from '../helpers/backends';
-import { createDocument, startTestServer, type RunningServer } from '../helpers/test-server';
+import { encodeJoinAuth } from '../../shared/protocol/index';
+import { createDocument, createShareLink, startTestServer, type RunningServer } from '../helpers/test-server';
 import { TEXT, textOf } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
 
@@ -30,19 +31,22 @@ describe.each(backends)('official loro-websocket client ($name)', (backend) => {
     await db.drop();
   });
 
+  /** The official client, unmodified: anonymous, joining through an edit link (its token goes in the join payload). */
   async function joinWith(docId: string): Promise<LoroDoc> {
+    const link = (links[docId] ??= await createShareLink(server, docId, 'edit'));
     const client = new LoroWebsocketClient({ url: server.wsUrl, disablePing: true });
     clients.push(client);
     await client.waitConnected();
     const doc = new LoroDoc();
     const adaptor = new LoroAdaptor(doc);
-    await client.join({ roomId: docId, crdtAdaptor: adaptor });
+    await client.join({ roomId: docId, crdtAdaptor: adaptor, auth: encodeJoinAuth({ share: link.token }) });
     await adaptor.waitForReachingServerVersion();
     return doc;
   }
+  const links: Record<string, { token: string }> = {};
 
   it('two clients edit concurrently and converge; a late joiner gets everything, over 256 KiB', async () => {
-    const docId = await createDocument(server.httpUrl);
+    const docId = await createDocument(server);
     const a = await joinWith(docId);
     const b = await joinWith(docId);
 

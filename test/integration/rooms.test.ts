@@ -35,8 +35,8 @@ describe.each(backends)('rooms ($name)', (backend) => {
   });
 
   it('writes concurrent updates to one document in shared transactions, in a gap-free log', async () => {
-    const docId = await createDocument(server.httpUrl);
-    const peers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.connect(server.wsUrl)));
+    const docId = await createDocument(server);
+    const peers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.connect(server.wsUrl, server.token)));
     await Promise.all(peers.map((p) => p.joinAndWait(docId)));
     const batches = peers.flatMap((peer, i) => {
       const doc = new LoroDoc();
@@ -61,8 +61,8 @@ describe.each(backends)('rooms ($name)', (backend) => {
   });
 
   it('compacts the log into a snapshot, and a reload from snapshot + tail is exact', async () => {
-    const docId = await createDocument(server.httpUrl);
-    const client = nodeSyncClient(server.wsUrl);
+    const docId = await createDocument(server);
+    const client = nodeSyncClient(server.wsUrl, { token: server.token });
     clients.push(client);
     const room = await client.open(docId);
     await room.whenSynced();
@@ -81,8 +81,8 @@ describe.each(backends)('rooms ($name)', (backend) => {
     // Cold: a new server loads snapshot + tail.
     client.close();
     await server.close();
-    server = await startTestServer(db);
-    const reader = nodeSyncClient(server.wsUrl);
+    server = await startTestServer(db, {}, undefined, server.token);
+    const reader = nodeSyncClient(server.wsUrl, { token: server.token });
     clients.push(reader);
     const fresh = await reader.open(docId);
     await fresh.whenSynced();
@@ -90,8 +90,8 @@ describe.each(backends)('rooms ($name)', (backend) => {
   });
 
   it('two compactions of one document at once: one wins the lease, the result is consistent', async () => {
-    const docId = await createDocument(server.httpUrl);
-    const peer = await RawPeer.connect(server.wsUrl);
+    const docId = await createDocument(server);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     await peer.joinAndWait(docId);
     const doc = new LoroDoc();
     for (let i = 0; i < 5; i++) {
@@ -110,8 +110,8 @@ describe.each(backends)('rooms ($name)', (backend) => {
   });
 
   it('unloads a room after the grace period and reloads it on the next join', async () => {
-    const docId = await createDocument(server.httpUrl);
-    const peer = await RawPeer.connect(server.wsUrl);
+    const docId = await createDocument(server);
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
     await peer.joinAndWait(docId);
     expect(server.server.rooms.loadedDocuments).toBe(1);
     peer.send({ type: MessageType.Leave, crdt: CrdtType.Loro, roomId: docId });
@@ -123,8 +123,8 @@ describe.each(backends)('rooms ($name)', (backend) => {
   });
 
   it('relays presence to the others and gives a newcomer the current state', async () => {
-    const docId = await createDocument(server.httpUrl);
-    const [a, b] = await Promise.all([RawPeer.connect(server.wsUrl), RawPeer.connect(server.wsUrl)]);
+    const docId = await createDocument(server);
+    const [a, b] = await Promise.all([RawPeer.connect(server.wsUrl, server.token), RawPeer.connect(server.wsUrl, server.token)]);
     for (const p of [a, b]) expect((await p.joinAndWait(docId, { crdt: CrdtType.LoroEphemeralStore })).type).toBe(MessageType.JoinResponseOk);
     const store = new EphemeralStore(30_000);
     store.set('alice', { cursor: 3 });
@@ -135,7 +135,7 @@ describe.each(backends)('rooms ($name)', (backend) => {
     for (const u of b.updatesFor(docId, CrdtType.LoroEphemeralStore)) seenByB.apply(u);
     expect(seenByB.get('alice')).toEqual({ cursor: 3 });
 
-    const c = await RawPeer.connect(server.wsUrl);
+    const c = await RawPeer.connect(server.wsUrl, server.token);
     await c.joinAndWait(docId, { crdt: CrdtType.LoroEphemeralStore });
     await c.until(() => c.updatesFor(docId, CrdtType.LoroEphemeralStore).length > 0, { what: 'presence state for the newcomer' });
     const seenByC = new EphemeralStore(30_000);

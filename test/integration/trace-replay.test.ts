@@ -31,8 +31,8 @@ describe.each(backends)('trace replay ($name)', (backend) => {
 
   it('automerge-paper, one patch per update: after a restart a fresh client sees exactly endContent', async () => {
     const trace = loadSequentialTrace('automerge-paper');
-    const docId = await createDocument(server.httpUrl);
-    const writer = nodeSyncClient(server.wsUrl);
+    const docId = await createDocument(server);
+    const writer = nodeSyncClient(server.wsUrl, { token: server.token });
     clients.push(writer);
     const room = await writer.open(docId);
     await room.whenSynced();
@@ -50,8 +50,8 @@ describe.each(backends)('trace replay ($name)', (backend) => {
     // Restart: a new server (empty memory) on the same database.
     writer.close();
     await server.close();
-    server = await startTestServer(db);
-    const reader = nodeSyncClient(server.wsUrl);
+    server = await startTestServer(db, {}, undefined, server.token);
+    const reader = nodeSyncClient(server.wsUrl, { token: server.token });
     clients.push(reader);
     const fresh = await reader.open(docId);
     await fresh.whenSynced();
@@ -62,7 +62,7 @@ describe.each(backends)('trace replay ($name)', (backend) => {
   it('friendsforever-concurrent: two clients, one per agent, respecting parents', async () => {
     const trace = loadConcurrentTrace('friendsforever-concurrent');
     expect(trace.numAgents).toBe(2);
-    const docId = await createDocument(server.httpUrl);
+    const docId = await createDocument(server);
 
     /** The ops each transaction made: one peer's counters [start, start + len). */
     const opsOf: { id: { peer: `${number}`; counter: number }; len: number }[] = [];
@@ -80,7 +80,7 @@ describe.each(backends)('trace replay ($name)', (backend) => {
     }
     const agents: Agent[] = [];
     for (let a = 0; a < 2; a++) {
-      const peer = await RawPeer.connect(server.wsUrl);
+      const peer = await RawPeer.connect(server.wsUrl, server.token);
       expect((await peer.joinAndWait(docId)).type).toBe(MessageType.JoinResponseOk);
       agents.push({ peer, doc: new LoroDoc(), pool: new LoroDoc(), pooled: 0, imported: new Set(), batches: [] });
     }
