@@ -18,6 +18,9 @@ export class EmbeddedDatabaseError extends Error {
   }
 }
 
+/** The code of the error every query gets once the worker has stopped. */
+export const EMBEDDED_STOPPED = 'embedded_stopped';
+
 type Waiter = { resolve: (result: { rows: unknown[]; affectedRows: number | undefined }) => void; reject: (error: Error) => void };
 
 export class PGliteWorkerClient implements QueryTarget {
@@ -40,8 +43,8 @@ export class PGliteWorkerClient implements QueryTarget {
       for (const w of this.waiting.values()) w.reject(this.dead);
       this.waiting.clear();
     };
-    worker.on('error', die);
-    worker.on('exit', (code) => die(new Error(`embedded Postgres stopped (worker exit ${code})`)));
+    worker.on('error', (error) => die(new EmbeddedDatabaseError({ message: `embedded Postgres failed: ${error.message}`, code: EMBEDDED_STOPPED })));
+    worker.on('exit', (code) => die(new EmbeddedDatabaseError({ message: `embedded Postgres stopped (worker exit ${code})`, code: EMBEDDED_STOPPED })));
   }
 
   /** Starts PGlite in a worker thread; resolves once it accepts queries. */

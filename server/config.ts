@@ -70,7 +70,8 @@ export interface AuthOptions {
 export const defaultSyncOptions: Readonly<SyncOptions> = Object.freeze({
   roomGraceMs: 30_000,
   maxRoomsPerConnection: 256,
-  joinBurst: 100,
+  // A reconnecting socket rejoins all its rooms at once.
+  joinBurst: 256,
   joinsPerSecond: 20,
   maxUpdateBytes: 16 * 1024 * 1024,
   maxFragmentBatches: 8,

@@ -129,7 +129,8 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
   const app = createApp({ services, isReady, metrics: config.exposeMetrics ? metrics : null });
   const http = createServer(app.callback());
   http.on('upgrade', (req, socket, head) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // Not `new URL`: a malformed request target would throw here, outside any handler.
+    const path = (req.url ?? '/').split('?')[0];
     if (path === '/sync') sync.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });

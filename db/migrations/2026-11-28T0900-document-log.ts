@@ -28,6 +28,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('doc_id', 'text', (c) => c.primaryKey().references('documents.id').onDelete('cascade'))
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .addColumn('bytes', 'bytea', (c) => c.notNull())
+    // Updates the snapshot could not include because their dependencies never arrived.
+    .addColumn('pending', 'bytea')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 }

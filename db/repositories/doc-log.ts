@@ -23,6 +23,9 @@ export interface Snapshot {
   /** Covers every log entry with a sequence number up to this one. */
   seq: number;
   bytes: Uint8Array;
+  /** Updates from those entries still waiting for their dependencies: kept beside the snapshot,
+   *  which cannot hold them (else folding the log would lose them). */
+  pending: Uint8Array | null;
 }
 
 export interface StoredDocument {
@@ -84,7 +87,7 @@ export async function loadStoredDocument(db: Kysely<Database>, docId: string): P
       const doc = await trx.selectFrom('documents').select('head_seq').where('id', '=', docId).executeTakeFirst();
       if (!doc) throw new DocumentGoneError(docId);
       const snapshot =
-        (await trx.selectFrom('doc_snapshots').select(['seq', 'bytes']).where('doc_id', '=', docId).executeTakeFirst()) ??
+        (await trx.selectFrom('doc_snapshots').select(['seq', 'bytes', 'pending']).where('doc_id', '=', docId).executeTakeFirst()) ??
         null;
       const log = await readLogAfter(trx, docId, snapshot?.seq ?? 0);
       return { snapshot, log, headSeq: doc.head_seq };
@@ -126,15 +129,16 @@ export async function releaseCompaction(db: Db, docId: string): Promise<void> {
  * Stores a snapshot covering `seq` and drops the log it covers, unless a newer snapshot is
  * already stored. Returns true when it was stored.
  */
-export async function replaceSnapshot(db: Kysely<Database>, docId: string, seq: number, bytes: Uint8Array): Promise<boolean> {
+export async function replaceSnapshot(db: Kysely<Database>, docId: string, snapshot: Snapshot): Promise<boolean> {
+  const { seq, bytes, pending } = snapshot;
   return db.transaction().execute(async (trx) => {
     const stored = await trx
       .insertInto('doc_snapshots')
-      .values({ doc_id: docId, seq, bytes })
+      .values({ doc_id: docId, seq, bytes, pending })
       .onConflict((oc) =>
         oc
           .column('doc_id')
-          .doUpdateSet({ seq, bytes, created_at: sql`now()` })
+          .doUpdateSet({ seq, bytes, pending, created_at: sql`now()` })
           .where('doc_snapshots.seq', '<', seq),
       )
       .returning('seq')

@@ -5,6 +5,8 @@ export interface DocSnapshotsTable {
   doc_id: string;
   seq: number;
   bytes: Uint8Array;
+  /** Updates still waiting for their causal dependencies (Loro snapshots leave them out). */
+  pending: Uint8Array | null;
   created_at: Generated<Date>;
 }
 

@@ -14,6 +14,7 @@ import type { AccessEventBus } from '../auth/access-events';
 import type { Principal } from '../auth/principal';
 import { hashSecret, randomId, randomSecret } from '../auth/secrets';
 import { HttpError } from '../http/http-error';
+import { documentParts } from '../sync/doc-store';
 import { decideDocumentAccess, type AccessDecision } from './document-access';
 
 /** Deleted documents can be restored by an admin for this long. */
@@ -244,7 +245,7 @@ export class DocumentService {
     const stored = await loadStoredDocument(this.db, docId);
     const doc = new LoroDoc();
     try {
-      doc.importBatch([...(stored.snapshot ? [stored.snapshot.bytes] : []), ...stored.log.flatMap((e) => e.updates)]);
+      doc.importBatch(documentParts(stored));
       return doc.getText(TEXT_CONTAINER).toString();
     } finally {
       doc.free();

@@ -1,4 +1,4 @@
-/** Worker thread of `compactor.ts`: turns a document's parts into one Loro snapshot. */
+/** Worker thread of `compactor.ts`: turns a document's parts into one Loro snapshot (+ pending updates). */
 import { parentPort } from 'node:worker_threads';
 import { LoroDoc } from 'loro-crdt';
 
@@ -9,7 +9,9 @@ parentPort?.on('message', ({ id, parts }: Request) => {
   try {
     doc.importBatch(parts);
     const snapshot = doc.export({ mode: 'snapshot' });
-    parentPort?.postMessage({ id, snapshot }, [snapshot.buffer as ArrayBuffer]);
+    // Updates whose dependencies never arrived are not in a snapshot: keep them beside it.
+    const pending = doc.exportPendingUpdates() ?? null;
+    parentPort?.postMessage({ id, snapshot, pending }, [snapshot.buffer as ArrayBuffer]);
   } catch (error) {
     parentPort?.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
   } finally {

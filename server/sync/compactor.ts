@@ -6,19 +6,25 @@
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../db/ts-worker';
 
+export interface Compacted {
+  snapshot: Uint8Array;
+  /** Updates still waiting for their dependencies, which a snapshot leaves out. */
+  pending: Uint8Array | null;
+}
+
 export interface Compactor {
-  /** A Loro snapshot of the document made of `parts` (a snapshot and/or updates). */
-  snapshot(parts: Uint8Array[]): Promise<Uint8Array>;
+  /** A Loro snapshot of the document made of `parts` (snapshots and/or updates). */
+  snapshot(parts: Uint8Array[]): Promise<Compacted>;
   close(): Promise<void>;
 }
 
-type Reply = { id: number; snapshot: Uint8Array } | { id: number; error: string };
+type Reply = { id: number; snapshot: Uint8Array; pending: Uint8Array | null } | { id: number; error: string };
 
 
 export class WorkerCompactor implements Compactor {
   private worker: Worker | null = null;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (c: Compacted) => void; reject: (e: Error) => void }>();
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -29,7 +35,7 @@ export class WorkerCompactor implements Compactor {
       this.waiting.delete(reply.id);
       if (this.waiting.size === 0) worker.unref();
       if ('error' in reply) waiter.reject(new Error(`snapshot failed: ${reply.error}`));
-      else waiter.resolve(reply.snapshot);
+      else waiter.resolve({ snapshot: reply.snapshot, pending: reply.pending });
     });
     const failAll = (error: Error): void => {
       this.worker = null;
@@ -42,7 +48,7 @@ export class WorkerCompactor implements Compactor {
     return worker;
   }
 
-  snapshot(parts: Uint8Array[]): Promise<Uint8Array> {
+  snapshot(parts: Uint8Array[]): Promise<Compacted> {
     const worker = this.start();
     const id = this.nextId++;
     // Referenced only while a snapshot is pending: an idle worker never keeps the process alive.

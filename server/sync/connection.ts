@@ -52,6 +52,8 @@ export interface ConnectionDeps {
   log: Logger;
 }
 
+const NACK_REJOIN_INTERVAL_MS = 60_000;
+
 /** Batch ids whose fragments we already refused; later fragments of them are dropped quietly. */
 const REMEMBERED_DISCARDS = 64;
 
@@ -67,6 +69,8 @@ export class Connection implements RoomMember {
   /** Reassembly deadlines, by batch key. */
   private readonly fragmentTimers = new Map<string, { timer: NodeJS.Timeout; roomKey: string }>();
   private readonly discarded = new Set<string>();
+  /** When a client's failure report last made it rejoin a room, by room key. */
+  private readonly nackRejoins = new Map<string, number>();
   private readonly joins: TokenBucket;
   private readonly log: Logger;
   /** Bytes accepted from this socket and not yet committed. */
@@ -107,7 +111,15 @@ export class Connection implements RoomMember {
     }
     const message = decoded.message;
     if (message.type === MessageType.JoinRequest && !this.joins.take()) {
-      this.closeWith(CloseCode.RateLimited, 'too many joins');
+      // Refused, not disconnected: a client rejoining many rooms after a reconnect retries.
+      this.send({
+        type: MessageType.JoinError,
+        crdt: message.crdt,
+        roomId: message.roomId,
+        code: JoinErrorCode.AppError,
+        message: 'too many joins; retry in a second',
+        appCode: AppErrorCode.RateLimited,
+      });
       return;
     }
     this.inOrder(roomKeyOf(message.crdt, message.roomId), () => this.handle(message));
@@ -141,7 +153,12 @@ export class Connection implements RoomMember {
         // reassemble or import what we sent rejoins and gets a fresh catch-up.
         if (message.status !== UpdateStatus.Ok) {
           this.log.warn('sync.client_nack', { room: message.roomId, status: message.status });
-          if (this.memberships.has(roomKeyOf(message.crdt, message.roomId))) {
+          const key = roomKeyOf(message.crdt, message.roomId);
+          // At most one rejoin per room a minute: a link too slow for a large catch-up must
+          // not loop between timing out and rejoining.
+          const last = this.nackRejoins.get(key) ?? -Infinity;
+          if (this.memberships.has(key) && performance.now() - last > NACK_REJOIN_INTERVAL_MS) {
+            this.nackRejoins.set(key, performance.now());
             this.evictFrom(message.crdt, message.roomId, RoomErrorCode.RejoinSuggested, 'resend failed; rejoin');
           }
         }
@@ -286,12 +303,21 @@ export class Connection implements RoomMember {
       return ack(result.status);
     }
     this.discarded.delete(key);
+    this.armFragmentTimer(crdt, roomId, batchId);
+  }
+
+  /**
+   * (Re)starts a batch's reassembly timeout. It runs from the last fragment received, not
+   * from the header, so a large update over a slow link finishes as long as it keeps coming.
+   */
+  private armFragmentTimer(crdt: CrdtType, roomId: string, batchId: BatchId): void {
+    const key = batchKey(crdt, roomId, batchId);
     this.clearFragmentTimer(key);
     const timer = setTimeout(() => {
       this.fragmentTimers.delete(key);
       if (this.assembler.drop(crdt, roomId, batchId)) {
         this.discard(key);
-        ack(UpdateStatus.FragmentTimeout);
+        this.send({ type: MessageType.Ack, crdt, roomId, refId: batchId, status: UpdateStatus.FragmentTimeout });
       }
     }, this.deps.options.fragmentTimeoutMs);
     this.fragmentTimers.set(key, { timer, roomKey: roomKeyOf(crdt, roomId) });
@@ -304,7 +330,7 @@ export class Connection implements RoomMember {
     const result = this.assembler.fragment(fragment);
     switch (result.kind) {
       case 'incomplete':
-        return;
+        return this.armFragmentTimer(crdt, roomId, batchId);
       case 'complete':
         this.clearFragmentTimer(key);
         return this.submit(crdt, roomId, batchId, [result.update]);

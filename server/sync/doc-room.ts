@@ -112,6 +112,8 @@ export class DocRoom {
   private closed = false;
   private retryDelay = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Resolves when the pending retry starts (while backing off). */
+  private retryStarted: Promise<void> | null = null;
   private headSeq: number;
 
   private constructor(
@@ -147,7 +149,7 @@ export class DocRoom {
     try {
       if (stored.snapshot) doc.import(stored.snapshot.bytes);
       doc.detach();
-      const updates = stored.log.flatMap((e) => e.updates);
+      const updates = [...(stored.snapshot?.pending ? [stored.snapshot.pending] : []), ...stored.log.flatMap((e) => e.updates)];
       for (let start = 0; start < updates.length; start += LOAD_CHUNK) {
         await yieldToEventLoop();
         doc.importBatch(updates.slice(start, start + LOAD_CHUNK));
@@ -227,7 +229,7 @@ export class DocRoom {
 
   /** The whole document as stored bytes: latest snapshot + the committed log after it. */
   private everything(): Uint8Array[] {
-    return [...(this.base ? [this.base.bytes] : []), ...this.tail.flatMap((e) => e.updates)];
+    return [...(this.base ? [this.base.bytes] : []), ...(this.base?.pending ? [this.base.pending] : []), ...this.tail.flatMap((e) => e.updates)];
   }
 
   leave(member: RoomMember): void {
@@ -315,9 +317,13 @@ export class DocRoom {
           // Put the batch back in front and try again later; nothing is acknowledged meanwhile.
           this.queue.unshift(...batch);
           this.options.log.warn('doc.write_retry', { docId: this.docId, updates: updates.length, inMs: this.retryDelay, error });
+          let started!: () => void;
+          this.retryStarted = new Promise((resolve) => (started = resolve));
           this.retryTimer = setTimeout(() => {
             this.retryTimer = null;
+            this.retryStarted = null;
             this.kick();
+            started();
           }, this.retryDelay);
           this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
           return;
@@ -401,16 +407,13 @@ export class DocRoom {
     if (!this.closed && this.isIdle) this.options.onIdle(this);
   }
 
-  /** Resolves once nothing is queued or being written; retries immediately if backing off. */
+  /** Resolves once nothing is queued or being written (the caller bounds how long it waits). */
   async flush(): Promise<void> {
     while (this.hasPendingWrites && !this.closed) {
-      if (this.retryTimer) {
-        // Do not wait out the backoff when asked to flush: try now.
-        clearTimeout(this.retryTimer);
-        this.retryTimer = null;
-      }
-      if (!this.writing) this.kick();
-      await this.writing;
+      // While backing off, wait for the retry: hammering a database that is down helps nobody.
+      if (this.writing) await this.writing;
+      else if (this.retryStarted) await this.retryStarted;
+      else this.kick();
     }
   }
 

@@ -13,6 +13,7 @@ import {
   type Snapshot,
   type StoredDocument,
 } from '../../db/repositories/doc-log';
+import { EMBEDDED_STOPPED, EmbeddedDatabaseError } from '../../db/pglite-client';
 import type { Database } from '../../db/schema';
 import type { Compactor } from './compactor';
 import type { LogWriter } from './log-writer';
@@ -51,13 +52,19 @@ export class DocStore {
       const stored = await loadStoredDocument(this.db, docId);
       const last = stored.log.at(-1);
       if (!last) return null;
-      const parts = [...(stored.snapshot ? [stored.snapshot.bytes] : []), ...stored.log.flatMap((e) => e.updates)];
-      const bytes = await this.compactor.snapshot(parts);
-      return (await replaceSnapshot(this.db, docId, last.seq, bytes)) ? { seq: last.seq, bytes } : null;
+      const { snapshot, pending } = await this.compactor.snapshot(documentParts(stored));
+      const compacted: Snapshot = { seq: last.seq, bytes: snapshot, pending };
+      return (await replaceSnapshot(this.db, docId, compacted)) ? compacted : null;
     } finally {
       await releaseCompaction(this.db, docId);
     }
   }
+}
+
+/** Everything stored of a document, in import order: snapshot, its pending sidecar, the log. */
+export function documentParts(stored: StoredDocument): Uint8Array[] {
+  const { snapshot } = stored;
+  return [...(snapshot ? [snapshot.bytes] : []), ...(snapshot?.pending ? [snapshot.pending] : []), ...stored.log.flatMap((e) => e.updates)];
 }
 
 /**
@@ -66,6 +73,8 @@ export class DocStore {
  */
 export function isTransientDatabaseError(error: unknown): boolean {
   if (error instanceof DocumentGoneError) return false;
+  // Embedded Postgres that stopped does not come back by itself.
+  if (error instanceof EmbeddedDatabaseError && error.code === EMBEDDED_STOPPED) return false;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     if (/^(08|53|57P)/.test(code)) return true; // connection, resources, operator intervention

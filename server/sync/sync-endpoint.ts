@@ -141,8 +141,8 @@ export class SyncEndpoint {
   }
 
   private async authenticateUpgrade(req: IncomingMessage): Promise<UpgradeAuth> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const ticket = url.searchParams.get('ticket');
+    const query = (req.url ?? '').split('?')[1] ?? '';
+    const ticket = new URLSearchParams(query).get('ticket');
     if (ticket !== null) {
       const sessionId = await this.deps.tickets.redeem(ticket);
       const valid = sessionId ? await this.deps.sessions.validateId(sessionId) : null;
@@ -220,9 +220,14 @@ export class SyncEndpoint {
     }
   }
 
-  /** Stops taking new sockets (upgrades get 503). */
+  /**
+   * Stops taking new sockets (upgrades get 503) and stops reading the open ones, so that what
+   * was accepted can be written before they close. Updates sent meanwhile stay in their
+   * clients' outboxes and go to the next node.
+   */
   stopAccepting(): void {
     this.accepting = false;
+    for (const ws of this.connections.keys()) ws.pause();
   }
 
   /** Closes every socket with `server_shutdown` (retryable) and waits for them to go. */
@@ -238,7 +243,11 @@ export class SyncEndpoint {
           setTimeout(() => ws.terminate(), 1_000).unref();
         }),
     );
-    for (const connection of this.connections.values()) connection.close(CloseCode.ServerShutdown);
+    for (const [ws, connection] of this.connections) {
+      connection.close(CloseCode.ServerShutdown);
+      // Read again so the close handshake completes; the closed connection ignores any frame.
+      ws.resume();
+    }
     await Promise.all(closing);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }

@@ -64,7 +64,7 @@ export type RoomStatus =
 export class RoomFailure extends Error {
   override readonly name = 'RoomFailure';
   constructor(
-    readonly reason: 'auth_failed' | 'not_found' | 'evicted' | 'closed_by_server' | 'join_failed',
+    readonly reason: 'auth_failed' | 'not_found' | 'evicted' | 'closed_by_server' | 'join_failed' | 'update_refused',
     message: string,
   ) {
     super(message);
@@ -112,12 +112,14 @@ export class ClientRoom {
   /** Batches sent on the current socket and not yet acknowledged: their outbox entries. */
   private readonly inFlight = new Map<BatchId, number[]>();
   private persistScheduled = false;
+  private saving: Promise<void> = Promise.resolve();
+  /** The outbox entry holding what the server lacked at the last join (see `sendMissing`). */
+  private missingSeq: number | null = null;
   private serverVersion: VersionVector | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly ackListeners = new Set<(updates: readonly Uint8Array[]) => void>();
   private unsubscribe: (() => void) | null = null;
   private rejoinedAfterError = false;
-  private sentMissing = false;
 
   constructor(
     private readonly client: SyncClient,
@@ -138,10 +140,11 @@ export class ClientRoom {
     });
   }
 
-  private addToOutbox(update: Uint8Array): void {
+  private addToOutbox(update: Uint8Array): number {
     const seq = this.nextLocalSeq++;
     this.outbox.set(seq, update);
     this.unsent.push(seq);
+    return seq;
   }
 
   /** Number of local updates the server has not acknowledged yet. */
@@ -165,13 +168,16 @@ export class ClientRoom {
     for (const l of this.listeners) l();
   }
 
-  /** Saves the outbox once per task, however many edits the task made. */
+  /**
+   * Saves the outbox once per task, however many edits the task made. Saves run one after
+   * another, so an older outbox can never overwrite a newer one.
+   */
   private persist(): void {
     if (this.persistScheduled) return;
     this.persistScheduled = true;
-    queueMicrotask(() => {
+    this.saving = this.saving.then(async () => {
       this.persistScheduled = false;
-      this.store.save(this.docId, [...this.outbox.values()]).catch((error: unknown) => this.client.reportError(error));
+      await this.store.save(this.docId, [...this.outbox.values()]).catch((error: unknown) => this.client.reportError(error));
     });
   }
 
@@ -252,7 +258,7 @@ export class ClientRoom {
           this.client.sendMessage(this.joinRequest(true));
           return;
         }
-        if (message.code === JoinErrorCode.AppError && message.appCode === AppErrorCode.Unavailable) {
+        if (message.code === JoinErrorCode.AppError && (message.appCode === AppErrorCode.Unavailable || message.appCode === AppErrorCode.RateLimited)) {
           this.client.retryJoinLater(this);
           return;
         }
@@ -300,15 +306,18 @@ export class ClientRoom {
   }
 
   /**
-   * On the first join, queues what the server lacks beyond the outbox (edits made before the
-   * room was opened). Later joins rely on the outbox alone, which is complete from then on.
+   * At each join, queues what the server lacks that the outbox may not cover: edits made
+   * before the room was opened, or lost by a server that crashed before storing them. It
+   * replaces the previous such entry (this diff covers it), so reconnecting while the server
+   * is down does not pile up copies.
    */
   private sendMissing(): void {
-    if (this.sentMissing || !this.serverVersion || this.permission !== 'write') return;
-    this.sentMissing = true;
+    if (!this.serverVersion || this.permission !== 'write') return;
+    if (this.missingSeq !== null) this.outbox.delete(this.missingSeq);
+    this.missingSeq = null;
     const cmp = this.doc.oplogVersion().compare(this.serverVersion);
     if (cmp === 0 || cmp === -1) return;
-    this.addToOutbox(this.doc.export({ mode: 'update', from: this.serverVersion }));
+    this.missingSeq = this.addToOutbox(this.doc.export({ mode: 'update', from: this.serverVersion }));
     this.persist();
   }
 
@@ -367,12 +376,18 @@ export class ClientRoom {
         break;
       }
       case UpdateStatus.PermissionDenied:
+        // Read-only now: stop sending, keep the edits (a later rejoin with write access sends them).
+        for (const seq of seqs) this.unsent.push(seq);
+        this.permission = 'read';
+        this.client.reportError(new Error(`the server refused batch ${refId}: no write permission`));
+        break;
       case UpdateStatus.InvalidUpdate:
       case UpdateStatus.PayloadTooLarge:
       case UpdateStatus.AppError:
-        // The server will never take these; keep them local, and say so.
-        this.client.reportError(new Error(`server refused batch ${refId} (status ${status})`));
-        drop();
+        // Never dropped: later edits build on these, and would be stranded on the server. The
+        // room stops; the outbox keeps everything for whoever can fix it.
+        for (const seq of seqs) this.unsent.push(seq);
+        this.fail(new RoomFailure('update_refused', `the server refused batch ${refId} (status ${status})`));
         break;
       case UpdateStatus.RateLimited:
       case UpdateStatus.FragmentTimeout:
@@ -564,31 +579,37 @@ export class SyncClient {
     if (message.type === MessageType.DocUpdateFragmentHeader) {
       const result = this.assembler.header(message);
       if (result.kind === 'rejected') return this.reportError(new Error(result.reason));
-      const key = batchKey(message.crdt, message.roomId, message.batchId);
-      this.fragmentTimers.set(
-        key,
-        setTimeout(() => {
-          this.fragmentTimers.delete(key);
-          if (this.assembler.drop(message.crdt, message.roomId, message.batchId)) {
-            this.sendMessage({ type: MessageType.Ack, crdt: message.crdt, roomId: message.roomId, refId: message.batchId, status: UpdateStatus.FragmentTimeout });
-          }
-        }, FRAGMENT_TIMEOUT_MS),
-      );
+      this.armFragmentTimer(message.crdt, message.roomId, message.batchId);
       return;
     }
     if (message.type === MessageType.DocUpdateFragment) {
       const result = this.assembler.fragment(message);
-      if (result.kind === 'complete') {
-        const key = batchKey(message.crdt, message.roomId, message.batchId);
+      const key = batchKey(message.crdt, message.roomId, message.batchId);
+      if (result.kind === 'incomplete') this.armFragmentTimer(message.crdt, message.roomId, message.batchId);
+      else {
         clearTimeout(this.fragmentTimers.get(key));
         this.fragmentTimers.delete(key);
-        room.importRemote([result.update]);
-      } else if (result.kind === 'rejected') {
-        this.reportError(new Error(result.reason));
       }
+      if (result.kind === 'complete') room.importRemote([result.update]);
+      else if (result.kind === 'rejected') this.reportError(new Error(result.reason));
       return;
     }
     room.handle(message);
+  }
+
+  /** (Re)starts a fragmented batch's timeout, counted from its last fragment. */
+  private armFragmentTimer(crdt: CrdtType, roomId: string, batchId: BatchId): void {
+    const key = batchKey(crdt, roomId, batchId);
+    clearTimeout(this.fragmentTimers.get(key));
+    this.fragmentTimers.set(
+      key,
+      setTimeout(() => {
+        this.fragmentTimers.delete(key);
+        if (this.assembler.drop(crdt, roomId, batchId)) {
+          this.sendMessage({ type: MessageType.Ack, crdt, roomId, refId: batchId, status: UpdateStatus.FragmentTimeout });
+        }
+      }, FRAGMENT_TIMEOUT_MS),
+    );
   }
 
   /** @internal */

@@ -93,7 +93,13 @@ export interface AssemblerLimits {
   maxUpdateBytes: number;
   /** Most batches being reassembled at once. */
   maxConcurrentBatches: number;
+  /** Most bytes announced by all batches being reassembled (default: 2 × maxUpdateBytes). */
+  maxBufferedBytes?: number;
 }
+
+/** Fragments other than the last must carry at least this much, so a header cannot announce
+ *  millions of fragments for a small update. */
+export const MIN_FRAGMENT_BYTES = 1024;
 
 type Rejection = { kind: 'rejected'; status: UpdateStatus; reason: string };
 export type HeaderResult = { kind: 'started' } | Rejection;
@@ -105,8 +111,8 @@ export type FragmentResult =
 
 interface Pending {
   header: DocUpdateFragmentHeader;
-  parts: (Uint8Array | undefined)[];
-  received: number;
+  /** Received fragments by index (a Map: nothing is allocated for fragments not yet sent). */
+  parts: Map<number, Uint8Array>;
   receivedBytes: number;
 }
 
@@ -121,10 +127,10 @@ export class FragmentAssembler {
 
   constructor(private readonly limits: AssemblerLimits) {}
 
-  /** Bytes currently held for incomplete batches. */
-  get bufferedBytes(): number {
+  /** Bytes announced by the batches being reassembled (what they may come to hold). */
+  get reservedBytes(): number {
     let total = 0;
-    for (const p of this.pending.values()) total += p.receivedBytes;
+    for (const p of this.pending.values()) total += p.header.totalSizeBytes;
     return total;
   }
 
@@ -137,15 +143,21 @@ export class FragmentAssembler {
     if (totalSizeBytes > this.limits.maxUpdateBytes) {
       return reject(UpdateStatus.PayloadTooLarge, `update of ${totalSizeBytes} bytes exceeds ${this.limits.maxUpdateBytes}`);
     }
-    if (fragmentCount < 1 || fragmentCount > totalSizeBytes || totalSizeBytes > fragmentCount * MAX_MESSAGE_BYTES) {
+    const maxFragments = Math.max(1, Math.ceil(totalSizeBytes / MIN_FRAGMENT_BYTES));
+    if (fragmentCount < 1 || fragmentCount > maxFragments || totalSizeBytes > fragmentCount * MAX_MESSAGE_BYTES) {
       return reject(UpdateStatus.InvalidUpdate, `${fragmentCount} fragments cannot carry ${totalSizeBytes} bytes`);
     }
     const key = batchKey(header.crdt, header.roomId, header.batchId);
-    if (!this.pending.has(key) && this.pending.size >= this.limits.maxConcurrentBatches) {
+    // A repeated header restarts the batch (a resend after fragment_timeout may reuse the id).
+    this.pending.delete(key);
+    if (this.pending.size >= this.limits.maxConcurrentBatches) {
       return reject(UpdateStatus.RateLimited, `more than ${this.limits.maxConcurrentBatches} fragmented updates at once`);
     }
-    // A repeated header restarts the batch (a resend after fragment_timeout may reuse the id).
-    this.pending.set(key, { header, parts: new Array(fragmentCount), received: 0, receivedBytes: 0 });
+    const budget = this.limits.maxBufferedBytes ?? 2 * this.limits.maxUpdateBytes;
+    if (this.reservedBytes + totalSizeBytes > budget) {
+      return reject(UpdateStatus.RateLimited, `more than ${budget} bytes of fragments at once`);
+    }
+    this.pending.set(key, { header, parts: new Map(), receivedBytes: 0 });
     return { kind: 'started' };
   }
 
@@ -157,25 +169,26 @@ export class FragmentAssembler {
       this.pending.delete(key);
       return reject(status, reason);
     };
-    if (fragment.index >= p.parts.length) return fail(UpdateStatus.InvalidUpdate, `fragment index ${fragment.index} out of range`);
-    if (p.parts[fragment.index] !== undefined) return fail(UpdateStatus.InvalidUpdate, `fragment ${fragment.index} sent twice`);
+    const count = p.header.fragmentCount;
+    if (fragment.index >= count) return fail(UpdateStatus.InvalidUpdate, `fragment index ${fragment.index} out of range`);
+    if (p.parts.has(fragment.index)) return fail(UpdateStatus.InvalidUpdate, `fragment ${fragment.index} sent twice`);
     if (p.receivedBytes + fragment.fragment.length > p.header.totalSizeBytes) {
       return fail(UpdateStatus.InvalidUpdate, 'fragments exceed the announced size');
     }
     // Copy: the frame buffer may be reused by the transport.
-    p.parts[fragment.index] = fragment.fragment.slice();
-    p.received += 1;
+    p.parts.set(fragment.index, fragment.fragment.slice());
     p.receivedBytes += fragment.fragment.length;
-    if (p.received < p.parts.length) return { kind: 'incomplete' };
+    if (p.parts.size < count) return { kind: 'incomplete' };
     this.pending.delete(key);
     if (p.receivedBytes !== p.header.totalSizeBytes) {
       return reject(UpdateStatus.InvalidUpdate, 'fragments are smaller than the announced size');
     }
     const update = new Uint8Array(p.header.totalSizeBytes);
     let offset = 0;
-    for (const part of p.parts) {
-      update.set(part!, offset);
-      offset += part!.length;
+    for (let i = 0; i < count; i++) {
+      const part = p.parts.get(i)!;
+      update.set(part, offset);
+      offset += part.length;
     }
     return { kind: 'complete', header: p.header, update };
   }

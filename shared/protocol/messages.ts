@@ -172,8 +172,8 @@ export const AppErrorCode = {
   TooManyRooms: 'too_many_rooms',
   /** The database is unreachable; try again later (the connection stays open). */
   Unavailable: 'unavailable',
-  /** The room id is not a Tandem document id. */
-  InvalidRoomId: 'invalid_room_id',
+  /** Too many joins from this socket just now: retry this join after a second or so. */
+  RateLimited: 'rate_limited',
 } as const;
 export type AppErrorCode = (typeof AppErrorCode)[keyof typeof AppErrorCode];
 

@@ -240,7 +240,7 @@ async function seedDocument(
   }
   for (const entry of entries) await db.db.transaction().execute((trx) => appendLogEntry(trx, id, [entry]));
   // The snapshot covers entry 1 (everything before the tail), which it replaces.
-  await replaceSnapshot(db.db, id, 1, snapshot);
+  await replaceSnapshot(db.db, id, { seq: 1, bytes: snapshot, pending: null });
   // A fresh joiner gets the snapshot plus every tail entry.
   return { id, text: text.toString(), catchUpUpdates: entries.length };
 }

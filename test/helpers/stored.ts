@@ -2,11 +2,12 @@ import type { Kysely } from 'kysely';
 import { LoroDoc } from 'loro-crdt';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
 import type { Database } from '../../db/schema';
+import { documentParts } from '../../server/sync/doc-store';
 
 /** The document as the database holds it (snapshot + log), as a Loro document. */
 export async function storedDoc(db: Kysely<Database>, docId: string): Promise<LoroDoc> {
   const stored = await loadStoredDocument(db, docId);
   const doc = new LoroDoc();
-  doc.importBatch([...(stored.snapshot ? [stored.snapshot.bytes] : []), ...stored.log.flatMap((e) => e.updates)]);
+  doc.importBatch(documentParts(stored));
   return doc;
 }

@@ -180,9 +180,23 @@ describe.each(backends)('bad input ($name)', (backend) => {
     const peer = await RawPeer.connect(server.wsUrl, server.token);
     await peer.joinAndWait(healthyDoc);
     const stalled = randomBatchId();
-    peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: stalled, fragmentCount: 2, totalSizeBytes: 20 });
-    peer.send({ type: MessageType.DocUpdateFragment, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: stalled, index: 0, fragment: new Uint8Array(10) });
+    peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: stalled, fragmentCount: 2, totalSizeBytes: 2048 });
+    peer.send({ type: MessageType.DocUpdateFragment, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: stalled, index: 0, fragment: new Uint8Array(1024) });
     expect((await peer.ackFor(stalled)).status).toBe(UpdateStatus.FragmentTimeout);
+
+    // A header announcing millions of tiny fragments (a memory bomb) is refused outright.
+    const bomb = randomBatchId();
+    peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: bomb, fragmentCount: 1_000_000, totalSizeBytes: 1_000_000 });
+    expect((await peer.ackFor(bomb)).status).toBe(UpdateStatus.InvalidUpdate);
+
+    // Announcing more than the socket may hold at once is refused: nothing is reserved for it.
+    const ids = [randomBatchId(), randomBatchId(), randomBatchId()];
+    for (const batchId of ids) {
+      peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId, fragmentCount: 4, totalSizeBytes: 1024 * 1024 });
+    }
+    expect((await peer.ackFor(ids[2]!)).status).toBe(UpdateStatus.RateLimited);
+    // The two that fit are dropped when nothing more arrives.
+    for (const batchId of ids.slice(0, 2)) expect((await peer.ackFor(batchId)).status).toBe(UpdateStatus.FragmentTimeout);
 
     const huge = randomBatchId();
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: huge, fragmentCount: 40, totalSizeBytes: 10 * 1024 * 1024 });
@@ -221,7 +235,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
     await expectOthersUnaffected();
   });
 
-  it('too many rooms on one socket get too_many_rooms; a join flood closes with rate_limited', async () => {
+  it('too many rooms on one socket get too_many_rooms; a join flood gets rate_limited JoinErrors', async () => {
     const peer = await RawPeer.connect(server.wsUrl, server.token);
     const docs = await Promise.all([1, 2, 3, 4, 5].map(() => createDocument(server)));
     for (const doc of docs.slice(0, 4)) expect((await peer.joinAndWait(doc)).type).toBe(MessageType.JoinResponseOk);
@@ -229,9 +243,16 @@ describe.each(backends)('bad input ($name)', (backend) => {
     expect(fifth).toMatchObject({ code: JoinErrorCode.AppError, appCode: AppErrorCode.TooManyRooms });
     peer.close();
 
+    // A flood of joins: past the burst, each is refused (retryable), and the socket stays up.
     const flood = await RawPeer.connect(server.wsUrl, server.token);
     for (let i = 0; i < 100; i++) flood.join(healthyDoc);
-    expect(await flood.closed()).toEqual({ code: CloseCode.RateLimited, reason: 'rate_limited' });
+    const refused = (await flood.next((m) => m.type === MessageType.JoinError)) as JoinError;
+    expect(refused).toMatchObject({ code: JoinErrorCode.AppError, appCode: AppErrorCode.RateLimited });
+    await flood.until(() => flood.messages.filter((m) => m.type === MessageType.JoinResponseOk || m.type === MessageType.JoinError).length === 100, {
+      what: 'an answer to every join',
+    });
+    expect(flood.closeEvent).toBeNull();
+    flood.close();
     await expectOthersUnaffected();
   });
 });

@@ -39,6 +39,19 @@ describe.each(backends)('http ($name)', (backend) => {
     expect((await res.json()) as { id: string }).toMatchObject({ id: expect.stringMatching(/^[a-z2-7]{26}$/) });
   });
 
+  it('survives a malformed upgrade request', async () => {
+    const { createConnection } = await import('node:net');
+    const socket = createConnection({ host: '127.0.0.1', port: server.port });
+    const response = await new Promise<string>((resolve) => {
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('close', () => resolve(data));
+      socket.write('GET //[ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    });
+    expect(response).toMatch(/^HTTP\/1\.1 404/);
+    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+  });
+
   it('refuses WebSocket upgrades on other paths', async () => {
     const ws = new WebSocket(server.httpUrl.replace('http', 'ws') + '/elsewhere');
     const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));

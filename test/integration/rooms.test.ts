@@ -109,6 +109,38 @@ describe.each(backends)('rooms ($name)', (backend) => {
     peer.close();
   });
 
+  it('keeps acknowledged updates whose dependencies are missing through compaction', async () => {
+    const docId = await createDocument(server);
+    const author = new LoroDoc();
+    author.getText(TEXT).insert(0, 'hello');
+    author.commit();
+    const u1 = author.export({ mode: 'update' });
+    const v1 = author.oplogVersion();
+    author.getText(TEXT).insert(5, ' world');
+    author.commit();
+    const u2 = author.export({ mode: 'update', from: v1 });
+
+    const peer = await RawPeer.connect(server.wsUrl, server.token);
+    await peer.joinAndWait(docId);
+    // u2 arrives alone: Loro holds it as pending (its parent u1 is missing), and it is stored.
+    expect((await peer.ackFor(peer.update(docId, [u2]))).status).toBe(UpdateStatus.Ok);
+    const compactor = new WorkerCompactor();
+    const compacted = await new DocStore(db.handle.db, new DirectLogWriter(db.handle.db), compactor).compact(docId);
+    await compactor.close();
+    expect(compacted?.pending).not.toBeNull();
+    expect((await loadStoredDocument(db.handle.db, docId)).log).toEqual([]);
+
+    // A cold server, then u1: the document is whole.
+    peer.close();
+    await server.close();
+    server = await startTestServer(db, {}, undefined, server.token);
+    const late = await RawPeer.connect(server.wsUrl, server.token);
+    await late.joinAndWait(docId);
+    expect((await late.ackFor(late.update(docId, [u1]))).status).toBe(UpdateStatus.Ok);
+    expect(textOf(await storedDoc(db.handle.db, docId))).toBe('hello world');
+    late.close();
+  });
+
   it('unloads a room after the grace period and reloads it on the next join', async () => {
     const docId = await createDocument(server);
     const peer = await RawPeer.connect(server.wsUrl, server.token);
