@@ -18,6 +18,10 @@ import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../db/open-database';
 import { appendLogEntry, replaceSnapshot } from '../../db/repositories/doc-log';
 import { insertDocument } from '../../db/repositories/documents';
+import { insertUser } from '../../db/repositories/users';
+import { LocalAccessEventBus } from '../../server/auth/access-events';
+import { AccessTokenService } from '../../server/auth/access-tokens';
+import { SessionService } from '../../server/auth/sessions';
 import { newDocumentId } from '../../shared/ids';
 import { MessageType, UpdateStatus, type BatchId } from '../../shared/protocol/index';
 import { RawPeer } from '../helpers/raw-peer';
@@ -103,8 +107,19 @@ async function resetEventLoop(server: ServerProcess): Promise<void> {
   await fetch(`${server.httpUrl}/metrics/reset`, { method: 'POST' });
 }
 
+/** The account every benchmark client acts as (created while seeding, owner of every document). */
+let benchUser: { id: string; token: string };
+
+async function createBenchUser(db: DatabaseHandle): Promise<{ id: string; token: string }> {
+  const user = await insertUser(db.db, { id: newDocumentId(), email: `bench-owner-${Date.now()}@example.test`, displayName: 'bench', passwordHash: 'x' });
+  const { token } = await new AccessTokenService(db.db, new LocalAccessEventBus()).create(user.id, 'bench', ['read', 'write']);
+  return { id: user.id, token };
+}
+
 async function createDoc(server: ServerProcess): Promise<string> {
-  return ((await (await fetch(`${server.httpUrl}/api/documents`, { method: 'POST' })).json()) as { id: string }).id;
+  const res = await fetch(`${server.httpUrl}/api/documents`, { method: 'POST', headers: { authorization: `Bearer ${benchUser.token}` } });
+  if (res.status !== 201) throw new Error(`create document: ${res.status}`);
+  return ((await res.json()) as { id: string }).id;
 }
 
 /** A writer of small, valid updates: one character typed per update. */
@@ -128,7 +143,7 @@ const after = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** One client typing at 20 updates/s: time from sending an update to its Ack. */
 async function typingLatency(server: ServerProcess, seconds: number): Promise<ReturnType<typeof summary>> {
   const docId = await createDoc(server);
-  const peer = await RawPeer.connect(server.wsUrl);
+  const peer = await RawPeer.connect(server.wsUrl, benchUser.token);
   await peer.joinAndWait(docId);
   const typist = new Typist();
   const latencies: number[] = [];
@@ -154,7 +169,7 @@ async function typingLatency(server: ServerProcess, seconds: number): Promise<Re
 /** 50 clients across 10 documents, each keeping 8 updates in flight: updates/s stored. */
 async function throughput(server: ServerProcess, seconds: number): Promise<{ updatesPerSecond: number; ackP50: number; ackP99: number }> {
   const docs = await Promise.all(Array.from({ length: 10 }, () => createDoc(server)));
-  const peers = await Promise.all(Array.from({ length: 50 }, () => RawPeer.connect(server.wsUrl)));
+  const peers = await Promise.all(Array.from({ length: 50 }, () => RawPeer.connect(server.wsUrl, benchUser.token)));
   await Promise.all(peers.map((p, i) => p.joinAndWait(docs[i % 10]!)));
   const latencies: number[] = [];
   let acked = 0;
@@ -215,6 +230,8 @@ async function seedDocument(
 ): Promise<{ id: string; text: string; catchUpUpdates: number }> {
   const id = newDocumentId();
   await insertDocument(db.db, id);
+  await db.db.updateTable('documents').set({ owner_id: benchUser.id }).where('id', '=', id).execute();
+  await db.db.insertInto('document_members').values({ doc_id: id, user_id: benchUser.id, role: 'owner' }).execute();
   const doc = new LoroDoc();
   const text = doc.getText(TEXT);
   const apply = (from: number, to: number): void => {
@@ -260,7 +277,7 @@ async function coldLoad(
   editor.commit();
   const firstEdit = editor.export({ mode: 'update' });
 
-  const peer = await RawPeer.connect(server.wsUrl);
+  const peer = await RawPeer.connect(server.wsUrl, benchUser.token);
   const started = performance.now();
   const answer = await peer.joinAndWait(seeded.id);
   const joinMs = performance.now() - started;
@@ -280,7 +297,7 @@ async function coldLoad(
 
 /** Warms the server up (first queries, JIT, Loro's module) so later figures are of documents, not start-up. */
 async function warmUp(server: ServerProcess, docId: string): Promise<void> {
-  const peer = await RawPeer.connect(server.wsUrl);
+  const peer = await RawPeer.connect(server.wsUrl, benchUser.token);
   await peer.joinAndWait(docId);
   const typist = new Typist();
   for (let i = 0; i < 20; i++) await peer.ackFor(peer.update(docId, [typist.next()]));
@@ -292,18 +309,18 @@ async function warmUp(server: ServerProcess, docId: string): Promise<void> {
  * (after one document was loaded and unloaded, so the runtime itself is warm).
  */
 async function memory(server: ServerProcess, warmUpDocId: string, docIds: readonly string[], connections: number): Promise<{ perDocumentKiB: number; perConnectionKiB: number }> {
-  const warm = await RawPeer.connect(server.wsUrl);
+  const warm = await RawPeer.connect(server.wsUrl, benchUser.token);
   await warm.joinAndWait(warmUpDocId);
   warm.close();
   await warm.closed();
   const base = (await metrics(server, true)).memory.rss;
   // Documents are held by a few sockets (each stays under the join rate limit); their cost
   // is counted with the documents'.
-  const holders = await Promise.all(Array.from({ length: Math.ceil(docIds.length / 50) }, () => RawPeer.connect(server.wsUrl)));
+  const holders = await Promise.all(Array.from({ length: Math.ceil(docIds.length / 50) }, () => RawPeer.connect(server.wsUrl, benchUser.token)));
   for (const [i, id] of docIds.entries()) await holders[Math.floor(i / 50)]!.joinAndWait(id);
   await tick();
   const withDocs = (await metrics(server, true)).memory.rss;
-  const idle = await Promise.all(Array.from({ length: connections }, () => RawPeer.connect(server.wsUrl)));
+  const idle = await Promise.all(Array.from({ length: connections }, () => RawPeer.connect(server.wsUrl, benchUser.token)));
   const withConnections = (await metrics(server, true)).memory.rss;
   for (const p of [...holders, ...idle]) p.close();
   return {
@@ -318,7 +335,7 @@ async function stallDuringLoad(
   large: { id: string; text: string; catchUpUpdates: number },
 ): Promise<{ maxEventLoopDelayMs: number; typingAckMaxMs: number; loadJoinMs: number }> {
   const docId = await createDoc(server);
-  const typistPeer = await RawPeer.connect(server.wsUrl);
+  const typistPeer = await RawPeer.connect(server.wsUrl, benchUser.token);
   await typistPeer.joinAndWait(docId);
   const typist = new Typist();
   const latencies: number[] = [];
@@ -343,10 +360,38 @@ async function stallDuringLoad(
   return { maxEventLoopDelayMs: loop.maxMs, typingAckMaxMs: round(Math.max(...latencies)), loadJoinMs: joinMs };
 }
 
+/**
+ * Session validation, the check on every request and socket: with the cache warm (the hot
+ * path) and with every lookup going to the database (a cache miss, or a forged token).
+ */
+async function sessionValidation(db: DatabaseHandle, calls: number): Promise<{ cached: ReturnType<typeof summary>; uncached: ReturnType<typeof summary> }> {
+  const events = new LocalAccessEventBus();
+  const sessions = new SessionService(db.db, events);
+  const user = await insertUser(db.db, { id: newDocumentId(), email: `bench-${Date.now()}@example.test`, displayName: 'bench', passwordHash: 'x' });
+  const { token, session } = await sessions.create(user.id, {});
+  const time = async (fn: () => Promise<unknown>): Promise<number[]> => {
+    const samples: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const started = performance.now();
+      await fn();
+      samples.push(performance.now() - started);
+    }
+    return samples;
+  };
+  if (!(await sessions.validateToken(token))) throw new Error('session does not validate');
+  const cached = await time(() => sessions.validateToken(token));
+  const uncached = await time(async () => {
+    events.publish({ type: 'session_revoked', sessionId: session.id }); // drops the cache entry only
+    await sessions.validateToken(token);
+  });
+  return { cached: summary(cached), uncached: summary(uncached) };
+}
+
 // ---------------------------------------------------------------------------------------
 
 interface BackendResult {
   backend: string;
+  sessionValidation: Awaited<ReturnType<typeof sessionValidation>>;
   typing20PerSecond: ReturnType<typeof summary>;
   throughput50Clients10Docs: Awaited<ReturnType<typeof throughput>>;
   coldLoadAutomergePaper: Awaited<ReturnType<typeof coldLoad>>;
@@ -364,7 +409,9 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
     const flat = [...patchesOf(loadSequentialTrace('friendsforever_flat'))].slice(0, 3_000);
     const handle = await db.open();
     let seeded;
+    let sessions!: Awaited<ReturnType<typeof sessionValidation>>;
     try {
+      benchUser = await createBenchUser(handle);
       seeded = {
         paper: await seedDocument(handle, paper, 400),
         paperX10: await seedDocument(handle, paper, 400, 10),
@@ -372,6 +419,8 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
         small: [] as Awaited<ReturnType<typeof seedDocument>>[],
       };
       for (let i = 0; i < (quick ? 50 : 200) + 2; i++) seeded.small.push(await seedDocument(handle, flat, 20));
+      log('session validation');
+      sessions = await sessionValidation(handle, quick ? 2_000 : 10_000);
     } finally {
       await handle.close();
     }
@@ -399,7 +448,7 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
     try {
       const [first, ...rest] = seeded.small;
       const mem = await memory(server, first!.id, rest.slice(0, -1).map((d) => d.id), quick ? 200 : 1_000);
-      return { backend: kind, ...figures, memory: mem };
+      return { backend: kind, sessionValidation: sessions, ...figures, memory: mem };
     } finally {
       await stopServer(server);
     }
@@ -419,6 +468,8 @@ function table(results: BackendResult[]): string {
     ['max event-loop stall while another room loads ×10', '< 50 ms', (r) => `${r.stallWhileLoadingX10.maxEventLoopDelayMs} ms (typist ack max ${r.stallWhileLoadingX10.typingAckMaxMs} ms)`],
     ['memory per idle loaded document (3k-edit doc)', '', (r) => `${r.memory.perDocumentKiB} KiB`],
     ['memory per idle connection', '', (r) => `${r.memory.perConnectionKiB} KiB`],
+    ['session validation, cached (p50 / p99)', 'p99 < 1 ms', (r) => `${r.sessionValidation.cached.p50} / ${r.sessionValidation.cached.p99} ms`],
+    ['session validation, from the database (p50 / p99)', '', (r) => `${r.sessionValidation.uncached.p50} / ${r.sessionValidation.uncached.p99} ms`],
   ];
   const header = `| figure | target | ${results.map((r) => r.backend).join(' | ')} |\n| --- | --- |${results.map(() => ' --- |').join('')}`;
   return [header, ...rows.map(([name, target, get]) => `| ${name} | ${target} | ${results.map(get).join(' | ')} |`)].join('\n');

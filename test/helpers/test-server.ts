@@ -1,5 +1,5 @@
 /** A real Tandem server on a free port, in this process, on a test database. */
-import { defaultSyncOptions, type Config, type SyncOptions } from '../../server/config';
+import { defaultSyncOptions, type AuthOptions, type Config, type SyncOptions } from '../../server/config';
 import { createLogger, type LogLevel } from '../../server/logger';
 import type { JoinAuthorizer } from '../../server/sync/authorizer';
 import { createTandemServer, type TandemServer } from '../../server/tandem-server';
@@ -52,7 +52,7 @@ export const TEST_EXTENSION_ID = 'abcdefghijklmnopabcdefghijklmnop';
 
 export const testLogLevel = (process.env.TANDEM_TEST_LOG_LEVEL ?? 'silent') as LogLevel;
 
-export function testConfig(sync: Partial<SyncOptions> = {}): Config {
+export function testConfig(sync: Partial<SyncOptions> = {}, auth: Partial<AuthOptions> = {}): Config {
   return {
     port: 0,
     host: '127.0.0.1',
@@ -61,7 +61,7 @@ export function testConfig(sync: Partial<SyncOptions> = {}): Config {
     shutdownTimeoutMs: 5_000,
     exposeMetrics: true,
     // Cheap password hashing: tests sign up many users.
-    auth: { publicUrl: null, trustProxy: false, extensionIds: [TEST_EXTENSION_ID], passwordCost: 10, adminEmail: null, adminPassword: null },
+    auth: { publicUrl: null, trustProxy: false, extensionIds: [TEST_EXTENSION_ID], passwordCost: 10, adminEmail: null, adminPassword: null, ...auth },
     sync: { ...defaultSyncOptions, ...sync },
   };
 }
@@ -72,9 +72,10 @@ export async function startTestServer(
   authorizer?: JoinAuthorizer,
   /** A token of an existing user (a restart on the same database keeps its owner). */
   token?: string,
+  auth: Partial<AuthOptions> = {},
 ): Promise<RunningServer> {
   const server = await createTandemServer({
-    config: testConfig(sync),
+    config: testConfig(sync, auth),
     database: db.handle,
     log: createLogger(testLogLevel),
     ...(authorizer ? { authorizer } : {}),
