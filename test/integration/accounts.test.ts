@@ -3,7 +3,7 @@
  * the attacks the issue lists: each gets the right status and code and leaves no trace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_FAILURES_PER_ACCOUNT } from '../../server/auth/login-throttle';
+import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP } from '../../server/auth/login-throttle';
 import { ApiClient } from '../helpers/api-client';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { TEST_EXTENSION_ID, startTestServer, type RunningServer } from '../helpers/test-server';
@@ -104,6 +104,26 @@ describe.each(backends)('accounts ($name)', (backend) => {
     expect([blocked.status, blocked.body.error.code]).toEqual([429, 'too_many_attempts']);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(blocked.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('throttles guessing per address across accounts', async () => {
+    const throttled = await startTestServer(db, {}, undefined, server.token, { trustProxy: true });
+    try {
+      const from = (ip: string) => ({ 'x-forwarded-for': ip, origin: throttled.httpUrl, 'content-type': 'application/json' });
+      const email = freshEmail();
+      await new ApiClient(throttled.httpUrl).signUp(email);
+      for (let i = 0; i < MAX_FAILURES_PER_IP; i++) {
+        const res = await fetch(`${throttled.httpUrl}/api/auth/login`, { method: 'POST', headers: from('203.0.113.7'), body: JSON.stringify({ email: `spray${i}@example.test`, password: 'guess guess' }) });
+        expect(res.status).toBe(401);
+      }
+      const body = JSON.stringify({ email, password: 'correct horse battery' });
+      const blocked = await fetch(`${throttled.httpUrl}/api/auth/login`, { method: 'POST', headers: from('203.0.113.7'), body });
+      expect(blocked.status).toBe(429);
+      const elsewhere = await fetch(`${throttled.httpUrl}/api/auth/login`, { method: 'POST', headers: from('198.51.100.9'), body });
+      expect(elsewhere.status).toBe(200);
+    } finally {
+      await throttled.close();
+    }
   });
 
   it('signs out, and refuses forged, revoked and expired cookies', async () => {
