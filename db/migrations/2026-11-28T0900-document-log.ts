@@ -32,6 +32,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('pending', 'bytea')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
+
+  // Loro data is already compressed: storing it EXTERNAL skips Postgres's futile attempt to
+  // compress it again, on every write and every read.
+  for (const [table, column] of [
+    ['doc_updates', 'updates'],
+    ['doc_snapshots', 'bytes'],
+    ['doc_snapshots', 'pending'],
+  ] as const) {
+    await sql`alter table ${sql.table(table)} alter column ${sql.ref(column)} set storage external`.execute(db);
+  }
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

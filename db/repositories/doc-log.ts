@@ -86,12 +86,42 @@ export async function loadStoredDocument(db: Kysely<Database>, docId: string): P
     .execute(async (trx) => {
       const doc = await trx.selectFrom('documents').select('head_seq').where('id', '=', docId).executeTakeFirst();
       if (!doc) throw new DocumentGoneError(docId);
-      const snapshot =
-        (await trx.selectFrom('doc_snapshots').select(['seq', 'bytes', 'pending']).where('doc_id', '=', docId).executeTakeFirst()) ??
-        null;
+      const snapshot = await readSnapshot(trx, docId);
       const log = await readLogAfter(trx, docId, snapshot?.seq ?? 0);
       return { snapshot, log, headSeq: doc.head_seq };
     });
+}
+
+/** Snapshots above this size are read in pieces of this size. */
+const SNAPSHOT_CHUNK = 512 * 1024;
+
+/**
+ * The latest snapshot. A large one is read in 512 KiB pieces: `pg` parses each column value
+ * as one hex string on the event loop, and a 2 MB snapshot as one piece stalled it ~50 ms.
+ */
+async function readSnapshot(trx: Transaction<Database>, docId: string): Promise<Snapshot | null> {
+  const head = await trx
+    .selectFrom('doc_snapshots')
+    .select([
+      'seq',
+      'pending',
+      sql<number>`length(bytes)`.as('size'),
+      sql<Uint8Array | null>`case when length(bytes) <= ${SNAPSHOT_CHUNK} then bytes end`.as('bytes'),
+    ])
+    .where('doc_id', '=', docId)
+    .executeTakeFirst();
+  if (!head) return null;
+  if (head.bytes) return { seq: head.seq, bytes: head.bytes, pending: head.pending };
+  const bytes = new Uint8Array(head.size);
+  for (let offset = 0; offset < head.size; offset += SNAPSHOT_CHUNK) {
+    const piece = await trx
+      .selectFrom('doc_snapshots')
+      .select(sql<Uint8Array>`substring(bytes from ${offset + 1} for ${SNAPSHOT_CHUNK})`.as('piece'))
+      .where('doc_id', '=', docId)
+      .executeTakeFirstOrThrow();
+    bytes.set(piece.piece, offset);
+  }
+  return { seq: head.seq, bytes, pending: head.pending };
 }
 
 /** Log entries with `seq > afterSeq`, in order. */

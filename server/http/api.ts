@@ -6,7 +6,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { hasScope, type Principal, type Scope } from '../auth/principal';
+import { hasScope, type Principal, type Scope, type UserInfo } from '../auth/principal';
 import type { AuthOptions } from '../config';
 import { readJson } from './body';
 import { HttpError } from './http-error';
@@ -44,6 +44,12 @@ export interface RouteInput<P, Q, B> {
   body: B;
   principal: Principal;
   ctx: Context;
+}
+
+/** The signed-in user of a route that requires one (the route's `auth` already checked it). */
+export function userOf(principal: Principal): UserInfo {
+  if (principal.kind !== 'user') throw new HttpError(401, 'unauthenticated', 'sign in first');
+  return principal.user;
 }
 
 export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

@@ -5,7 +5,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Metrics } from '../metrics';
-import { Api, type RequestAuth } from './api';
+import { Api } from './api';
 import { authenticate } from './authenticate';
 import { HttpError } from './http-error';
 import { pageRoutes } from './pages';
@@ -88,7 +88,6 @@ export function createApp({ services, isReady, metrics }: AppDeps): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {
-    void (ctx.state as RequestAuth);
     throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
   });
   return app;

@@ -295,6 +295,13 @@ async function coldLoad(
   return { serverLoadMs: serverLoadMs(server, seeded.id), joinMs: round(joinMs), receivedMs: round(receivedMs), firstEditAckMs: round(firstEditAckMs) };
 }
 
+/** Field by field, the median of several runs. */
+function medianOf<T extends Record<string, number>>(runs: T[]): T {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(runs[0]!)) out[key] = [...runs.map((r) => r[key]!)].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+  return out as T;
+}
+
 /** Warms the server up (first queries, JIT, Loro's module) so later figures are of documents, not start-up. */
 async function warmUp(server: ServerProcess, docId: string): Promise<void> {
   const peer = await RawPeer.connect(server.wsUrl, benchUser.token);
@@ -413,7 +420,7 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
     try {
       benchUser = await createBenchUser(handle);
       seeded = {
-        paper: await seedDocument(handle, paper, 400),
+        papers: [await seedDocument(handle, paper, 400), await seedDocument(handle, paper, 400), await seedDocument(handle, paper, 400)],
         paperX10: await seedDocument(handle, paper, 400, 10),
         paperX10b: await seedDocument(handle, paper, 400, 10),
         small: [] as Awaited<ReturnType<typeof seedDocument>>[],
@@ -430,7 +437,12 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
     try {
       await warmUp(server, seeded.small.at(-1)!.id);
       log('cold load');
-      const coldLoadAutomergePaper = await coldLoad(server, seeded.paper);
+      // The median of three documents: single loads on this VM vary by ±30%.
+      const coldLoadAutomergePaper = medianOf([
+        await coldLoad(server, seeded.papers[0]!),
+        await coldLoad(server, seeded.papers[1]!),
+        await coldLoad(server, seeded.papers[2]!),
+      ]);
       const coldLoadAutomergePaperX10 = await coldLoad(server, seeded.paperX10);
       log('typing latency');
       const typing20PerSecond = await typingLatency(server, quick ? 5 : 20);
@@ -461,7 +473,7 @@ function table(results: BackendResult[]): string {
   const rows: [string, string, (r: BackendResult) => string][] = [
     ['ack latency, 1 client at 20 updates/s (p50 / p99)', 'p99 < 10 ms', (r) => `${r.typing20PerSecond.p50} / ${r.typing20PerSecond.p99} ms`],
     ['durable updates/s, 50 clients × 10 docs', '', (r) => `${r.throughput50Clients10Docs.updatesPerSecond}/s (ack p99 ${r.throughput50Clients10Docs.ackP99} ms)`],
-    ['cold load automerge-paper: server load / join answered / all received', '< 100 ms', (r) => `${r.coldLoadAutomergePaper.serverLoadMs} / ${r.coldLoadAutomergePaper.joinMs} / ${r.coldLoadAutomergePaper.receivedMs} ms`],
+    ['cold load automerge-paper (median of 3): server load / join answered / all received', '< 100 ms', (r) => `${r.coldLoadAutomergePaper.serverLoadMs} / ${r.coldLoadAutomergePaper.joinMs} / ${r.coldLoadAutomergePaper.receivedMs} ms`],
     ['first edit after that load: ack', '', (r) => `${r.coldLoadAutomergePaper.firstEditAckMs} ms`],
     ['cold load automerge-paper ×10 history: server load / join answered / all received', '', (r) => `${r.coldLoadAutomergePaperX10.serverLoadMs} / ${r.coldLoadAutomergePaperX10.joinMs} / ${r.coldLoadAutomergePaperX10.receivedMs} ms`],
     ['first edit after the ×10 load: ack', '', (r) => `${r.coldLoadAutomergePaperX10.firstEditAckMs} ms`],

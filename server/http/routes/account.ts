@@ -4,7 +4,7 @@ import * as schema from '../../../shared/api';
 import type { Principal } from '../../auth/principal';
 import type { SessionInfo } from '../../auth/sessions';
 import { toUserInfo } from '../../auth/sessions';
-import type { Api } from '../api';
+import { userOf, type Api } from '../api';
 import { clientIp } from '../client-ip';
 import { HttpError } from '../http-error';
 import { requestOrigin } from '../origin-policy';
@@ -12,10 +12,6 @@ import type { Services } from '../services';
 import { clearSessionCookie, setSessionCookie } from '../session-cookie';
 
 const sessionIdOf = (p: Principal): string | null => (p.kind === 'user' && p.via.kind === 'session' ? p.via.sessionId : null);
-const userOf = (p: Principal) => {
-  if (p.kind !== 'user') throw new HttpError(401, 'unauthenticated', 'sign in first');
-  return p.user;
-};
 
 export function sessionView(s: SessionInfo, current: string | null): z.infer<typeof schema.session> {
   return { id: s.id, current: s.id === current, createdAt: s.createdAt.toISOString(), expiresAt: s.expiresAt.toISOString(), userAgent: s.userAgent, ip: s.ip };

@@ -1,17 +1,11 @@
 /** Documents: create, list mine, read, rename, delete; members; share links; text export. */
 import { z } from 'zod';
 import * as schema from '../../../shared/api';
-import type { Principal } from '../../auth/principal';
-import type { Api } from '../api';
-import { HttpError } from '../http-error';
+import { userOf, type Api } from '../api';
 import { requestOrigin } from '../origin-policy';
 import type { Services } from '../services';
 
 const docParams = z.object({ docId: schema.docId });
-const userOf = (p: Principal) => {
-  if (p.kind !== 'user') throw new HttpError(401, 'unauthenticated', 'sign in first');
-  return p.user;
-};
 
 export function documentRoutes(api: Api, s: Services): void {
   api.route(
