@@ -49,6 +49,18 @@ export interface Config {
    *  authentication. Off by default; admins get the same figures from `/api/admin/stats`. */
   readonly exposeMetrics: boolean;
   readonly auth: Readonly<AuthOptions>;
+  readonly cluster: Readonly<ClusterOptions>;
+}
+
+export interface ClusterOptions {
+  /** How nodes tell each other about commits: `local` (one node), Postgres NOTIFY, or Redis. */
+  bus: 'local' | 'postgres' | 'redis';
+  redisUrl: string | null;
+  /** Node processes `npm start` runs on this machine (one per core is the usual choice). */
+  nodes: number;
+  /** How often loaded documents' heads are compared with the database: the bound on how
+   *  late a lost doorbell can make an update. */
+  headCheckMs: number;
 }
 
 export interface AuthOptions {
@@ -118,6 +130,13 @@ const envSchema = z.object({
   TANDEM_PASSWORD_COST: z.coerce.number().int().min(10).max(20).default(16),
   TANDEM_ADMIN_EMAIL: z.string().email().optional(),
   TANDEM_ADMIN_PASSWORD: z.string().min(8).optional(),
+  TANDEM_BUS: z.enum(['local', 'postgres', 'redis']).optional(),
+  TANDEM_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional(),
+  TANDEM_NODES: positiveInt.max(64).default(1),
+  TANDEM_HEAD_CHECK_MS: positiveInt.default(5_000),
 });
 
 const truthy = (v: string): boolean => v === '1' || v === 'true';
@@ -130,6 +149,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const bus = e.TANDEM_BUS ?? (e.DATABASE_URL ? 'postgres' : 'local');
+  if (!e.DATABASE_URL && (e.TANDEM_NODES > 1 || bus === 'postgres')) {
+    throw new ConfigError('invalid configuration: embedded Postgres serves one node; set DATABASE_URL to run several (TANDEM_NODES, TANDEM_BUS)');
+  }
+  if (bus === 'redis' && !e.TANDEM_REDIS_URL) throw new ConfigError('invalid configuration: TANDEM_BUS=redis needs TANDEM_REDIS_URL');
+  if (bus === 'local' && e.TANDEM_NODES > 1) throw new ConfigError('invalid configuration: TANDEM_NODES > 1 needs a bus (TANDEM_BUS=postgres or redis)');
   return Object.freeze({
     port: e.TANDEM_PORT,
     host: e.TANDEM_HOST,
@@ -149,6 +174,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       adminEmail: e.TANDEM_ADMIN_EMAIL?.toLowerCase() ?? null,
       adminPassword: e.TANDEM_ADMIN_PASSWORD ?? null,
     }),
+    cluster: Object.freeze({ bus, redisUrl: e.TANDEM_REDIS_URL ?? null, nodes: e.TANDEM_NODES, headCheckMs: e.TANDEM_HEAD_CHECK_MS }),
     sync: Object.freeze({
       ...defaultSyncOptions,
       roomGraceMs: e.TANDEM_ROOM_GRACE_MS,

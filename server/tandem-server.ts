@@ -17,6 +17,11 @@ import { AccessTokenService } from './auth/access-tokens';
 import { LoginThrottle } from './auth/login-throttle';
 import { SessionService } from './auth/sessions';
 import { SyncTicketService } from './auth/sync-tickets';
+import { randomSecret } from './auth/secrets';
+import { LocalBus, type Bus } from './cluster/bus';
+import { ClusterAccessEventBus, ClusterLink } from './cluster/cluster-link';
+import { PostgresBus } from './cluster/postgres-bus';
+import { RedisBus } from './cluster/redis-bus';
 import type { Services } from './http/services';
 import { DocumentAuthorizer, type JoinAuthorizer } from './sync/authorizer';
 import { WorkerCompactor } from './sync/compactor';
@@ -30,8 +35,30 @@ export interface TandemServerOptions {
   /** An open database; by default one is opened from `config.database`. */
   database?: DatabaseHandle;
   log?: Logger;
-  /** Replaces the join authorizer (the seam the auth issue fills). */
+  /** Replaces the join authorizer. */
   authorizer?: JoinAuthorizer;
+  /** Replaces the bus chosen by `config.cluster` (tests). */
+  bus?: Bus;
+}
+
+/** The bus `config.cluster` asks for, connected. */
+async function startBus(config: Readonly<Config>, database: DatabaseHandle, log: Logger): Promise<Bus> {
+  const nodeId = randomSecret(8);
+  switch (config.cluster.bus) {
+    case 'local':
+      return new LocalBus(nodeId);
+    case 'postgres': {
+      if (config.database.kind !== 'postgres') throw new Error('the Postgres bus needs DATABASE_URL');
+      const bus = new PostgresBus(nodeId, { url: config.database.url, db: database.db, log });
+      await bus.start();
+      return bus;
+    }
+    case 'redis': {
+      const bus = new RedisBus(nodeId, { url: config.cluster.redisUrl!, log });
+      await bus.start();
+      return bus;
+    }
+  }
 }
 
 export interface TandemServer {
@@ -41,6 +68,7 @@ export interface TandemServer {
   readonly sync: SyncEndpoint;
   readonly metrics: Metrics;
   readonly services: Services;
+  readonly link: ClusterLink;
   /** Listens on `config.port` (0 = any free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, writes what was accepted, closes sockets and the database. */
@@ -68,17 +96,22 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
   // One connection (embedded) commits one document at a time: coalesce across documents.
   const writer = database.kind === 'embedded' ? new CoalescingLogWriter(database.db) : new DirectLogWriter(database.db);
   const store = new DocStore(database.db, writer, compactor);
+  const bus = options.bus ?? (await startBus(config, database, log));
+  const link = new ClusterLink(bus, database.db, { headCheckMs: config.cluster.headCheckMs, log });
   // The closures read `sync` and `rooms` only when metrics are taken, after both exist.
-  const metrics = new Metrics({ connections: () => sync.connectionCount, loadedDocuments: () => rooms.loadedDocuments });
-  const rooms = new RoomRegistry({
+  const metrics: Metrics = new Metrics({ connections: () => sync.connectionCount, loadedDocuments: () => rooms.loadedDocuments });
+  const rooms: RoomRegistry = new RoomRegistry({
     store,
     log,
     graceMs: config.sync.roomGraceMs,
     compactAfterUpdates: config.sync.compactAfterUpdates,
     compactAfterBytes: config.sync.compactAfterBytes,
     onCommit: (updates) => metrics.recordCommit(updates),
+    onCommitted: (docId, seq) => link.committed(docId, seq),
+    onPresence: (docId, updates) => link.presence(docId, updates),
   });
-  const events: AccessEventBus = new LocalAccessEventBus();
+  link.attach(rooms);
+  const events: AccessEventBus = config.cluster.bus === 'local' ? new LocalAccessEventBus() : new ClusterAccessEventBus(bus);
   const sessions = new SessionService(database.db, events);
   const tokens = new AccessTokenService(database.db, events);
   const tickets = new SyncTicketService(database.db);
@@ -150,6 +183,8 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
       http.closeAllConnections();
       await httpClosed;
       rooms.closeAll();
+      link.close();
+      await bus.close();
       metrics.close();
       await compactor.close();
       if (!options.database) await database.close();
@@ -163,13 +198,14 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     sync,
     metrics,
     services,
+    link,
     listen: () =>
       new Promise<number>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => {
           http.off('error', reject);
           const port = (http.address() as AddressInfo).port;
-          log.info('server.listening', { url: `http://${config.host}:${port}`, database: database.kind });
+          log.info('server.listening', { url: `http://${config.host}:${port}`, database: database.kind, bus: config.cluster.bus, node: bus.nodeId });
           resolve(port);
         });
       }),

@@ -92,6 +92,22 @@ export async function loadStoredDocument(db: Kysely<Database>, docId: string): P
     });
 }
 
+/**
+ * What a node that has everything up to `afterSeq` lacks: the log after it, or, when a
+ * snapshot has since folded entries past it, that snapshot and the log after the snapshot.
+ */
+export async function readStoredSince(db: Kysely<Database>, docId: string, afterSeq: number): Promise<{ snapshot: Snapshot | null; log: LogEntry[] }> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const head = await trx.selectFrom('doc_snapshots').select('seq').where('doc_id', '=', docId).executeTakeFirst();
+      const snapshot = head && head.seq > afterSeq ? await readSnapshot(trx, docId) : null;
+      const log = await readLogAfter(trx, docId, snapshot ? snapshot.seq : afterSeq);
+      return { snapshot, log };
+    });
+}
+
 /** Snapshots above this size are read in pieces of this size. */
 const SNAPSHOT_CHUNK = 512 * 1024;
 

@@ -69,6 +69,8 @@ export interface DocRoomOptions {
   onBroken: (room: DocRoom) => void;
   /** Called after each commit with the number of updates it made durable. */
   onCommit: (updates: number) => void;
+  /** Called after each commit with the seq it got (the doorbell for other nodes). */
+  onCommitted: (docId: string, seq: number) => void;
 }
 
 /** Retry delays for writes while the database is unreachable: 50 ms doubling to 2 s. */
@@ -114,14 +116,19 @@ export class DocRoom {
   private retryTimer: NodeJS.Timeout | null = null;
   /** Resolves when the pending retry starts (while backing off). */
   private retryStarted: Promise<void> | null = null;
-  private headSeq: number;
+  /** Every log entry up to this seq is in memory (own commits and other nodes'). */
+  private appliedSeq: number;
+  /** Own commits past a gap: entries other nodes committed in between are not read yet. */
+  private readonly ownAhead = new Set<number>();
+  private catchingUp: Promise<void> | null = null;
+  private catchUpAgain = false;
 
   private constructor(
     private readonly options: DocRoomOptions,
     doc: LoroDoc,
     base: Snapshot | null,
     tail: LogEntry[],
-    headSeq: number,
+    appliedSeq: number,
   ) {
     this.docId = options.docId;
     this.doc = doc;
@@ -130,7 +137,7 @@ export class DocRoom {
     this.tailUpdates = 0;
     this.tailBytes = 0;
     for (const entry of tail) this.countTail(entry, 1);
-    this.headSeq = headSeq;
+    this.appliedSeq = appliedSeq;
   }
 
   private countTail(entry: LogEntry, sign: 1 | -1): void {
@@ -162,14 +169,14 @@ export class DocRoom {
   }
 
   /** Sizes, for logs and server stats. */
-  stats(): { members: number; snapshotBytes: number; tailEntries: number; tailUpdates: number; tailBytes: number; headSeq: number } {
+  stats(): { members: number; snapshotBytes: number; tailEntries: number; tailUpdates: number; tailBytes: number; appliedSeq: number } {
     return {
       members: this.members.size,
       snapshotBytes: this.base?.bytes.length ?? 0,
       tailEntries: this.tail.length,
       tailUpdates: this.tailUpdates,
       tailBytes: this.tailBytes,
-      headSeq: this.headSeq,
+      appliedSeq: this.appliedSeq,
     };
   }
 
@@ -183,12 +190,82 @@ export class DocRoom {
   }
 
   get isIdle(): boolean {
-    return this.members.size === 0 && !this.hasPendingWrites && !this.compacting;
+    return this.members.size === 0 && !this.hasPendingWrites && !this.compacting && !this.catchingUp;
   }
 
-  /** The last sequence number this node has committed or loaded. */
+  /** Every log entry up to this seq is in this node's memory. */
   get committedSeq(): number {
-    return this.headSeq;
+    return this.appliedSeq;
+  }
+
+  /**
+   * The log reaches `seq` (a doorbell from another node, or the periodic head check): read
+   * what this node lacks.
+   */
+  knownHead(seq: number): void {
+    if (seq > this.appliedSeq) this.requestCatchUp();
+  }
+
+  /** Reads the log past `appliedSeq`; runs one at a time, again if asked meanwhile. */
+  requestCatchUp(): void {
+    if (this.closed) return;
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return;
+    }
+    this.catchingUp = this.catchUp()
+      .catch((error: unknown) => this.options.log.warn('doc.catch_up_failed', { docId: this.docId, error }))
+      .finally(() => {
+        this.catchingUp = null;
+        if (this.catchUpAgain) {
+          this.catchUpAgain = false;
+          this.requestCatchUp();
+        } else this.notifyIfIdle();
+      });
+  }
+
+  /**
+   * Imports other nodes' log entries (and their snapshot, when one compacted past us) and
+   * relays them to this node's sockets. The log is gap-free, so after this everything up to
+   * the last entry read is in memory.
+   */
+  private async catchUp(): Promise<void> {
+    const since = await this.options.store.readSince(this.docId, this.appliedSeq);
+    if (this.closed) return;
+    const relayed: Uint8Array[] = [];
+    if (since.snapshot && since.snapshot.seq > this.appliedSeq) {
+      // Another node folded entries we never read into a snapshot: take the snapshot.
+      const before = this.doc.oplogVersion();
+      this.doc.import(since.snapshot.bytes);
+      if (since.snapshot.pending) this.doc.import(since.snapshot.pending);
+      const diff = this.doc.export({ mode: 'update', from: before });
+      before.free();
+      relayed.push(diff);
+      this.base = since.snapshot;
+      for (const entry of this.tail) if (entry.seq <= since.snapshot.seq) this.countTail(entry, -1);
+      this.tail = this.tail.filter((e) => e.seq > since.snapshot!.seq);
+      this.advanceTo(since.snapshot.seq);
+    }
+    for (const entry of since.log) {
+      if (entry.seq <= this.appliedSeq) continue;
+      if (!this.ownAhead.has(entry.seq)) {
+        this.doc.importBatch(entry.updates);
+        this.tail.push(entry);
+        this.countTail(entry, 1);
+        relayed.push(...entry.updates);
+      }
+      this.advanceTo(entry.seq);
+    }
+    if (relayed.length > 0) for (const member of this.members) member.deliver('doc', this.docId, relayed);
+    this.maybeCompact();
+  }
+
+  /** Everything up to `seq` is applied; absorbs own commits that were waiting past a gap. */
+  private advanceTo(seq: number): void {
+    if (seq <= this.appliedSeq) return;
+    this.appliedSeq = seq;
+    for (const own of [...this.ownAhead]) if (own <= seq) this.ownAhead.delete(own);
+    while (this.ownAhead.delete(this.appliedSeq + 1)) this.appliedSeq += 1;
   }
 
   /**
@@ -338,7 +415,13 @@ export class DocRoom {
       const entry = { seq, updates };
       this.tail.push(entry);
       this.countTail(entry, 1);
-      this.headSeq = seq;
+      if (seq === this.appliedSeq + 1) this.advanceTo(seq);
+      else {
+        // Another node committed in between: read its entries.
+        this.ownAhead.add(seq);
+        this.requestCatchUp();
+      }
+      this.options.onCommitted(this.docId, seq);
     }
     for (const w of batch) w.resolve();
     this.options.onCommit(batch.reduce((n, w) => n + w.updates.length, 0));

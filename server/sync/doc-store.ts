@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import {
   DocumentGoneError,
   loadStoredDocument,
+  readStoredSince,
   releaseCompaction,
   replaceSnapshot,
   tryLeaseCompaction,
@@ -29,6 +30,11 @@ export class DocStore {
     private readonly writer: LogWriter,
     private readonly compactor: Compactor,
   ) {}
+
+  /** What was stored after `afterSeq`: the log past it, and the snapshot if one covers more. */
+  readSince(docId: string, afterSeq: number): Promise<{ snapshot: Snapshot | null; log: LogEntry[] }> {
+    return readStoredSince(this.db, docId, afterSeq);
+  }
 
   /** Snapshot + log tail. Throws `DocumentGoneError` for unknown or deleted documents. */
   load(docId: string): Promise<StoredDocument> {

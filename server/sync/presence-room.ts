@@ -15,7 +15,11 @@ export class PresenceRoom {
   private readonly store = new EphemeralStore(PRESENCE_TIMEOUT_MS);
   private readonly members = new Set<RoomMember>();
 
-  constructor(readonly docId: string) {}
+  /** `onLocal` hears the valid updates of this node's sockets (to send to other nodes). */
+  constructor(
+    readonly docId: string,
+    private readonly onLocal: (updates: readonly Uint8Array[]) => void = () => {},
+  ) {}
 
   get memberCount(): number {
     return this.members.size;
@@ -45,8 +49,23 @@ export class PresenceRoom {
     }
     if (valid.length > 0) {
       for (const member of this.members) if (member !== from) member.deliver('presence', this.docId, valid);
+      this.onLocal(valid);
     }
     return invalid === null ? { kind: 'accepted' } : { kind: 'invalid', reason: invalid };
+  }
+
+  /** Presence from another node: kept (for newcomers) and relayed to everyone here. */
+  applyRemote(updates: readonly Uint8Array[]): void {
+    const valid: Uint8Array[] = [];
+    for (const update of updates) {
+      try {
+        this.store.apply(update);
+        valid.push(update);
+      } catch {
+        // Another node already validated it; a failure here is a version mismatch, ignore.
+      }
+    }
+    if (valid.length > 0) for (const member of this.members) member.deliver('presence', this.docId, valid);
   }
 
   /** Removes every member (they are told by the caller) and frees the store. */

@@ -16,6 +16,10 @@ export interface RoomRegistryOptions {
   compactAfterUpdates: number;
   compactAfterBytes: number;
   onCommit: (updates: number) => void;
+  /** Every commit's seq, for the doorbell to other nodes. */
+  onCommitted: (docId: string, seq: number) => void;
+  /** Every presence update from a local socket, for other nodes. */
+  onPresence: (docId: string, updates: readonly Uint8Array[]) => void;
 }
 
 export class RoomRegistry {
@@ -47,10 +51,13 @@ export class RoomRegistry {
         onIdle: (room) => this.scheduleUnload(room),
         onBroken: (room) => this.unload(room),
         onCommit: this.options.onCommit,
+        onCommitted: this.options.onCommitted,
       }).then(
         (room) => {
           this.loading.delete(docId);
           this.docs.set(docId, room);
+          // Doorbells that rang while loading were not heard: look once.
+          room.requestCatchUp();
           this.options.log.debug('room.loaded', { docId, ms: Math.round(performance.now() - started), ...room.stats() });
           return room;
         },
@@ -75,10 +82,30 @@ export class RoomRegistry {
   presenceRoom(docId: string): PresenceRoom {
     let room = this.presence.get(docId);
     if (!room) {
-      room = new PresenceRoom(docId);
+      room = new PresenceRoom(docId, (updates) => this.options.onPresence(docId, updates));
       this.presence.set(docId, room);
     }
     return room;
+  }
+
+  /** Presence from another node: to this node's sockets in the document, if any. */
+  remotePresence(docId: string, updates: Uint8Array[]): void {
+    this.presence.get(docId)?.applyRemote(updates);
+  }
+
+  /** Another node says documents' logs reach these seqs. */
+  knownHeads(heads: readonly [string, number][]): void {
+    for (const [docId, seq] of heads) this.docs.get(docId)?.knownHead(seq);
+  }
+
+  /** Every loaded document reads what it may have missed (after the bus lost messages). */
+  catchUpAll(): void {
+    for (const room of this.docs.values()) room.requestCatchUp();
+  }
+
+  /** Ids of the documents loaded here. */
+  loadedIds(): string[] {
+    return [...this.docs.keys()];
   }
 
   releasePresence(room: PresenceRoom): void {

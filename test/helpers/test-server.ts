@@ -62,6 +62,7 @@ export function testConfig(sync: Partial<SyncOptions> = {}, auth: Partial<AuthOp
     exposeMetrics: true,
     // Cheap password hashing: tests sign up many users.
     auth: { publicUrl: null, trustProxy: false, extensionIds: [TEST_EXTENSION_ID], passwordCost: 10, adminEmail: null, adminPassword: null, ...auth },
+    cluster: { bus: 'local', redisUrl: null, nodes: 1, headCheckMs: 5_000 },
     sync: { ...defaultSyncOptions, ...sync },
   };
 }

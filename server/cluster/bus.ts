@@ -1,0 +1,67 @@
+/**
+ * The bus between nodes. It carries doorbells ("document d has entries up to seq s"),
+ * presence, and access events; never document data, which every node reads from the ordered
+ * log in Postgres. A lost message therefore costs latency, not data: the periodic head check
+ * (and a catch-up after every bus reconnect) repairs it.
+ */
+import type { AccessEvent } from '../auth/access-events';
+
+export type BusMessage =
+  /** Documents with new log entries, and the highest seq of each. */
+  | { type: 'doorbell'; node: string; heads: [docId: string, seq: number][] }
+  /** Presence updates (base64 Loro EphemeralStore updates) of a document. */
+  | { type: 'presence'; node: string; docId: string; updates: string[] }
+  | { type: 'access'; node: string; event: AccessEvent };
+
+export interface Bus {
+  /** This node's id: messages it published come back to it and are ignored. */
+  readonly nodeId: string;
+  /** Sends to every other node. Best effort: failures are logged, never thrown. */
+  publish(message: BusMessage): void;
+  /** Called with every message from another node. */
+  onMessage(listener: (message: BusMessage) => void): void;
+  /** Called after the bus reconnects: messages may have been lost meanwhile. */
+  onReconnect(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/** The base of every bus: listener bookkeeping and own-message filtering. */
+export abstract class BaseBus implements Bus {
+  private readonly messageListeners: ((message: BusMessage) => void)[] = [];
+  private readonly reconnectListeners: (() => void)[] = [];
+
+  constructor(readonly nodeId: string) {}
+
+  abstract publish(message: BusMessage): void;
+  abstract close(): Promise<void>;
+
+  onMessage(listener: (message: BusMessage) => void): void {
+    this.messageListeners.push(listener);
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
+
+  /** Parses and dispatches a raw message (malformed ones are ignored: the bus is trusted). */
+  protected deliver(raw: string): void {
+    let message: BusMessage;
+    try {
+      message = JSON.parse(raw) as BusMessage;
+    } catch {
+      return;
+    }
+    if (message.node === this.nodeId) return;
+    for (const listener of this.messageListeners) listener(message);
+  }
+
+  protected reconnected(): void {
+    for (const listener of this.reconnectListeners) listener();
+  }
+}
+
+/** One node alone (embedded Postgres, tests): nothing to send anywhere. */
+export class LocalBus extends BaseBus {
+  publish(): void {}
+  async close(): Promise<void> {}
+}

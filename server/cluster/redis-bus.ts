@@ -1,0 +1,45 @@
+/** A bus on Redis pub/sub (channel `tandem`), for clusters that prefer it to Postgres NOTIFY. */
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+import { BaseBus, type BusMessage } from './bus';
+
+const CHANNEL = 'tandem';
+
+export class RedisBus extends BaseBus {
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readyOnce = false;
+
+  constructor(
+    nodeId: string,
+    private readonly options: { url: string; log: Logger },
+  ) {
+    super(nodeId);
+    const common = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false };
+    this.publisher = new Redis(options.url, common);
+    this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true });
+    for (const r of [this.publisher, this.subscriber]) r.on('error', (error: Error) => options.log.warn('bus.redis_error', { error }));
+    this.subscriber.on('message', (channel: string, payload: string) => {
+      if (channel === CHANNEL) this.deliver(payload);
+    });
+    this.subscriber.on('ready', () => {
+      // ioredis resubscribes by itself; messages sent while disconnected are lost.
+      if (this.readyOnce) this.reconnected();
+      this.readyOnce = true;
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
+    await this.subscriber.subscribe(CHANNEL);
+  }
+
+  publish(message: BusMessage): void {
+    this.publisher.publish(CHANNEL, JSON.stringify(message)).catch((error: unknown) => this.options.log.warn('bus.publish_failed', { error }));
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.disconnect();
+    this.publisher.disconnect();
+  }
+}
