@@ -111,7 +111,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     onPresence: (docId, updates) => link.presence(docId, updates),
   });
   link.attach(rooms);
-  const events: AccessEventBus = config.cluster.bus === 'local' ? new LocalAccessEventBus() : new ClusterAccessEventBus(bus);
+  const events: AccessEventBus = bus instanceof LocalBus ? new LocalAccessEventBus() : new ClusterAccessEventBus(bus);
   const sessions = new SessionService(database.db, events);
   const tokens = new AccessTokenService(database.db, events);
   const tickets = new SyncTicketService(database.db);

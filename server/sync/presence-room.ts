@@ -28,8 +28,7 @@ export class PresenceRoom {
   /** Adds a member; returns the current state to send it (empty when there is none). */
   join(member: RoomMember): Uint8Array[] {
     this.members.add(member);
-    const state = this.store.encodeAll();
-    return state.length > 0 ? [state] : [];
+    return this.store.keys().length > 0 ? [this.store.encodeAll()] : [];
   }
 
   leave(member: RoomMember): void {

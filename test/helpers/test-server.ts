@@ -1,5 +1,6 @@
 /** A real Tandem server on a free port, in this process, on a test database. */
-import { defaultSyncOptions, type AuthOptions, type Config, type SyncOptions } from '../../server/config';
+import type { Bus } from '../../server/cluster/bus';
+import { defaultSyncOptions, type AuthOptions, type ClusterOptions, type Config, type SyncOptions } from '../../server/config';
 import { createLogger, type LogLevel } from '../../server/logger';
 import type { JoinAuthorizer } from '../../server/sync/authorizer';
 import { createTandemServer, type TandemServer } from '../../server/tandem-server';
@@ -74,12 +75,15 @@ export async function startTestServer(
   /** A token of an existing user (a restart on the same database keeps its owner). */
   token?: string,
   auth: Partial<AuthOptions> = {},
+  node: { bus?: Bus; cluster?: Partial<ClusterOptions> } = {},
 ): Promise<RunningServer> {
+  const config = testConfig(sync, auth);
   const server = await createTandemServer({
-    config: testConfig(sync, auth),
+    config: { ...config, cluster: { ...config.cluster, ...node.cluster } },
     database: db.handle,
     log: createLogger(testLogLevel),
     ...(authorizer ? { authorizer } : {}),
+    ...(node.bus ? { bus: node.bus } : {}),
   });
   const port = await server.listen();
   const httpUrl = `http://127.0.0.1:${port}`;

@@ -1,0 +1,209 @@
+/**
+ * Several nodes on one database: an edit on one node reaches sockets on the others through
+ * the bus and the ordered log; a lost doorbell is repaired by the head check; presence and
+ * revocations cross nodes. The same suite runs on the Postgres NOTIFY bus and on Redis.
+ */
+import { LoroDoc } from 'loro-crdt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../db/open-database';
+import { BaseBus, type Bus, type BusMessage } from '../../server/cluster/bus';
+import { PostgresBus } from '../../server/cluster/postgres-bus';
+import { RedisBus } from '../../server/cluster/redis-bus';
+import { createLogger } from '../../server/logger';
+import { randomSecret } from '../../server/auth/secrets';
+import { CloseCode, CrdtType, MessageType, RoomErrorCode, UpdateStatus, type RoomError } from '../../shared/protocol/index';
+import { ApiClient } from '../helpers/api-client';
+import { postgresBackend, type TestDatabase } from '../helpers/backends';
+import { RawPeer } from '../helpers/raw-peer';
+import { storedDoc } from '../helpers/stored';
+import { createDocument, signUp, startTestServer, testLogLevel, type RunningServer } from '../helpers/test-server';
+import { TEXT, textOf } from '../helpers/traces';
+import { waitFor } from '../helpers/wait';
+
+const redisUrl = process.env.TANDEM_TEST_REDIS_URL;
+if (process.env.CI && !redisUrl) throw new Error('CI is set but TANDEM_TEST_REDIS_URL is not: the Redis bus suite must run in CI');
+
+/** A bus that can be told to lose doorbells, to show the head check repairs them. */
+class LossyBus extends BaseBus {
+  dropDoorbells = false;
+  constructor(private readonly inner: Bus) {
+    super(inner.nodeId);
+    inner.onMessage((m) => {
+      if (m.type === 'doorbell' && this.dropDoorbells) return;
+      this.deliver(JSON.stringify({ ...m, node: `relayed-${m.node}` }));
+    });
+    inner.onReconnect(() => this.reconnected());
+  }
+  publish(message: BusMessage): void {
+    this.inner.publish(message);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+type BusKind = 'postgres' | 'redis';
+const buses: BusKind[] = postgresBackend ? ['postgres', ...(redisUrl ? (['redis'] as const) : [])] : [];
+
+function edit(doc: LoroDoc, text: string): Uint8Array {
+  const before = doc.oplogVersion();
+  doc.getText(TEXT).insert(doc.getText(TEXT).length, text);
+  doc.commit();
+  return doc.export({ mode: 'update', from: before });
+}
+
+describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind) => {
+  let db: TestDatabase;
+  const handles: DatabaseHandle[] = [];
+  const nodes: RunningServer[] = [];
+  const busesOf: LossyBus[] = [];
+
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.close();
+    for (const h of handles.splice(0)) await h.close();
+    busesOf.length = 0;
+    await db.drop();
+  });
+
+  /** `count` nodes, each with its own pool and bus, on one database. */
+  async function startNodes(count: number): Promise<RunningServer[]> {
+    db = await postgresBackend!.create();
+    const url = (db.reopen as { url: string }).url;
+    let token: string | undefined;
+    for (let i = 0; i < count; i++) {
+      const handle = await openDatabase({ kind: 'postgres', url });
+      handles.push(handle);
+      const nodeId = randomSecret(8);
+      const log = createLogger(testLogLevel);
+      const inner = kind === 'postgres' ? new PostgresBus(nodeId, { url, db: handle.db, log }) : new RedisBus(nodeId, { url: redisUrl!, log });
+      await inner.start();
+      const bus = new LossyBus(inner);
+      busesOf.push(bus);
+      const node = await startTestServer({ ...db, handle }, { roomGraceMs: 60_000 }, undefined, token, {}, { bus, cluster: { headCheckMs: 300 } });
+      token ??= node.token;
+      nodes.push(node);
+    }
+    return nodes;
+  }
+
+  it('an edit on one node reaches sockets on the others, once, from the log', async () => {
+    const [a, b, c] = await startNodes(3);
+    const docId = await createDocument(a!);
+    const peers = await Promise.all([a, b, c].map((n) => RawPeer.connect(n!.wsUrl, n!.token)));
+    for (const p of peers) expect((await p.joinAndWait(docId)).type).toBe(MessageType.JoinResponseOk);
+    const doc = new LoroDoc();
+    const sent = peers.map(() => [] as Uint8Array[]);
+    for (let i = 0; i < 20; i++) {
+      const update = edit(doc, `${i} `);
+      sent[i % 3]!.push(update);
+      expect((await peers[i % 3]!.ackFor(peers[i % 3]!.update(docId, [update]))).status).toBe(UpdateStatus.Ok);
+    }
+    const expected = textOf(doc);
+    for (const [i, p] of peers.entries()) {
+      // What a socket sees is what it sent plus what the server relayed to it.
+      await p.until(() => {
+        const seen = new LoroDoc();
+        seen.importBatch([...sent[i]!, ...p.updatesFor(docId)]);
+        return textOf(seen) === expected;
+      }, { what: 'every edit on every node' });
+    }
+    expect(textOf(await storedDoc(db.handle.db, docId))).toBe(expected);
+    for (const p of peers) p.close();
+  });
+
+  it('a lost doorbell is repaired by the periodic head check', async () => {
+    const [a, b] = await startNodes(2);
+    const docId = await createDocument(a!);
+    const writer = await RawPeer.connect(a!.wsUrl, a!.token);
+    const reader = await RawPeer.connect(b!.wsUrl, b!.token);
+    await writer.joinAndWait(docId);
+    await reader.joinAndWait(docId);
+    busesOf[1]!.dropDoorbells = true;
+    const doc = new LoroDoc();
+    const started = performance.now();
+    expect((await writer.ackFor(writer.update(docId, [edit(doc, 'no doorbell')]))).status).toBe(UpdateStatus.Ok);
+    await reader.until(() => {
+      const seen = new LoroDoc();
+      seen.importBatch(reader.updatesFor(docId));
+      return textOf(seen) === 'no doorbell';
+    }, { what: 'the edit without its doorbell', timeoutMs: 3_000 });
+    // Within one check period (300 ms here), plus the read.
+    expect(performance.now() - started).toBeLessThan(1_500);
+    writer.close();
+    reader.close();
+  });
+
+  it('writers on two nodes interleave without gaps; each node applies the other’s entries', async () => {
+    const [a, b] = await startNodes(2);
+    const docId = await createDocument(a!);
+    const pa = await RawPeer.connect(a!.wsUrl, a!.token);
+    const pb = await RawPeer.connect(b!.wsUrl, b!.token);
+    await pa.joinAndWait(docId);
+    await pb.joinAndWait(docId);
+    const da = new LoroDoc();
+    const dbDoc = new LoroDoc();
+    const batches = [];
+    for (let i = 0; i < 100; i++) {
+      batches.push({ peer: pa, id: pa.update(docId, [edit(da, 'a')]) });
+      batches.push({ peer: pb, id: pb.update(docId, [edit(dbDoc, 'b')]) });
+    }
+    for (const { peer, id } of batches) expect((await peer.ackFor(id)).status).toBe(UpdateStatus.Ok);
+    const stored = textOf(await storedDoc(db.handle.db, docId));
+    expect(stored.length).toBe(200);
+    for (const p of [pa, pb]) {
+      await p.until(() => {
+        const seen = new LoroDoc();
+        seen.import(p === pa ? da.export({ mode: 'update' }) : dbDoc.export({ mode: 'update' }));
+        seen.importBatch(p.updatesFor(docId));
+        return textOf(seen) === stored;
+      }, { what: 'both writers’ edits on both nodes' });
+    }
+    pa.close();
+    pb.close();
+  });
+
+  it('presence crosses nodes', async () => {
+    const [a, b] = await startNodes(2);
+    const docId = await createDocument(a!);
+    const pa = await RawPeer.connect(a!.wsUrl, a!.token);
+    const pb = await RawPeer.connect(b!.wsUrl, b!.token);
+    await pa.joinAndWait(docId, { crdt: CrdtType.LoroEphemeralStore });
+    await pb.joinAndWait(docId, { crdt: CrdtType.LoroEphemeralStore });
+    const { EphemeralStore } = await import('loro-crdt');
+    const store = new EphemeralStore(30_000);
+    store.set('ada', { cursor: 7 });
+    pa.update(docId, [store.encodeAll()], { crdt: CrdtType.LoroEphemeralStore });
+    const seen = new EphemeralStore(30_000);
+    let applied = 0;
+    await pb.until(() => {
+      for (const u of pb.updatesFor(docId, CrdtType.LoroEphemeralStore).slice(applied)) seen.apply(u);
+      applied = pb.updatesFor(docId, CrdtType.LoroEphemeralStore).length;
+      return seen.get('ada');
+    }, { what: 'presence from the other node' });
+    expect(seen.get('ada')).toEqual({ cursor: 7 });
+    store.destroy();
+    seen.destroy();
+    pa.close();
+    pb.close();
+  });
+
+  it('revocations on one node reach sockets on another within a second', async () => {
+    const [a, b] = await startNodes(2);
+    const user = await signUp(a!.httpUrl);
+    const docId = await createDocument(a!);
+    const ownerApi = new ApiClient(a!.httpUrl, { token: a!.token });
+    await ownerApi.put(`/api/documents/${docId}/members`, { email: user.email, role: 'editor' });
+    const member = await RawPeer.connect(b!.wsUrl, user.token);
+    await member.joinAndWait(docId);
+    expect((await ownerApi.delete(`/api/documents/${docId}/members/${user.id}`)).status).toBe(204);
+    const evicted = (await member.next((m) => m.type === MessageType.RoomError, 0, 1_000)) as RoomError;
+    expect(evicted.code).toBe(RoomErrorCode.Evicted);
+
+    const tokenPeer = await RawPeer.connect(b!.wsUrl, user.token);
+    const userApi = new ApiClient(a!.httpUrl, { token: user.token });
+    const { tokens } = (await userApi.get('/api/me/tokens')).body;
+    expect((await userApi.delete(`/api/me/tokens/${tokens[0].id}`)).status).toBe(204);
+    expect((await tokenPeer.closed(1_000)).code).toBe(CloseCode.Revoked);
+    member.close();
+  });
+});
