@@ -1,11 +1,16 @@
-/** `npm start`: one Tandem node, configured from the environment. */
-import { ConfigError, readConfig } from './config';
-import { createLogger } from './logger';
+/**
+ * `npm start`: one Tandem node, or (with TANDEM_NODES=N) a primary that runs N node processes
+ * sharing one port, to use every core of the machine. Configured from the environment.
+ */
+import cluster from 'node:cluster';
+import { ConfigError, readConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
 import { createTandemServer } from './tandem-server';
 
-async function main(): Promise<void> {
-  const config = readConfig();
-  const log = createLogger(config.logLevel);
+/** A node that crashed is replaced after this long (not faster: a crash loop must not spin). */
+const RESTART_DELAY_MS = 1_000;
+
+async function runNode(config: Readonly<Config>, log: Logger): Promise<void> {
   const server = await createTandemServer({ config, log });
   await server.listen();
   let signals = 0;
@@ -24,8 +29,45 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
-  else process.stderr.write(`tandem failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+/** Forks the nodes, replaces crashed ones, and on SIGTERM/SIGINT stops them all. */
+function runPrimary(config: Readonly<Config>, log: Logger): void {
+  let stopping = false;
+  const fork = (): void => {
+    cluster.fork();
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        log.info('primary.stopped');
+        process.exit(0);
+      }
+      return;
+    }
+    log.warn('primary.node_exited', { pid: worker.process.pid, code, signal, restartInMs: RESTART_DELAY_MS });
+    setTimeout(fork, RESTART_DELAY_MS);
+  });
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('primary.stopping', { signal });
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  log.info('primary.started', { nodes: config.cluster.nodes, bus: config.cluster.bus });
+  for (let i = 0; i < config.cluster.nodes; i++) fork();
+}
+
+try {
+  const config = readConfig();
+  const log = createLogger(config.logLevel, { pid: process.pid });
+  if (config.cluster.nodes > 1 && cluster.isPrimary) runPrimary(config, log);
+  else
+    runNode(config, log).catch((error: unknown) => {
+      process.stderr.write(`tandem failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    });
+} catch (error) {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
   process.exit(1);
-});
+}

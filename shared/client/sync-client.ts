@@ -147,6 +147,17 @@ export class ClientRoom {
     return seq;
   }
 
+  /**
+   * Imports an update made elsewhere (another replica of this user's, an offline copy) and
+   * sends it like a local edit: it stays in the outbox until the server stores it.
+   */
+  importLocal(update: Uint8Array): void {
+    this.doc.import(update);
+    this.addToOutbox(update);
+    this.persist();
+    this.pump();
+  }
+
   /** Number of local updates the server has not acknowledged yet. */
   get unacknowledged(): number {
     return this.outbox.size;
