@@ -107,7 +107,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     compactAfterUpdates: config.sync.compactAfterUpdates,
     compactAfterBytes: config.sync.compactAfterBytes,
     onCommit: (updates) => metrics.recordCommit(updates),
-    onCommitted: (docId, seq) => link.committed(docId, seq),
+    onCommitted: (docId, seq, updates) => link.committed(docId, seq, updates),
     onPresence: (docId, updates) => link.presence(docId, updates),
   });
   link.attach(rooms);

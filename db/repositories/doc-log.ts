@@ -97,15 +97,25 @@ export async function loadStoredDocument(db: Kysely<Database>, docId: string): P
  * snapshot has since folded entries past it, that snapshot and the log after the snapshot.
  */
 export async function readStoredSince(db: Kysely<Database>, docId: string, afterSeq: number): Promise<{ snapshot: Snapshot | null; log: LogEntry[] }> {
+  // Usually the log still holds everything after `afterSeq`: one query. (The log is
+  // gap-free, so starting at `afterSeq + 1`, or being empty, proves nothing was folded away.)
+  const log = await readLogAfter(db, docId, afterSeq);
+  if (log.length === 0 || log[0]!.seq === afterSeq + 1) {
+    if (log.length > 0 || !(await hasSnapshotPast(db, docId, afterSeq))) return { snapshot: null, log };
+  }
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
     .execute(async (trx) => {
       const head = await trx.selectFrom('doc_snapshots').select('seq').where('doc_id', '=', docId).executeTakeFirst();
       const snapshot = head && head.seq > afterSeq ? await readSnapshot(trx, docId) : null;
-      const log = await readLogAfter(trx, docId, snapshot ? snapshot.seq : afterSeq);
-      return { snapshot, log };
+      return { snapshot, log: await readLogAfter(trx, docId, snapshot ? snapshot.seq : afterSeq) };
     });
+}
+
+async function hasSnapshotPast(db: Db, docId: string, seq: number): Promise<boolean> {
+  const row = await db.selectFrom('doc_snapshots').select('seq').where('doc_id', '=', docId).where('seq', '>', seq).executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Snapshots above this size are read in pieces of this size. */

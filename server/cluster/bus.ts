@@ -7,8 +7,12 @@
 import type { AccessEvent } from '../auth/access-events';
 
 export type BusMessage =
-  /** Documents with new log entries, and the highest seq of each. */
-  | { type: 'doorbell'; node: string; heads: [docId: string, seq: number][] }
+  /**
+   * Documents with new log entries, and the highest seq of each. Small entries ride along
+   * (`entries`: document, seq, base64 updates), so a node that is up to date applies them
+   * without reading the log; anything else is read from the log as usual.
+   */
+  | { type: 'doorbell'; node: string; heads: [docId: string, seq: number][]; entries?: [docId: string, seq: number, updates: string[]][] }
   /** Presence updates (base64 Loro EphemeralStore updates) of a document. */
   | { type: 'presence'; node: string; docId: string; updates: string[] }
   | { type: 'access'; node: string; event: AccessEvent };

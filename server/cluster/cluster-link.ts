@@ -13,12 +13,16 @@ import { MAX_NOTIFY_BYTES } from './postgres-bus';
 
 /** Doorbells per message: keeps a NOTIFY payload well under its 8000-byte limit. */
 const HEADS_PER_MESSAGE = Math.floor(MAX_NOTIFY_BYTES / 60);
+/** Entries ride along with their doorbell while the message stays under this. */
+const INLINE_BUDGET = MAX_NOTIFY_BYTES - HEADS_PER_MESSAGE * 60;
 /** Heads looked up per query in the periodic check. */
 const HEAD_CHECK_BATCH = 500;
 
 export class ClusterLink {
   private rooms: RoomRegistry | null = null;
   private readonly pendingHeads = new Map<string, number>();
+  private readonly pendingEntries: [string, number, string[]][] = [];
+  private pendingInlineBytes = 0;
   private flushScheduled = false;
   private headCheck: NodeJS.Timeout | null = null;
 
@@ -32,7 +36,10 @@ export class ClusterLink {
   attach(rooms: RoomRegistry): void {
     this.rooms = rooms;
     this.bus.onMessage((message) => {
-      if (message.type === 'doorbell') rooms.knownHeads(message.heads);
+      if (message.type === 'doorbell') {
+        for (const [docId, seq, updates] of message.entries ?? []) rooms.offerEntry(docId, seq, updates.map((u) => Buffer.from(u, 'base64')));
+        rooms.knownHeads(message.heads);
+      }
       else if (message.type === 'presence') rooms.remotePresence(message.docId, message.updates.map((u) => Buffer.from(u, 'base64')));
     });
     this.bus.onReconnect(() => rooms.catchUpAll());
@@ -40,17 +47,32 @@ export class ClusterLink {
     this.headCheck.unref();
   }
 
-  /** A commit: ring the doorbell at the end of this tick, with every commit made meanwhile. */
-  committed(docId: string, seq: number): void {
+  /**
+   * A commit: ring the doorbell at the end of this tick, with every commit made meanwhile.
+   * Small entries go along, which spares the other nodes a read of the log.
+   */
+  committed(docId: string, seq: number, updates: readonly Uint8Array[]): void {
     this.pendingHeads.set(docId, Math.max(seq, this.pendingHeads.get(docId) ?? 0));
+    const size = updates.reduce((n, u) => n + Math.ceil(u.length / 3) * 4 + 4, docId.length + 24);
+    if (this.pendingInlineBytes + size <= INLINE_BUDGET) {
+      this.pendingEntries.push([docId, seq, updates.map((u) => Buffer.from(u).toString('base64'))]);
+      this.pendingInlineBytes += size;
+    }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
       const heads = [...this.pendingHeads];
+      const entries = this.pendingEntries.splice(0);
       this.pendingHeads.clear();
+      this.pendingInlineBytes = 0;
       for (let i = 0; i < heads.length; i += HEADS_PER_MESSAGE) {
-        this.bus.publish({ type: 'doorbell', node: this.bus.nodeId, heads: heads.slice(i, i + HEADS_PER_MESSAGE) });
+        this.bus.publish({
+          type: 'doorbell',
+          node: this.bus.nodeId,
+          heads: heads.slice(i, i + HEADS_PER_MESSAGE),
+          ...(i === 0 && entries.length > 0 ? { entries } : {}),
+        });
       }
     });
   }

@@ -69,8 +69,8 @@ export interface DocRoomOptions {
   onBroken: (room: DocRoom) => void;
   /** Called after each commit with the number of updates it made durable. */
   onCommit: (updates: number) => void;
-  /** Called after each commit with the seq it got (the doorbell for other nodes). */
-  onCommitted: (docId: string, seq: number) => void;
+  /** Called after each commit with the seq it got and what it holds (the doorbell). */
+  onCommitted: (docId: string, seq: number, updates: readonly Uint8Array[]) => void;
 }
 
 /** Retry delays for writes while the database is unreachable: 50 ms doubling to 2 s. */
@@ -204,6 +204,31 @@ export class DocRoom {
    */
   knownHead(seq: number): void {
     if (seq > this.appliedSeq) this.requestCatchUp();
+  }
+
+  /**
+   * A log entry another node committed, carried by its doorbell: applied at once when it is
+   * the next one; anything else (a gap, a catch-up already running) goes through the log.
+   */
+  offerEntry(seq: number, updates: Uint8Array[]): void {
+    if (this.closed || seq <= this.appliedSeq) return;
+    if (seq !== this.appliedSeq + 1 || this.catchingUp || this.ownAhead.has(seq)) {
+      this.requestCatchUp();
+      return;
+    }
+    try {
+      this.doc.importBatch(updates);
+    } catch (error) {
+      this.options.log.warn('doc.offered_entry_invalid', { docId: this.docId, seq, error });
+      this.requestCatchUp();
+      return;
+    }
+    const entry = { seq, updates };
+    this.tail.push(entry);
+    this.countTail(entry, 1);
+    this.advanceTo(seq);
+    for (const member of this.members) member.deliver('doc', this.docId, updates);
+    this.maybeCompact();
   }
 
   /** Reads the log past `appliedSeq`; runs one at a time, again if asked meanwhile. */
@@ -421,7 +446,7 @@ export class DocRoom {
         this.ownAhead.add(seq);
         this.requestCatchUp();
       }
-      this.options.onCommitted(this.docId, seq);
+      this.options.onCommitted(this.docId, seq, updates);
     }
     for (const w of batch) w.resolve();
     this.options.onCommit(batch.reduce((n, w) => n + w.updates.length, 0));

@@ -16,8 +16,8 @@ export interface RoomRegistryOptions {
   compactAfterUpdates: number;
   compactAfterBytes: number;
   onCommit: (updates: number) => void;
-  /** Every commit's seq, for the doorbell to other nodes. */
-  onCommitted: (docId: string, seq: number) => void;
+  /** Every commit (its seq and updates), for the doorbell to other nodes. */
+  onCommitted: (docId: string, seq: number, updates: readonly Uint8Array[]) => void;
   /** Every presence update from a local socket, for other nodes. */
   onPresence: (docId: string, updates: readonly Uint8Array[]) => void;
 }
@@ -91,6 +91,11 @@ export class RoomRegistry {
   /** Presence from another node: to this node's sockets in the document, if any. */
   remotePresence(docId: string, updates: Uint8Array[]): void {
     this.presence.get(docId)?.applyRemote(updates);
+  }
+
+  /** A log entry another node committed, as its doorbell carried it. */
+  offerEntry(docId: string, seq: number, updates: Uint8Array[]): void {
+    this.docs.get(docId)?.offerEntry(seq, updates);
   }
 
   /** Another node says documents' logs reach these seqs. */

@@ -27,11 +27,12 @@ import { MessageType, UpdateStatus, type BatchId } from '../../shared/protocol/i
 import { RawPeer } from '../helpers/raw-peer';
 import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
+import { clusterTable, runClusterBench } from './cluster';
 import { round, summary } from './stats';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const backendArg = args[args.indexOf('--backend') + 1];
+const backendArg = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
 const postgresUrl = process.env.TANDEM_BENCH_DATABASE_URL ?? process.env.TANDEM_TEST_DATABASE_URL;
 const backends = (['embedded', 'postgres'] as const).filter(
   (b) => (backendArg === undefined || backendArg === 'all' || backendArg === b) && (b === 'embedded' || postgresUrl),
@@ -489,13 +490,23 @@ function table(results: BackendResult[]): string {
 
 async function main(): Promise<void> {
   if (backends.length === 0) throw new Error('no backend to run (is TANDEM_BENCH_DATABASE_URL set for postgres?)');
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const results: BackendResult[] = [];
-  for (const b of backends) results.push(await runBackend(b));
+  if (only !== 'cluster') for (const b of backends) results.push(await runBackend(b));
+  const redisUrl = process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null;
+  const cluster =
+    only !== 'sync' && postgresUrl
+      ? await runClusterBench({ postgresUrl, redisUrl, quick, log: (m) => void process.stderr.write(`[cluster] ${m}\n`) })
+      : null;
+  if (only !== 'sync' && !postgresUrl) process.stderr.write('[cluster] skipped: needs TANDEM_BENCH_DATABASE_URL (several nodes need Postgres)\n');
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
-  const output = { date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`.trim(), machine, quick, results };
+  const output = { date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`.trim(), machine, quick, results, cluster };
   await mkdir('bench-results', { recursive: true });
   await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify(output, null, 2)}\n`);
-  process.stdout.write(`\nTandem sync core — ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpu}, Node ${machine.node}\n\n${table(results)}\n\nwritten: bench-results/sync-core.json\n`);
+  process.stdout.write(`\nTandem — ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpu}, Node ${machine.node}\n\n`);
+  if (results.length > 0) process.stdout.write(`${table(results)}\n\n`);
+  if (cluster) process.stdout.write(`Three nodes on this machine, writer on node A, readers on A, B and C:\n\n${clusterTable(cluster)}\n\n`);
+  process.stdout.write('written: bench-results/sync-core.json\n');
 }
 
 main().catch((error: unknown) => {
