@@ -253,3 +253,33 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
     }
   }, 300_000);
 });
+
+describe.skipIf(!postgresBackend)('TANDEM_NODES (one machine, one port)', () => {
+  it('runs N node processes behind one port, and replaces one that dies', async () => {
+    const database = await postgresBackend!.createForProcess();
+    const primary = await spawnServer({ ...database.env, TANDEM_NODES: '2', TANDEM_PASSWORD_COST: '10' });
+    try {
+      const pidOf = (line: string) => (JSON.parse(line) as { pid: number }).pid;
+      const listening = () => primary.log.filter((l) => l.includes('"server.listening"'));
+      await waitFor(() => listening().length >= 2, { what: 'both nodes to listen' });
+      const [first, second] = listening().map(pidOf);
+      expect(first).not.toBe(second);
+      expect(new Set(listening().map((l) => (JSON.parse(l) as { url: string }).url)).size).toBe(1);
+      const { token } = await signUp(primary.httpUrl);
+      const docId = await createDocument({ httpUrl: primary.httpUrl, token });
+      process.kill(first!, 'SIGKILL');
+      await waitFor(() => listening().length >= 3, { what: 'a replacement node', timeoutMs: 20_000 });
+      // Both the survivor and the replacement serve the document.
+      for (let i = 0; i < 4; i++) {
+        const client = nodeSyncClient(primary.wsUrl, { token });
+        const room = await client.open(docId);
+        await room.whenSynced();
+        client.close();
+      }
+    } finally {
+      primary.child.kill('SIGTERM');
+      await primary.exited;
+      await database.drop();
+    }
+  }, 120_000);
+});

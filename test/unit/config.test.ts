@@ -17,6 +17,14 @@ describe('configuration', () => {
     expect(config.port).toBe(9000);
   });
 
+  it('refuses several nodes on embedded Postgres, and a bus without its server', () => {
+    expect(() => readConfig({ TANDEM_NODES: '2' })).toThrow(/embedded Postgres serves one node/);
+    expect(() => readConfig({ TANDEM_BUS: 'postgres' })).toThrow(/embedded Postgres serves one node/);
+    expect(() => readConfig({ DATABASE_URL: 'postgres://db/t', TANDEM_BUS: 'redis' })).toThrow(/TANDEM_REDIS_URL/);
+    expect(() => readConfig({ DATABASE_URL: 'postgres://db/t', TANDEM_BUS: 'local', TANDEM_NODES: '3' })).toThrow(/needs a bus/);
+    expect(readConfig({ DATABASE_URL: 'postgres://db/t', TANDEM_NODES: '3' }).cluster).toEqual({ bus: 'postgres', redisUrl: null, nodes: 3, headCheckMs: 5000 });
+  });
+
   it('fails fast, naming every bad variable', () => {
     expect(() => readConfig({ TANDEM_PORT: 'eighty', DATABASE_URL: 'mysql://x' })).toThrow(ConfigError);
     try {
