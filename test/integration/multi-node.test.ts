@@ -51,7 +51,16 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
   const syncClients: SyncClient[] = [];
   const officialClients: LoroWebsocketClient[] = [];
 
-  afterEach(async () => {
+  const clientErrors: string[] = [];
+
+  afterEach(async (context) => {
+    // On failure, what the nodes and clients complained about is the first thing to read.
+    if (context.task.result?.state === 'fail') {
+      for (const n of nodes) for (const line of n.log) if (/"level":"(warn|error)"/.test(line)) process.stderr.write(`${line}\n`);
+      for (const line of clientErrors) process.stderr.write(`client: ${line}\n`);
+      for (const c of syncClients) process.stderr.write(`client status ${c.status}, last close ${JSON.stringify(c.lastClose)}\n`);
+    }
+    clientErrors.length = 0;
     for (const c of syncClients.splice(0)) c.close();
     for (const c of officialClients.splice(0)) c.destroy();
     for (const n of nodes) {
@@ -93,7 +102,11 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
     const docA = await createDocument({ httpUrl: cluster.http, token: cluster.token });
     const docB = await createDocument({ httpUrl: cluster.http, token: cluster.token });
     const client = (): SyncClient => {
-      const c = nodeSyncClient(cluster.ws, { token: cluster.token, backoff: { initialMs: 50, maxMs: 1_000, jitter: 0.5 } });
+      const c = nodeSyncClient(cluster.ws, {
+        token: cluster.token,
+        backoff: { initialMs: 50, maxMs: 1_000, jitter: 0.5 },
+        onError: (error) => clientErrors.push(`${new Date().toISOString()} ${error.message}`),
+      });
       syncClients.push(c);
       return c;
     };
@@ -137,7 +150,15 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
             const version = agent.room.doc.oplogVersion();
             return needed.every((t) => opsOf[t] !== undefined && (version.get(opsOf[t]!.id.peer) ?? 0) >= opsOf[t]!.id.counter + opsOf[t]!.len);
           };
-          if (!has()) await waitFor(has, { what: `the parents of transaction ${i}`, timeoutMs: 60_000 });
+          if (!has()) {
+            await waitFor(has, { what: `the parents of transaction ${i}`, timeoutMs: 60_000 }).catch((error: unknown) => {
+              const other = agents[1 - index]!.room;
+              throw new Error(
+                `agent ${index} stuck at txn ${i}: own room ${agent.room.status} (${agent.room.error?.message ?? 'ok'}), other room ${other.status} (${other.error?.message ?? 'ok'}), other unacknowledged ${other.unacknowledged}`,
+                { cause: error },
+              );
+            });
+          }
           agent.replica.import(agent.room.doc.export({ mode: 'updates-in-range', spans: needed.map((t) => opsOf[t]!) }));
         }
         const before = agent.replica.oplogVersion();
