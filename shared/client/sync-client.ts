@@ -288,10 +288,13 @@ export class ClientRoom {
         this.acknowledge(message.refId, message.status);
         return;
       case MessageType.RoomError:
-        if (message.code === RoomErrorCode.RejoinSuggested && !this.rejoinedAfterError) {
-          this.rejoinedAfterError = true;
+        if (message.code === RoomErrorCode.RejoinSuggested) {
+          // Always honoured (a draining node, a storage failure, a changed role); a second one
+          // before the rejoin succeeded waits a moment, so a struggling server is not hammered.
           this.socketLost();
-          this.client.sendMessage(this.joinRequest());
+          if (this.rejoinedAfterError) this.client.retryJoinLater(this);
+          else this.client.sendMessage(this.joinRequest());
+          this.rejoinedAfterError = true;
           return;
         }
         return this.fail(new RoomFailure(message.code === RoomErrorCode.Evicted ? 'evicted' : 'closed_by_server', message.message));
