@@ -2,6 +2,7 @@
  * Server configuration: read once from the environment at start, typed, frozen. A bad value
  * stops the server with a message naming the variable; nothing else reads `process.env`.
  */
+import { CHROME_EXTENSION_ID } from '../shared/extension-id';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { LogLevel } from './logger';
@@ -169,7 +170,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     auth: Object.freeze({
       publicUrl: e.TANDEM_PUBLIC_URL?.replace(/\/$/, '') ?? null,
       trustProxy: truthy(e.TANDEM_TRUST_PROXY),
-      extensionIds: Object.freeze(e.TANDEM_EXTENSION_IDS?.split(',') ?? []),
+      extensionIds: Object.freeze([CHROME_EXTENSION_ID, ...(e.TANDEM_EXTENSION_IDS?.split(',') ?? [])]),
       passwordCost: e.TANDEM_PASSWORD_COST,
       adminEmail: e.TANDEM_ADMIN_EMAIL?.toLowerCase() ?? null,
       adminPassword: e.TANDEM_ADMIN_PASSWORD ?? null,

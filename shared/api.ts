@@ -55,6 +55,8 @@ export const createDocumentBody = z.strictObject({
   /** A locator of the field on that page (the extension's format). */
   originField: z.string().max(4096).optional(),
 });
+/** The share token from a link's #fragment (POSTed, so it never lands in a URL or an access log). */
+export const openDocumentBody = z.strictObject({ share: z.string().max(200) });
 export const renameDocumentBody = z.strictObject({ title });
 
 export const member = z.object({ userId: z.string(), email: z.string(), displayName: z.string(), role });

@@ -3,6 +3,8 @@
  * and the landing page of share links. Plain HTML forms, no scripts, one stylesheet inline;
  * labels on every field, errors announced with role="alert".
  */
+import { createReadStream, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -39,6 +41,7 @@ function layout(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="tandem-server" content="1">
 <title>${escape(title)} · Tandem</title>
 <style>${STYLE}</style>
 </head>
@@ -56,6 +59,23 @@ function send(ctx: Context, status: number, title: string, body: string): void {
   ctx.status = status;
   ctx.type = 'html';
   ctx.body = layout(title, body);
+}
+
+const EXTENSION_OUTPUT = fileURLToPath(new URL('../../extension/.output/', import.meta.url));
+
+/** The extension zips `npm run build` made (WXT names them tandem-<version>-<browser>.zip). */
+function extensionBuilds(): { chrome: string | null; firefox: string | null } {
+  let files: string[] = [];
+  try {
+    files = readdirSync(EXTENSION_OUTPUT);
+  } catch {
+    // not built yet
+  }
+  const find = (browser: string): string | null => {
+    const name = files.filter((f) => f.endsWith(`-${browser}.zip`)).sort().pop();
+    return name ? EXTENSION_OUTPUT + name : null;
+  };
+  return { chrome: find('chrome'), firefox: find('firefox') };
 }
 
 const alert = (message: string | null): string => (message ? `<p class="error" role="alert">${escape(message)}</p>` : '');
@@ -104,13 +124,33 @@ export function pageRoutes(router: Router, s: Services): void {
   router.get('/', (ctx) => {
     const p = principalOf(ctx);
     const who = p.kind === 'user' ? `<p>Signed in as ${escape(p.user.email)} · <a href="/account">Account</a></p>` : '<p><a href="/login">Sign in</a> · <a href="/signup">Create an account</a></p>';
+    const builds = extensionBuilds();
+    const download = (browser: 'chrome' | 'firefox', label: string): string =>
+      builds[browser] ? `<a href="/extension/tandem-${browser}.zip">${label}</a>` : `${label} (not built: run <code>npm run build</code>)`;
     send(
       ctx,
       200,
       'Tandem',
       `<h1>Tandem</h1><p>This server makes any text box on the web collaborative.</p>${who}
+<h2>The browser extension</h2>
+<p id="tandem-extension-status">Install the extension to collaborate on any text field: focus a field, click <strong>Collaborate</strong>, send the link.</p>
+<p><button id="tandem-use-server" type="button" hidden>Use this server with my Tandem extension</button></p>
+<ul>
+<li>${download('chrome', 'Chrome / Chromium')}: unzip it, open <code>chrome://extensions</code>, turn on <em>Developer mode</em>, click <em>Load unpacked</em> and choose the unzipped folder (or, from a checkout, <code>extension/.output/chrome-mv3</code>).</li>
+<li>${download('firefox', 'Firefox')}: open <code>about:debugging#/runtime/this-firefox</code>, click <em>Load Temporary Add-on…</em> and choose the zip (or <code>extension/.output/firefox-mv2/manifest.json</code>).</li>
+</ul>
+<p class="note">Then come back to this page and click “Use this server” (or set the server in the extension’s options), and sign in here.</p>
 <p class="note">Clients sync over <code>/sync</code> (loro-protocol v1); the REST API is described at <a href="/api/openapi.json">/api/openapi.json</a>.</p>`,
     );
+  });
+
+  router.get('/extension/:file', async (ctx) => {
+    const match = /^tandem-(chrome|firefox)\.zip$/.exec(ctx.params.file ?? '');
+    const path = match ? extensionBuilds()[match[1] as 'chrome' | 'firefox'] : null;
+    if (!path) throw new HttpError(404, 'not_found', 'no such build (run npm run build)');
+    ctx.set({ 'Cache-Control': 'no-store', 'Content-Disposition': `attachment; filename="${ctx.params.file}"`, 'X-Content-Type-Options': 'nosniff' });
+    ctx.type = 'application/zip';
+    ctx.body = createReadStream(path);
   });
 
   router.get('/login', (ctx) => send(ctx, 200, 'Sign in', signInForm(safeNext(ctx.query.next), null)));
@@ -278,6 +318,11 @@ ${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' :
       'Shared document',
       `<h1>A shared Tandem document</h1>
 <p>Someone shared a collaborative document with you. With the Tandem browser extension installed, this link opens it where it was written, or in a field you choose.</p>
+<div id="tandem-extension-actions" hidden>
+<p><button id="tandem-open-origin" type="button">Open where it was written</button>
+<button id="tandem-pick-field" type="button">Bind to a field I choose</button></p>
+<p class="note">“Bind to a field I choose”: go to any page, focus a text field, and click the “Bind to …” button that appears under it.</p>
+</div>
 <p class="note">Document <code>${escape(docId.data)}</code>. The access key in this link stays in your browser: it is never sent to the server as part of the address.</p>`,
     );
   });

@@ -126,6 +126,8 @@ export class ClientRoom {
     readonly docId: string,
     readonly doc: LoroDoc,
     private readonly store: OutboxStore,
+    /** Join payload (a share token, see `encodeJoinAuth`); empty when the connection's session decides. */
+    private readonly auth: Uint8Array,
   ) {}
 
   /** @internal Loads the persisted outbox and starts capturing local edits. */
@@ -231,7 +233,7 @@ export class ClientRoom {
       type: MessageType.JoinRequest,
       crdt: CrdtType.Loro,
       roomId: this.docId,
-      auth: new Uint8Array(0),
+      auth: this.auth,
       version: fromScratch ? new Uint8Array(0) : this.doc.oplogVersion().encode(),
     };
   }
@@ -473,9 +475,9 @@ export class SyncClient {
   }
 
   /** Starts syncing `doc` as document `docId`. Local edits are captured from now on. */
-  async open(docId: string, doc: LoroDoc = new LoroDoc(), store: OutboxStore = memoryOutbox): Promise<ClientRoom> {
+  async open(docId: string, doc: LoroDoc = new LoroDoc(), store: OutboxStore = memoryOutbox, auth: Uint8Array = new Uint8Array(0)): Promise<ClientRoom> {
     if (this.rooms.has(docId)) throw new Error(`document ${docId} is already open`);
-    const room = new ClientRoom(this, docId, doc, store);
+    const room = new ClientRoom(this, docId, doc, store, auth);
     this.rooms.set(docId, room);
     await room.start();
     if (this.isOpen) this.sendMessage(room.joinRequest());

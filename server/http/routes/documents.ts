@@ -24,6 +24,20 @@ export function documentRoutes(api: Api, s: Services): void {
   );
 
   api.route(
+    {
+      method: 'post',
+      path: '/api/documents/:docId/open',
+      summary: 'One document, seen through a share link (for the extension: where it was written, and my permission)',
+      tag: 'sharing',
+      auth: 'public',
+      params: docParams,
+      body: schema.openDocumentBody,
+      response: schema.document,
+    },
+    async ({ principal, params, body }) => s.documents.view(principal, params.docId, body.share),
+  );
+
+  api.route(
     { method: 'patch', path: '/api/documents/:docId', summary: 'Rename a document', tag: 'documents', auth: 'user', params: docParams, body: schema.renameDocumentBody, response: schema.document },
     async ({ principal, params, body }) => s.documents.rename(principal, params.docId, body.title),
   );

@@ -1,0 +1,3 @@
+import { renderPopup } from '../../lib/popup';
+
+void renderPopup(document);

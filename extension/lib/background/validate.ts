@@ -1,0 +1,38 @@
+/** Checks the shape of every message a content script sends: a compromised page frame could send anything. */
+import type { TextOp } from '../../../shared/text/delta';
+import type { FieldToBackground } from '../messages';
+
+const MAX_TEXT = 1_000_000;
+const str = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
+const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function isOp(op: unknown): op is TextOp {
+  if (typeof op !== 'object' || op === null) return false;
+  const o = op as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length !== 1) return false;
+  return ('retain' in o && count(o.retain)) || ('delete' in o && count(o.delete)) || ('insert' in o && str(o.insert, MAX_TEXT));
+}
+
+export function parseFieldMessage(raw: unknown): FieldToBackground | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const m = raw as Record<string, unknown>;
+  switch (m.t) {
+    case 'start':
+      return str(m.key, 64) && str(m.text, MAX_TEXT) && str(m.locator) && str(m.pageUrl) && str(m.title, 1000) ? (m as FieldToBackground) : null;
+    case 'attach':
+      return str(m.key, 64) && str(m.docId, 64) && str(m.locator) ? (m as FieldToBackground) : null;
+    case 'resume':
+      return str(m.key, 64) && str(m.docId, 64) && str(m.text, MAX_TEXT) && str(m.locator) ? (m as FieldToBackground) : null;
+    case 'edit':
+      return str(m.key, 64) && count(m.seen) && Array.isArray(m.delta) && m.delta.length <= 10_000 && m.delta.every(isOp) ? (m as FieldToBackground) : null;
+    case 'stop':
+      return str(m.key, 64) ? (m as FieldToBackground) : null;
+    case 'use-server':
+      return str(m.origin, 500) ? (m as FieldToBackground) : null;
+    case 'open-shared':
+      return str(m.docId, 64) && str(m.share, 200) && (m.mode === 'origin' || m.mode === 'pick') ? (m as FieldToBackground) : null;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The only code injected into every page: it waits until a text field gets focus (or the page
+ * is one Tandem has a binding on, or is the server's own), then asks the background to load
+ * the binding code into this frame. Pages that never bind a field pay for this file only.
+ */
+import { browser } from 'wxt/browser';
+import { DEFAULT_SERVER_URL, FIELD_SELECTOR, STORAGE, pageKey, type OneOff } from '../messages';
+
+/** The focused element, looking through open shadow roots. */
+function deepActiveElement(): Element | null {
+  let el = document.activeElement;
+  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  return el;
+}
+
+export function startDetector(): void {
+  let requested = false;
+  const load = (): void => {
+    if (requested) return;
+    requested = true;
+    document.removeEventListener('focusin', onFocus, true);
+    void browser.runtime.sendMessage({ t: 'load-binding' } satisfies OneOff).catch(() => {
+      requested = false; // the background was restarting: try again on the next focus
+    });
+  };
+  const onFocus = (): void => {
+    if (deepActiveElement()?.matches(FIELD_SELECTOR)) load();
+  };
+  document.addEventListener('focusin', onFocus, true);
+  browser.runtime.onMessage.addListener((message: unknown) => {
+    if ((message as { t?: unknown }).t === 'collaborate-focused') load();
+  });
+  void browser.storage.local.get([STORAGE.serverUrl, STORAGE.boundPages]).then((stored) => {
+    const server = new URL(typeof stored[STORAGE.serverUrl] === 'string' ? (stored[STORAGE.serverUrl] as string) : DEFAULT_SERVER_URL).origin;
+    const pages = Array.isArray(stored[STORAGE.boundPages]) ? (stored[STORAGE.boundPages] as string[]) : [];
+    // A Tandem server's pages say so (the extension offers to use that server, or opens links).
+    const serverPage = location.origin === server || document.querySelector('meta[name="tandem-server"]') !== null;
+    if (serverPage || pages.includes(pageKey(location.href))) load();
+  });
+  onFocus();
+}

@@ -1,0 +1,165 @@
+/**
+ * One field kept in step with one document. The field is edited by the person, by remote
+ * collaborators (through us) and sometimes by the page itself; `shadow` is the text we last
+ * agreed with the background on, so any difference between it and the field is a local edit
+ * (typed, pasted, or written by the page's own script) to send.
+ */
+import { TextChannel, type EditMessage } from '../../../shared/text/channel';
+import { applyDelta, diff, isNoop, transform, type TextDelta } from '../../../shared/text/delta';
+
+export type TextField = HTMLTextAreaElement | HTMLInputElement;
+
+/** Remote text reaches the field through these, in this order of preference. */
+const nativeValueSetter = (el: TextField): ((v: string) => void) => {
+  const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+  const setter = Object.getOwnPropertyDescriptor(proto, 'value')!.set!;
+  return (v) => setter.call(el, v);
+};
+
+/** While true, `input` events come from our own writes (dispatched synchronously) and are ignored. */
+let applyingRemote = false;
+
+export class FieldBinding {
+  private readonly channel = new TextChannel(false);
+  private shadow: string;
+  private composing = false;
+  private readonly held: EditMessage[] = [];
+  private readonly checkTimer: ReturnType<typeof setInterval>;
+  private readonly cleanups: (() => void)[] = [];
+  readOnly = false;
+
+  constructor(
+    readonly field: TextField,
+    readonly key: string,
+    readonly docId: string,
+    private readonly sendEdit: (message: EditMessage) => void,
+  ) {
+    this.shadow = field.value;
+    const on = (type: string, listener: () => void): void => {
+      field.addEventListener(type, listener);
+      this.cleanups.push(() => field.removeEventListener(type, listener));
+    };
+    on('input', () => {
+      if (!applyingRemote && !this.composing) this.flushLocal();
+    });
+    on('compositionstart', () => {
+      this.composing = true;
+    });
+    on('compositionend', () => {
+      this.composing = false;
+      this.flushLocal();
+      for (const message of this.held.splice(0)) this.receive(message);
+    });
+    on('blur', () => this.flushLocal());
+    // Pages that set `.value` from script fire no event: look for such changes now and then.
+    this.checkTimer = setInterval(() => {
+      if (!this.composing) this.flushLocal();
+    }, 500);
+  }
+
+  /**
+   * Starts from the document's text. `fieldWins`: the field holds the person's latest text (a
+   * new document, or a background that restarted while bound), so differences are local edits;
+   * otherwise the document's text replaces the field's.
+   */
+  begin(text: string, fieldWins: boolean): void {
+    if (fieldWins) {
+      this.shadow = text;
+      this.flushLocal();
+      return;
+    }
+    this.shadow = this.field.value;
+    const replace = diff(this.shadow, text);
+    if (isNoop(replace)) return;
+    this.write(replace);
+    this.shadow = text;
+    if (this.field.value !== this.shadow) this.flushLocal();
+  }
+
+  /** The text last agreed with the document (the field may be ahead by unsent typing). */
+  get agreedText(): string {
+    return this.shadow;
+  }
+
+  /**
+   * Re-applies edits made before an interruption: the person turned `base` into `text`, and
+   * the document has moved on since; their edits are rebased onto the field's current text.
+   */
+  replay(base: string, text: string): void {
+    this.flushLocal();
+    const mine = diff(base, text);
+    const theirs = diff(base, this.shadow);
+    const rebased = transform(mine, theirs, false);
+    if (isNoop(rebased)) return;
+    this.write(rebased);
+    this.flushLocal();
+  }
+
+  /** Sends whatever changed in the field since the shadow, as one edit. */
+  flushLocal(): void {
+    const value = this.field.value;
+    if (value === this.shadow) return;
+    if (this.readOnly) {
+      // A viewer's field follows the document: undo the local change.
+      const back = diff(value, this.shadow);
+      this.write(back);
+      return;
+    }
+    const caret = this.field.selectionEnd ?? undefined;
+    const delta = diff(this.shadow, value, caret === null ? undefined : caret);
+    this.shadow = value;
+    this.sendEdit(this.channel.send(delta));
+  }
+
+  /** A change from the document (collaborators, or this person in another tab). */
+  receive(message: EditMessage): void {
+    if (this.composing) {
+      this.held.push(message); // IME: applied after compositionend
+      return;
+    }
+    this.flushLocal();
+    const delta = this.channel.receive(message);
+    this.shadow = applyDelta(this.shadow, delta);
+    this.write(delta);
+    // A page that refused part of it (maxlength, its own filter): what the field holds is sent back.
+    if (this.field.value !== this.shadow) this.flushLocal();
+  }
+
+  /**
+   * Applies a delta to the field keeping the caret and selection where the person left them
+   * (setRangeText 'preserve'), then tells the page's framework with an `input` event.
+   */
+  private write(delta: TextDelta): void {
+    const el = this.field;
+    applyingRemote = true;
+    try {
+      try {
+        let at = 0;
+        for (const op of delta) {
+          if ('retain' in op) at += op.retain;
+          else if ('delete' in op) el.setRangeText('', at, at + op.delete, 'preserve');
+          else {
+            el.setRangeText(op.insert, at, at, 'preserve');
+            at += op.insert.length;
+          }
+        }
+      } catch {
+        // <input type=email> has no setRangeText (it throws before changing anything): set the
+        // whole value through the native setter, which frameworks' value trackers do not hide.
+        nativeValueSetter(el)(applyDelta(el.value, delta));
+      }
+      el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
+    } finally {
+      applyingRemote = false;
+    }
+  }
+
+  get unsentLocally(): number {
+    return this.channel.pending;
+  }
+
+  stop(): void {
+    clearInterval(this.checkTimer);
+    for (const c of this.cleanups) c();
+  }
+}

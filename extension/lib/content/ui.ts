@@ -1,0 +1,157 @@
+/**
+ * What Tandem draws on pages: the "Collaborate" control next to a focused field, a status badge
+ * on each bound field, and short notices. Everything lives in one shadow root so page styles
+ * cannot break it; it never holds a secret (share links go to the clipboard, not the DOM), and
+ * every click handler ignores events the page synthesised (`isTrusted`).
+ */
+import type { FieldStatus } from '../messages';
+import type { TextField } from './field-binding';
+
+const STYLE = `
+:host { all: initial; }
+.layer { position: fixed; inset: 0; pointer-events: none; z-index: 2147483647; font: 12px/1.3 system-ui, sans-serif; }
+button, .badge, .notice { pointer-events: auto; }
+button { font: inherit; border: 1px solid #2456c7; background: #2f6fed; color: #fff; border-radius: 4px; padding: 2px 8px; cursor: pointer; position: absolute; }
+button.secondary { background: #fff; color: #2456c7; }
+.badge { position: absolute; background: #eef3ff; color: #1c3d8c; border: 1px solid #b9cdfa; border-radius: 10px; padding: 1px 7px; white-space: nowrap; }
+.badge[data-state="offline"], .badge[data-state="problem"] { background: #fff4e5; color: #8a4b00; border-color: #f5c27a; }
+.notice { position: absolute; background: #1f2937; color: #fff; border-radius: 4px; padding: 4px 8px; max-width: 320px; }
+.notice a { color: #9cc2ff; }
+`;
+
+function click(el: HTMLElement, handler: () => void): void {
+  el.addEventListener('click', (event) => {
+    if (!event.isTrusted) return; // the page clicking our buttons from script
+    event.preventDefault();
+    handler();
+  });
+}
+
+export class PageUi {
+  private readonly host = document.createElement('div');
+  private readonly layer = document.createElement('div');
+  private readonly control = document.createElement('button');
+  private readonly offerButton = document.createElement('button');
+  private readonly badges = new Map<TextField, HTMLElement>();
+  private notice: HTMLElement | null = null;
+  private controlFor: TextField | null = null;
+  private offer: { docId: string; title: string } | null = null;
+
+  constructor(private readonly actions: { collaborate(field: TextField): void; bindOffered(field: TextField, docId: string): void }) {
+    this.host.setAttribute('data-tandem-ui', '');
+    const root = this.host.attachShadow({ mode: 'open' });
+    const style = document.createElement('style');
+    style.textContent = STYLE;
+    this.layer.className = 'layer';
+    root.append(style, this.layer);
+    this.control.textContent = 'Collaborate';
+    this.control.setAttribute('aria-label', 'Collaborate on this field with Tandem');
+    this.control.dataset.tandem = 'collaborate';
+    this.control.tabIndex = -1; // never steals Tab order from the page
+    this.control.addEventListener('mousedown', (e) => e.preventDefault()); // keep the field focused
+    click(this.control, () => this.controlFor && this.actions.collaborate(this.controlFor));
+    this.offerButton.className = 'secondary';
+    this.offerButton.dataset.tandem = 'bind-offered';
+    this.offerButton.tabIndex = -1;
+    this.offerButton.addEventListener('mousedown', (e) => e.preventDefault());
+    click(this.offerButton, () => this.controlFor && this.offer && this.actions.bindOffered(this.controlFor, this.offer.docId));
+    (document.body ?? document.documentElement).append(this.host);
+    const reposition = (): void => this.layout();
+    addEventListener('scroll', reposition, true);
+    addEventListener('resize', reposition);
+    setInterval(reposition, 300); // fields move with page layout changes that fire no event
+  }
+
+  /** Shows the control next to a focused field that is not bound. */
+  showControl(field: TextField | null): void {
+    this.controlFor = field;
+    this.layout();
+  }
+
+  /** "Bind to a field here": the next focused field also offers this document. */
+  setOffer(offer: { docId: string; title: string } | null): void {
+    this.offer = offer;
+    this.offerButton.textContent = offer ? `Bind to “${offer.title || 'shared document'}”` : '';
+    this.layout();
+  }
+
+  setStatus(field: TextField, status: FieldStatus): void {
+    let badge = this.badges.get(field);
+    if (!badge) {
+      badge = document.createElement('div');
+      badge.className = 'badge';
+      badge.dataset.tandem = 'badge';
+      badge.setAttribute('role', 'status');
+      this.layer.append(badge);
+      this.badges.set(field, badge);
+    }
+    const { text, state } = describe(status);
+    badge.textContent = `Tandem · ${text}`;
+    badge.dataset.state = state;
+    badge.dataset.unsaved = String(status.unsaved);
+    this.layout();
+  }
+
+  removeBadge(field: TextField): void {
+    this.badges.get(field)?.remove();
+    this.badges.delete(field);
+  }
+
+  /** A short message near the field; `link` adds a link (e.g. to sign in). */
+  notify(field: TextField | null, message: string, link?: { href: string; text: string }): void {
+    this.notice?.remove();
+    const notice = document.createElement('div');
+    notice.className = 'notice';
+    notice.dataset.tandem = 'notice';
+    notice.setAttribute('role', 'alert');
+    notice.textContent = message;
+    if (link) {
+      const a = document.createElement('a');
+      a.href = link.href;
+      a.target = '_blank';
+      a.rel = 'noopener';
+      a.textContent = ` ${link.text}`;
+      notice.append(a);
+    }
+    this.layer.append(notice);
+    this.notice = notice;
+    const rect = (field ?? document.documentElement).getBoundingClientRect();
+    notice.style.left = `${Math.max(4, rect.left)}px`;
+    notice.style.top = `${Math.max(4, rect.top - 30)}px`;
+    setTimeout(() => notice.remove(), 6_000);
+  }
+
+  private layout(): void {
+    const field = this.controlFor;
+    if (field && field.isConnected && !this.badges.has(field)) {
+      const rect = field.getBoundingClientRect();
+      if (!this.control.isConnected) this.layer.append(this.control);
+      this.control.style.left = `${rect.right - 92}px`;
+      this.control.style.top = `${rect.top + 2}px`;
+      if (this.offer) {
+        if (!this.offerButton.isConnected) this.layer.append(this.offerButton);
+        this.offerButton.style.left = `${rect.left}px`;
+        this.offerButton.style.top = `${rect.bottom + 2}px`;
+      } else this.offerButton.remove();
+    } else {
+      this.control.remove();
+      this.offerButton.remove();
+    }
+    for (const [f, badge] of this.badges) {
+      if (!f.isConnected) continue;
+      const rect = f.getBoundingClientRect();
+      badge.style.left = `${rect.right - badge.offsetWidth - 4}px`;
+      badge.style.top = `${rect.bottom - badge.offsetHeight - 4}px`;
+    }
+  }
+}
+
+function describe(status: FieldStatus): { text: string; state: string } {
+  if (status.problem) return { text: status.problem, state: 'problem' };
+  const readOnly = status.permission === 'read' ? ' · view only' : '';
+  if (status.connection !== 'live') {
+    const kept = status.unsaved === 0 ? 'no unsaved edits' : status.keptLocally ? `${status.unsaved} unsaved, kept on this device` : `${status.unsaved} unsaved`;
+    return { text: `${status.connection === 'connecting' ? 'connecting' : 'offline'} · ${kept}${readOnly}`, state: 'offline' };
+  }
+  return status.unsaved > 0 ? { text: `live · saving…${readOnly}`, state: 'saving' } : { text: `live · saved${readOnly}`, state: 'saved' };
+}

@@ -1,0 +1,77 @@
+/**
+ * Messages between the content scripts and the background. Content scripts are page-adjacent
+ * and the background never trusts more from them than a page could do to its own field: it
+ * checks every message's shape, and acts only for the tab and frame the port belongs to.
+ */
+import type { EditMessage } from '../../shared/text/channel';
+import type { TextDelta } from '../../shared/text/delta';
+
+/** How a bound field looks to the person typing in it. */
+export interface FieldStatus {
+  connection: 'live' | 'connecting' | 'offline';
+  /** Edits not yet stored on the server. */
+  unsaved: number;
+  /** Unsaved edits are written to this device's extension storage. */
+  keptLocally: boolean;
+  permission: 'read' | 'write' | null;
+  /** Set when the binding stopped: why, in words for the person. */
+  problem: string | null;
+}
+
+/** Content script → background, over the `tandem-binding` port. */
+export type FieldToBackground =
+  /** Start a new document from this field's text. */
+  | { t: 'start'; key: string; text: string; locator: string; pageUrl: string; title: string }
+  /** Bind this field to an existing document: the document's text replaces the field's. */
+  | { t: 'attach'; key: string; docId: string; locator: string }
+  /** The port dropped while bound (background restarted): the field holds the latest text. */
+  | { t: 'resume'; key: string; docId: string; text: string; locator: string }
+  | ({ t: 'edit'; key: string } & EditMessage)
+  | { t: 'stop'; key: string }
+  /** On the server's own pages: remember this server, or open a shared document. */
+  | { t: 'use-server'; origin: string }
+  | { t: 'open-shared'; docId: string; share: string; mode: 'origin' | 'pick' };
+
+/** Background → content script. */
+export type BackgroundToField =
+  | { t: 'bound'; key: string; docId: string; text: string; link: string | null; title: string }
+  | ({ t: 'remote'; key: string } & EditMessage)
+  | { t: 'status'; key: string; status: FieldStatus }
+  | { t: 'failed'; key: string; message: string; signIn: string | null }
+  /** Bind the field this locator finds (after "open where it was written", or a reload). */
+  | { t: 'autobind'; docId: string; locator: string }
+  /** The person chose "bind to a field here": the next field they focus offers this document. */
+  | { t: 'offer'; docId: string; title: string }
+  | { t: 'server-used'; origin: string }
+  /** The context menu or shortcut: collaborate on the focused field. */
+  | { t: 'collaborate-focused' };
+
+/** One-off messages (runtime.sendMessage). */
+export type OneOff =
+  | { t: 'load-binding' }
+  | { t: 'popup-state' }
+  | { t: 'popup-stop'; docId: string }
+  | { t: 'popup-copy'; docId: string };
+
+export type { EditMessage, TextDelta };
+
+export const BINDING_PORT = 'tandem-binding';
+
+/** The text fields Tandem binds (issue 6 adds contenteditable). */
+export const FIELD_SELECTOR =
+  'textarea, input:not([type]), input[type="text" i], input[type="search" i], input[type="url" i], input[type="email" i]';
+
+/** Storage keys the content scripts read directly (no background wake-up on page load). */
+export const STORAGE = {
+  serverUrl: 'serverUrl',
+  /** Page addresses (without #fragment) that hold bound fields: bindings load there at once. */
+  boundPages: 'boundPages',
+} as const;
+
+export const DEFAULT_SERVER_URL = 'http://localhost:8787';
+
+/** A page's address as bindings remember it: without the #fragment. */
+export function pageKey(url: string): string {
+  const i = url.indexOf('#');
+  return i < 0 ? url : url.slice(0, i);
+}

@@ -1,0 +1,53 @@
+import { transform, type TextDelta } from './delta';
+
+/** An edit travelling between the two sides: the delta, and how many of the receiver's edits it already includes. */
+export interface EditMessage {
+  readonly seen: number;
+  readonly delta: TextDelta;
+}
+
+/**
+ * One side of a two-party text channel (Jupiter OT): the document side in the background, the
+ * field side in the content script. Each applies its own edits at once and sends them; what
+ * arrives was made without the edits this side sent since, and `receive` rewrites it to apply
+ * on top of them. Messages must arrive in order (a runtime port keeps order).
+ */
+export class TextChannel {
+  /** Edits sent that the other side had not yet seen when it last wrote. */
+  private outstanding: TextDelta[] = [];
+  private sent = 0;
+  private received = 0;
+
+  /** `first`: this side's inserts go first at a tie; the two sides must disagree. */
+  constructor(private readonly first: boolean) {}
+
+  /** Records a local edit (already applied here) and returns the message to send. */
+  send(delta: TextDelta): EditMessage {
+    this.outstanding.push(delta);
+    this.sent++;
+    return { seen: this.received, delta };
+  }
+
+  /** The incoming edit rewritten to apply to this side's current text. */
+  receive(message: EditMessage): TextDelta {
+    const acknowledged = message.seen - (this.sent - this.outstanding.length);
+    if (acknowledged < 0 || acknowledged > this.outstanding.length) {
+      throw new RangeError(`edit claims ${message.seen} seen of ${this.sent} sent`);
+    }
+    this.outstanding.splice(0, acknowledged);
+    let incoming = message.delta;
+    for (let i = 0; i < this.outstanding.length; i++) {
+      const mine = this.outstanding[i]!;
+      const rewritten = transform(incoming, mine, !this.first);
+      this.outstanding[i] = transform(mine, incoming, this.first);
+      incoming = rewritten;
+    }
+    this.received++;
+    return incoming;
+  }
+
+  /** Local edits the other side has not confirmed seeing. */
+  get pending(): number {
+    return this.outstanding.length;
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Text changes as deltas (the shape Loro's text events and `applyDelta` use): a sequence of
+ * retain / insert / delete over UTF-16 code units, the unit of both DOM fields and Loro's JS API.
+ *
+ * The extension keeps a field and its document in step across a message channel with the
+ * two-party operational transform of the Jupiter system: each side applies its own edits at
+ * once, and transforms what arrives against what it sent that the other side had not seen.
+ * `transform` is the one function that makes that correct; its tie-break puts the `first`
+ * side's insert before the other's at the same position, and both sides must agree on who is
+ * first (the document side is, by convention).
+ */
+export type TextOp = { readonly retain: number } | { readonly insert: string } | { readonly delete: number };
+export type TextDelta = readonly TextOp[];
+
+/** A single splice as a delta: at `index`, remove `deleted` units and insert `inserted`. */
+export function splice(index: number, deleted: number, inserted: string): TextDelta {
+  const ops: TextOp[] = [];
+  if (index > 0) ops.push({ retain: index });
+  if (deleted > 0) ops.push({ delete: deleted });
+  if (inserted.length > 0) ops.push({ insert: inserted });
+  return ops;
+}
+
+/** True when the delta changes nothing. */
+export function isNoop(delta: TextDelta): boolean {
+  return delta.every((op) => 'retain' in op || ('insert' in op ? op.insert.length === 0 : op.delete === 0));
+}
+
+/** Applies `delta` to `text`. Throws on a delta that runs past the end (a broken invariant). */
+export function applyDelta(text: string, delta: TextDelta): string {
+  let out = '';
+  let at = 0;
+  for (const op of delta) {
+    if ('retain' in op) {
+      if (at + op.retain > text.length) throw new RangeError(`retain ${op.retain} at ${at} past the end (${text.length})`);
+      out += text.slice(at, at + op.retain);
+      at += op.retain;
+    } else if ('insert' in op) {
+      out += op.insert;
+    } else {
+      if (at + op.delete > text.length) throw new RangeError(`delete ${op.delete} at ${at} past the end (${text.length})`);
+      at += op.delete;
+    }
+  }
+  return out + text.slice(at);
+}
+
+/** Appends `op` to `ops`, merging with the last op of the same kind and dropping empty ones. */
+function push(ops: TextOp[], op: TextOp): void {
+  const last = ops[ops.length - 1];
+  if ('retain' in op) {
+    if (op.retain <= 0) return;
+    if (last && 'retain' in last) ops[ops.length - 1] = { retain: last.retain + op.retain };
+    else ops.push(op);
+  } else if ('insert' in op) {
+    if (op.insert.length === 0) return;
+    if (last && 'insert' in last) ops[ops.length - 1] = { insert: last.insert + op.insert };
+    else ops.push(op);
+  } else {
+    if (op.delete <= 0) return;
+    if (last && 'delete' in last) ops[ops.length - 1] = { delete: last.delete + op.delete };
+    else ops.push(op);
+  }
+}
+
+/** Reads a delta op by op, splitting retains and deletes to the length asked for. */
+class Cursor {
+  private index = 0;
+  private offset = 0;
+  constructor(private readonly ops: TextDelta) {}
+
+  peek(): TextOp | undefined {
+    const op = this.ops[this.index];
+    if (!op || this.offset === 0) return op;
+    if ('retain' in op) return { retain: op.retain - this.offset };
+    if ('delete' in op) return { delete: op.delete - this.offset };
+    return op;
+  }
+
+  /** Takes up to `length` units of the current retain or delete, or the whole insert. */
+  take(length: number): TextOp | undefined {
+    const op = this.peek();
+    if (!op) return undefined;
+    if ('insert' in op) {
+      this.index++;
+      this.offset = 0;
+      return op;
+    }
+    const size = 'retain' in op ? op.retain : op.delete;
+    if (length >= size) {
+      this.index++;
+      this.offset = 0;
+      return op;
+    }
+    this.offset += length;
+    return 'retain' in op ? { retain: length } : { delete: length };
+  }
+}
+
+const sizeOf = (op: TextOp): number => ('retain' in op ? op.retain : 'delete' in op ? op.delete : op.insert.length);
+
+/**
+ * `a` rewritten to apply after `b`, where both were made on the same text. At an insert-insert
+ * tie, `aFirst` puts a's insert before b's. Each side of a pair calls this with opposite `aFirst`.
+ */
+export function transform(a: TextDelta, b: TextDelta, aFirst: boolean): TextDelta {
+  const out: TextOp[] = [];
+  const ca = new Cursor(a);
+  const cb = new Cursor(b);
+  for (;;) {
+    const opA = ca.peek();
+    const opB = cb.peek();
+    if (!opA && !opB) break;
+    if (opA && 'insert' in opA && (aFirst || !opB || !('insert' in opB))) {
+      push(out, ca.take(Infinity)!);
+      continue;
+    }
+    if (opB && 'insert' in opB) {
+      cb.take(Infinity);
+      push(out, { retain: opB.insert.length });
+      continue;
+    }
+    // Both are retain or delete (or one side ran out: the rest of the text is retained).
+    const length = Math.min(opA ? sizeOf(opA) : Infinity, opB ? sizeOf(opB) : Infinity);
+    if (length === Infinity) break;
+    const takenA = opA ? ca.take(length)! : { retain: length };
+    const takenB = opB ? cb.take(length)! : { retain: length };
+    if ('delete' in takenB) continue; // b removed this span: a's retain or delete of it vanishes
+    push(out, takenA); // b kept it: a's retain or delete applies as it was
+  }
+  // Trailing retains carry no meaning.
+  while (out.length > 0 && 'retain' in out[out.length - 1]!) out.pop();
+  return out;
+}
+
+const isHigh = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+const isLow = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
+
+/**
+ * The splice that turns `before` into `after`. With `caret` (the selection end in `after`) a
+ * plain typing or deletion at the caret is found where the user made it (typing "a" after "aa"
+ * is an insert at the caret, not at the start of the run); otherwise by common prefix and
+ * suffix. Never splits a surrogate pair.
+ */
+export function diff(before: string, after: string, caret?: number): TextDelta {
+  if (before === after) return [];
+  const grown = after.length - before.length;
+  if (caret !== undefined) {
+    const start = grown >= 0 ? caret - grown : caret;
+    const removed = Math.max(0, -grown);
+    if (
+      start >= 0 &&
+      caret <= after.length &&
+      after.slice(0, start) === before.slice(0, start) &&
+      after.slice(caret) === before.slice(start + removed) &&
+      !isLow(before.charCodeAt(start)) &&
+      !isLow(before.charCodeAt(start + removed))
+    ) {
+      return splice(start, removed, after.slice(start, caret));
+    }
+  }
+  const max = Math.min(before.length, after.length);
+  let prefix = 0;
+  while (prefix < max && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
+  if (prefix > 0 && isHigh(before.charCodeAt(prefix - 1))) prefix--;
+  let suffix = 0;
+  while (suffix < max - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  if (suffix > 0 && isLow(before.charCodeAt(before.length - suffix))) suffix--;
+  return splice(prefix, before.length - prefix - suffix, after.slice(prefix, after.length - suffix));
+}
