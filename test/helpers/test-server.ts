@@ -1,4 +1,5 @@
 /** A real Tandem server on a free port, in this process, on a test database. */
+import { CHROME_EXTENSION_ID } from '../../shared/extension-id';
 import type { Bus } from '../../server/cluster/bus';
 import { defaultSyncOptions, type AuthOptions, type ClusterOptions, type Config, type SyncOptions } from '../../server/config';
 import { createLogger, type LogLevel } from '../../server/logger';
@@ -62,7 +63,7 @@ export function testConfig(sync: Partial<SyncOptions> = {}, auth: Partial<AuthOp
     shutdownTimeoutMs: 5_000,
     exposeMetrics: true,
     // Cheap password hashing: tests sign up many users.
-    auth: { publicUrl: null, trustProxy: false, extensionIds: [TEST_EXTENSION_ID], passwordCost: 10, adminEmail: null, adminPassword: null, ...auth },
+    auth: { publicUrl: null, trustProxy: false, extensionIds: [TEST_EXTENSION_ID, CHROME_EXTENSION_ID], passwordCost: 10, adminEmail: null, adminPassword: null, ...auth },
     cluster: { bus: 'local', redisUrl: null, nodes: 1, headCheckMs: 5_000 },
     sync: { ...defaultSyncOptions, ...sync },
   };

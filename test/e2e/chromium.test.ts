@@ -1,0 +1,203 @@
+/**
+ * The extension in Chromium, two users (two profiles): start, share, join where it was written,
+ * type at once; offline with a browser restart; a trace replayed as keystrokes; a strict-CSP
+ * page and a field in an iframe.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../helpers/backends';
+import { signUp } from '../helpers/test-server';
+import { loadSequentialTrace } from '../helpers/traces';
+import { waitFor } from '../helpers/wait';
+import { ChromiumUser, RestartableServer, chromiumAvailable, collaborate, e2eBackend, openWhereWritten, startPageServer } from './harness';
+
+const PASSWORD = 'correct horse battery';
+
+describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
+  let db: TestDatabase;
+  let server: RestartableServer;
+  let pages: Awaited<ReturnType<typeof startPageServer>>;
+  const users: ChromiumUser[] = [];
+
+  beforeAll(async () => {
+    db = await e2eBackend().create();
+    server = await RestartableServer.start(db);
+    pages = await startPageServer();
+  });
+  afterAll(async () => {
+    await pages.close();
+    await server.down();
+    await db.drop();
+  });
+  afterEach(async () => {
+    for (const u of users.splice(0)) await u.close();
+  });
+
+  /** A signed-in user whose extension uses the test server. */
+  async function user(): Promise<{ browser: ChromiumUser; token: string }> {
+    const email = `e2e-${Math.random().toString(36).slice(2)}@example.test`;
+    const { token } = await signUp(server.httpUrl, email, PASSWORD);
+    const browser = await ChromiumUser.launch();
+    users.push(browser);
+    await browser.useServer(server.httpUrl);
+    await browser.signIn(server.httpUrl, email, PASSWORD);
+    return { browser, token };
+  }
+
+  const value = (page: Page, selector: string): Promise<string> => page.locator(selector).inputValue();
+  const docIdOf = (link: string): string => new URL(link).pathname.split('/').pop()!;
+  async function storedText(docId: string, token: string): Promise<string> {
+    const res = await fetch(`${server.httpUrl}/api/documents/${docId}/text`, { headers: { authorization: `Bearer ${token}` } });
+    return ((await res.json()) as { text: string }).text;
+  }
+
+  it('two users type at once in a textarea: both fields and the stored document end identical, carets stay put', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await pageA.fill('#notes', 'The middle. ');
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    expect(link).toMatch(new RegExp(`^${server.httpUrl}/d/[\\w-]+#sh_`));
+
+    const pageB = await openWhereWritten(b.browser, link!);
+    await waitFor(async () => (await value(pageB, '#notes')) === 'The middle. ', { what: 'B to get the text' });
+    await pageB.locator('[data-tandem=badge][data-state=saved]').waitFor();
+
+    // A types at the end while B types at the start, at the same time.
+    await pageA.locator('#notes').press('End');
+    await pageB.locator('#notes').click();
+    await pageB.locator('#notes').press('Home');
+    const typedA = 'A writes the end.';
+    const typedB = 'B writes the start. ';
+    await Promise.all([pageA.keyboard.type(typedA, { delay: 15 }), pageB.keyboard.type(typedB, { delay: 15 })]);
+
+    const expected = `${typedB}The middle. ${typedA}`;
+    await waitFor(async () => (await value(pageA, '#notes')) === expected && (await value(pageB, '#notes')) === expected, { what: 'both fields to converge', timeoutMs: 20_000 });
+    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
+    // Carets: A's stayed after its own text although B inserted before it; B's after B's text.
+    expect(await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(expected.length);
+    expect(await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(typedB.length);
+  });
+
+  it('a text input and a React-controlled textarea stay in step, and React state follows remote edits', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await collaborate(pageA, '#subject');
+    await collaborate(pageA, '#react-notes');
+    const links = await a.browser.popupLinks();
+    expect(links).toHaveLength(2);
+    const pagesB = [await openWhereWritten(b.browser, links[0]!), await openWhereWritten(b.browser, links[1]!)];
+    await Promise.all(pagesB.map((p) => p.locator('[data-tandem=badge][data-state=saved]').waitFor()));
+    const pageB = pagesB;
+
+    await pageA.locator('#subject').click();
+    await pageA.keyboard.type('Subject from A', { delay: 10 });
+    await pageA.locator('#react-notes').click();
+    await pageA.keyboard.type('React text from A', { delay: 10 });
+    await waitFor(
+      async () => {
+        const subjects = await Promise.all(pageB.map((p) => value(p, '#subject')));
+        const notes = await Promise.all(pageB.map((p) => value(p, '#react-notes')));
+        return subjects.includes('Subject from A') && notes.includes('React text from A');
+      },
+      { what: 'B to see both fields', timeoutMs: 20_000 },
+    );
+    // B answers in the React field; A's React state (not just the DOM) has it.
+    const reactPageB = (await value(pageB[0]!, '#react-notes')) === 'React text from A' ? pageB[0]! : pageB[1]!;
+    await reactPageB.locator('#react-notes').click();
+    await reactPageB.locator('#react-notes').press('End');
+    await reactPageB.keyboard.type(' and B', { delay: 10 });
+    await waitFor(async () => (await value(pageA, '#react-notes')) === 'React text from A and B', { what: 'A to see B in the React field' });
+    expect(await reactPageB.locator('#react-length').textContent()).toBe(String('React text from A and B'.length));
+    await waitFor(async () => (await pageA.locator('#react-length').textContent()) === String('React text from A and B'.length), { what: "A's React state" });
+  });
+
+  it('offline: A keeps typing with the server down, restarts the browser, comes back: nothing lost, B sees it', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await pageA.fill('#notes', 'Before the outage.');
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Before the outage.', { what: 'B to join' });
+
+    await server.down();
+    await pageA.locator('#notes').click();
+    await pageA.locator('#notes').press('End');
+    await pageA.keyboard.type(' Written offline.', { delay: 10 });
+    // The badge says the edits are kept on this device before the browser goes away.
+    await pageA.locator('[data-tandem=badge][data-state=offline]', { hasText: 'kept on this device' }).waitFor({ timeout: 20_000 });
+
+    const profile = a.browser.profileDir;
+    users.splice(users.indexOf(a.browser), 1);
+    await a.browser.close(false);
+    await server.up();
+    const again = await ChromiumUser.launch(profile);
+    users.push(again);
+    const pageA2 = await again.page(`${pages.url}/fields.html`);
+    const expected = 'Before the outage. Written offline.';
+    await waitFor(async () => (await value(pageA2, '#notes')) === expected, { what: 'A’s field to come back with the offline text', timeoutMs: 30_000 });
+    await waitFor(async () => (await value(pageB, '#notes')) === expected, { what: 'B to see the offline edits', timeoutMs: 30_000 });
+    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
+  });
+
+  it('replays seph-blog1 as keystrokes into A’s textarea: B’s field ends at endContent', async () => {
+    const trace = loadSequentialTrace('seph-blog1');
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    await pageB.locator('[data-tandem=badge][data-state=saved]').waitFor();
+
+    // Each patch is a real editing command in the page (select the range, insertText or delete),
+    // which fires the same beforeinput/input events as typing. No astral characters in this
+    // trace, so its code-point positions are UTF-16 positions.
+    const patches = trace.txns.flatMap((t) => t.patches);
+    await pageA.locator('#notes').focus();
+    for (let i = 0; i < patches.length; i += 2_000) {
+      await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement, chunk) => {
+        for (const [pos, del, ins] of chunk) {
+          el.setSelectionRange(pos, pos + del);
+          if (ins.length > 0) document.execCommand('insertText', false, ins);
+          else document.execCommand('delete');
+        }
+      }, patches.slice(i, i + 2_000));
+    }
+    expect(await value(pageA, '#notes')).toBe(trace.endContent);
+    await waitFor(async () => (await value(pageB, '#notes')) === trace.endContent, { what: 'B to reach endContent', timeoutMs: 120_000 });
+    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === trace.endContent, { what: 'the stored document', timeoutMs: 60_000 });
+  }, 300_000);
+
+  it('binds a field on a strict-CSP page and a field inside an iframe', async () => {
+    const a = await user();
+    const b = await user();
+    const strictA = await a.browser.page(`${pages.url}/strict.html`);
+    await strictA.fill('#strict', 'strict page');
+    await collaborate(strictA, '#strict');
+    const framedA = await a.browser.page(`${pages.url}/frame.html`);
+    await framedA.frameLocator('#inner').locator('#framed').fill('in a frame');
+    await collaborate(framedA, '#framed', '#inner');
+    const links = await a.browser.popupLinks();
+    expect(links).toHaveLength(2);
+
+    const opened = [await openWhereWritten(b.browser, links[0]!), await openWhereWritten(b.browser, links[1]!)];
+    const strictB = opened.find((p) => p.url().endsWith('/strict.html'))!;
+    const framedB = opened.find((p) => p.url().endsWith('/frame.html'))!;
+    await waitFor(async () => (await value(strictB, '#strict')) === 'strict page', { what: 'B on the strict page' });
+    await waitFor(async () => (await framedB.frameLocator('#inner').locator('#framed').inputValue()) === 'in a frame', { what: 'B in the frame' });
+
+    await strictB.locator('#strict').click();
+    await strictB.locator('#strict').press('End');
+    await strictB.keyboard.type(' + B', { delay: 10 });
+    await framedB.frameLocator('#inner').locator('#framed').click();
+    await framedB.frameLocator('#inner').locator('#framed').press('End');
+    await framedB.keyboard.type(' + B', { delay: 10 });
+    await waitFor(async () => (await value(strictA, '#strict')) === 'strict page + B', { what: 'A on the strict page' });
+    await waitFor(async () => (await framedA.frameLocator('#inner').locator('#framed').inputValue()) === 'in a frame + B', { what: 'A in the frame' });
+  });
+});
