@@ -36,6 +36,8 @@ export type FieldToBackground =
 export type BackgroundToField =
   | { t: 'bound'; key: string; docId: string; text: string; link: string | null; title: string }
   | ({ t: 'remote'; key: string } & EditMessage)
+  /** The background applied `seen` of the field's edits (sent when it has nothing else to say). */
+  | { t: 'ack'; key: string; seen: number }
   | { t: 'status'; key: string; status: FieldStatus }
   | { t: 'failed'; key: string; message: string; signIn: string | null }
   /** Bind the field this locator finds (after "open where it was written", or a reload). */

@@ -30,11 +30,7 @@ export class TextChannel {
 
   /** The incoming edit rewritten to apply to this side's current text. */
   receive(message: EditMessage): TextDelta {
-    const acknowledged = message.seen - (this.sent - this.outstanding.length);
-    if (acknowledged < 0 || acknowledged > this.outstanding.length) {
-      throw new RangeError(`edit claims ${message.seen} seen of ${this.sent} sent`);
-    }
-    this.outstanding.splice(0, acknowledged);
+    this.acknowledge(message.seen);
     let incoming = message.delta;
     for (let i = 0; i < this.outstanding.length; i++) {
       const mine = this.outstanding[i]!;
@@ -44,6 +40,23 @@ export class TextChannel {
     }
     this.received++;
     return incoming;
+  }
+
+  /** How many of the other side's edits this side has applied (sent back in an acknowledgement). */
+  get seen(): number {
+    return this.received;
+  }
+
+  /**
+   * The other side has applied `seen` of this side's edits: they need no more rewriting. Sent
+   * with every edit, and on its own when one side only listens (else the list grows forever).
+   */
+  acknowledge(seen: number): void {
+    const acknowledged = seen - (this.sent - this.outstanding.length);
+    if (acknowledged < 0 || acknowledged > this.outstanding.length) {
+      throw new RangeError(`the other side claims ${seen} seen of ${this.sent} sent`);
+    }
+    this.outstanding.splice(0, acknowledged);
   }
 
   /** Local edits the other side has not confirmed seeing. */

@@ -28,6 +28,7 @@ import { RawPeer } from '../helpers/raw-peer';
 import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
 import { clusterTable, runClusterBench } from './cluster';
+import { extensionTable, runExtensionBench } from './extension';
 import { round, summary } from './stats';
 
 const args = process.argv.slice(2);
@@ -492,21 +493,31 @@ async function main(): Promise<void> {
   if (backends.length === 0) throw new Error('no backend to run (is TANDEM_BENCH_DATABASE_URL set for postgres?)');
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const results: BackendResult[] = [];
-  if (only !== 'cluster') for (const b of backends) results.push(await runBackend(b));
+  if (only === undefined || only === 'sync') for (const b of backends) results.push(await runBackend(b));
   const redisUrl = process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null;
   const cluster =
-    only !== 'sync' && postgresUrl
+    (only === undefined || only === 'cluster') && postgresUrl
       ? await runClusterBench({ postgresUrl, redisUrl, quick, log: (m) => void process.stderr.write(`[cluster] ${m}\n`) })
       : null;
-  if (only !== 'sync' && !postgresUrl) process.stderr.write('[cluster] skipped: needs TANDEM_BENCH_DATABASE_URL (several nodes need Postgres)\n');
+  const extension = only === undefined || only === 'extension' ? await runExtensionBench({ quick, log: (m) => void process.stderr.write(`[extension] ${m}\n`) }) : null;
+  if ((only === undefined || only === 'cluster') && !postgresUrl) process.stderr.write('[cluster] skipped: needs TANDEM_BENCH_DATABASE_URL (several nodes need Postgres)\n');
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
-  const output = { date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`.trim(), machine, quick, results, cluster };
+  const output = { date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`.trim(), machine, quick, results, cluster, extension };
   await mkdir('bench-results', { recursive: true });
-  await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify(output, null, 2)}\n`);
+  const written: string[] = [];
+  if (results.length > 0 || cluster) {
+    await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify({ ...output, extension: undefined }, null, 2)}\n`);
+    written.push('bench-results/sync-core.json');
+  }
+  if (extension) {
+    await writeFile(join('bench-results', 'extension.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, extension }, null, 2)}\n`);
+    written.push('bench-results/extension.json');
+  }
   process.stdout.write(`\nTandem — ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpu}, Node ${machine.node}\n\n`);
   if (results.length > 0) process.stdout.write(`${table(results)}\n\n`);
   if (cluster) process.stdout.write(`Three nodes on this machine, writer on node A, readers on A, B and C:\n\n${clusterTable(cluster)}\n\n`);
-  process.stdout.write('written: bench-results/sync-core.json\n');
+  if (extension) process.stdout.write(`The extension in Chromium (two users, one server):\n\n${extensionTable(extension)}\n\n`);
+  process.stdout.write(`written: ${written.join(', ') || 'nothing'}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -1,34 +1,14 @@
 /**
- * End-to-end harness: a Tandem server in this process (restartable on the same port), a page
- * server with the test pages, and real browsers with the built extension — Debian's chromium
- * through playwright-core, Debian's firefox-esr through puppeteer-core over WebDriver BiDi.
- * In CI a missing browser or build fails the suite; elsewhere the suite is skipped.
+ * End-to-end harness: a Tandem server in this process (restartable on the same port) on the
+ * test database. Browsers and pages: ./browsers.ts. In CI a missing browser or build fails the
+ * suite; elsewhere the suite is skipped.
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
-import { createTandemServer, type TandemServer } from '../../server/tandem-server';
 import { createLogger } from '../../server/logger';
+import { createTandemServer, type TandemServer } from '../../server/tandem-server';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { testConfig, testLogLevel } from '../helpers/test-server';
 
-export const ROOT = join(import.meta.dirname, '../..');
-export const CHROME_BUILD = join(ROOT, 'extension/.output/chrome-mv3');
-export const FIREFOX_BUILD = join(ROOT, 'extension/.output/firefox-mv2');
-const CHROMIUM = '/usr/bin/chromium';
-const FIREFOX = '/usr/bin/firefox-esr';
-
-function available(binary: string, buildDir: string): boolean {
-  const ok = existsSync(binary) && existsSync(join(buildDir, 'manifest.json'));
-  if (!ok && process.env.CI) throw new Error(`CI needs ${binary} and the extension build in ${buildDir} (npm test builds it; .ci/run installs the browsers)`);
-  return ok;
-}
-export const chromiumAvailable = (): boolean => available(CHROMIUM, CHROME_BUILD);
-export const firefoxAvailable = (): boolean => available(FIREFOX, FIREFOX_BUILD);
+export * from './browsers';
 
 /** The database for browser tests: real Postgres when configured (CI), else embedded. */
 export function e2eBackend() {
@@ -63,134 +43,3 @@ export class RestartableServer {
   }
 }
 
-/** Serves the test pages: plain fields, a React-controlled field, a strict-CSP page, an iframe. */
-export async function startPageServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const bundle = await build({
-    entryPoints: [join(import.meta.dirname, 'pages/react-field.tsx')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    jsx: 'automatic',
-    minify: true,
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  const reactScript = bundle.outputFiles[0]!.text;
-  const pages: Record<string, { body: string; type?: string; headers?: Record<string, string> }> = {
-    '/fields.html': {
-      body: `<!doctype html><title>Fields</title><h1>Notes</h1>
-<textarea id="notes" rows="6" cols="60"></textarea>
-<p><input id="subject" type="text" size="60"></p>
-<div id="react-root"></div><script src="/react.js"></script>`,
-    },
-    '/react.js': { body: reactScript, type: 'text/javascript' },
-    '/strict.html': {
-      body: `<!doctype html><title>Strict</title><textarea id="strict" rows="4" cols="60"></textarea>`,
-      headers: { 'Content-Security-Policy': "default-src 'none'" },
-    },
-    '/frame.html': { body: `<!doctype html><title>Frame</title><p>Outer page</p><iframe id="inner" src="/inner.html" width="600" height="200"></iframe>` },
-    '/inner.html': { body: `<!doctype html><title>Inner</title><textarea id="framed" rows="4" cols="50"></textarea>` },
-  };
-  const server: Server = createServer((req, res) => {
-    const page = pages[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!page) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': page.type ?? 'text/html; charset=utf-8', 'cache-control': 'no-store', ...page.headers });
-    res.end(page.body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** One Chromium user: a persistent profile with the extension loaded. */
-export class ChromiumUser {
-  private constructor(
-    readonly context: BrowserContext,
-    readonly worker: Worker,
-    readonly extensionId: string,
-    readonly profileDir: string,
-  ) {}
-
-  static async launch(profileDir?: string): Promise<ChromiumUser> {
-    const dir = profileDir ?? (await mkdtemp(join(tmpdir(), 'tandem-chromium-')));
-    const context = await chromium.launchPersistentContext(dir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        `--disable-extensions-except=${CHROME_BUILD}`,
-        `--load-extension=${CHROME_BUILD}`,
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
-    return new ChromiumUser(context, worker, new URL(worker.url()).host, dir);
-  }
-
-  async page(url: string): Promise<Page> {
-    const page = await this.context.newPage();
-    await page.goto(url);
-    return page;
-  }
-
-  /** On the server's home page, the extension offers to use that server: accept. */
-  async useServer(httpUrl: string): Promise<void> {
-    const page = await this.page(httpUrl);
-    await page.locator('#tandem-use-server').click();
-    await page.locator('#tandem-extension-status', { hasText: 'uses this server' }).waitFor();
-    await page.close();
-  }
-
-  async signIn(httpUrl: string, email: string, password: string): Promise<void> {
-    const page = await this.page(`${httpUrl}/login`);
-    await page.fill('#email', email);
-    await page.fill('#password', password);
-    await Promise.all([page.waitForURL(/\/account$/), page.click('button[type=submit]')]);
-    await page.close();
-  }
-
-  /** The share links the popup shows for bound documents. */
-  async popupLinks(): Promise<string[]> {
-    const popup = await this.page(`chrome-extension://${this.extensionId}/popup.html`);
-    const inputs = popup.locator('input[data-tandem=link]');
-    await inputs.first().waitFor();
-    const links = await inputs.evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    await popup.close();
-    return links;
-  }
-
-  async close(removeProfile = true): Promise<void> {
-    await this.context.close();
-    if (removeProfile) await rm(this.profileDir, { recursive: true, force: true });
-  }
-}
-
-/** Focuses a field and clicks the extension's "Collaborate" control next to it. */
-export async function collaborate(page: Page, selector: string, frame?: string): Promise<void> {
-  const scope = frame ? page.frameLocator(frame) : page;
-  await scope.locator(selector).click();
-  await scope.locator('[data-tandem=collaborate]').click();
-  await scope.locator('[data-tandem=badge][data-state=saved]').waitFor();
-}
-
-/** Opens a share link and takes "Open where it was written": resolves with the page that opened. */
-export async function openWhereWritten(user: ChromiumUser, link: string): Promise<Page> {
-  const landing = await user.page(link);
-  const opened = user.context.waitForEvent('page');
-  await landing.locator('#tandem-open-origin').click();
-  const page = await opened;
-  await page.waitForLoadState();
-  await landing.close();
-  return page;
-}

@@ -117,6 +117,9 @@ export function startBindings(): void {
       case 'remote':
         entries.get(message.key)?.binding?.receive(message);
         return;
+      case 'ack':
+        entries.get(message.key)?.binding?.acknowledge(message.seen);
+        return;
       case 'status': {
         const entry = entries.get(message.key);
         if (!entry) return;

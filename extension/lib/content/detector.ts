@@ -14,6 +14,7 @@ function deepActiveElement(): Element | null {
 }
 
 export function startDetector(): void {
+  const start = performance.now();
   let requested = false;
   const load = (): void => {
     if (requested) return;
@@ -38,4 +39,5 @@ export function startDetector(): void {
     if (serverPage || pages.includes(pageKey(location.href))) load();
   });
   onFocus();
+  if (document.documentElement.hasAttribute('data-tandem-measure')) performance.measure('tandem:detector', { start });
 }
