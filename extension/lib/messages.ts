@@ -60,8 +60,10 @@ export type { EditMessage, TextDelta };
 export const BINDING_PORT = 'tandem-binding';
 
 /** The text fields Tandem binds (issue 6 adds contenteditable). */
-export const FIELD_SELECTOR =
-  'textarea, input:not([type]), input[type="text" i], input[type="search" i], input[type="url" i], input[type="email" i]';
+export const FIELD_SELECTOR = ['textarea', 'input:not([type])', 'input[type="text" i]', 'input[type="search" i]', 'input[type="url" i]', 'input[type="email" i]']
+  // The server's own document editor is already collaborative.
+  .map((s) => `${s}:not([data-tandem-editor])`)
+  .join(', ');
 
 /** Storage keys the content scripts read directly (no background wake-up on page load). */
 export const STORAGE = {

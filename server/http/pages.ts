@@ -1,9 +1,9 @@
 /**
  * Server-rendered pages: sign-up, sign-in, account (sessions, tokens, password), the home page
- * and the landing page of share links. Plain HTML forms, no scripts, one stylesheet inline;
+ * and the landing page of share links. Plain HTML forms, no scripts (except the document page’s editor), one stylesheet inline;
  * labels on every field, errors announced with role="alert".
  */
-import { createReadStream, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
@@ -55,14 +55,16 @@ ${body}
 `;
 }
 
-function send(ctx: Context, status: number, title: string, body: string): void {
-  ctx.set(PAGE_HEADERS);
+function send(ctx: Context, status: number, title: string, body: string, headers: Record<string, string> = {}): void {
+  ctx.set({ ...PAGE_HEADERS, ...headers });
   ctx.status = status;
   ctx.type = 'html';
   ctx.body = layout(title, body);
 }
 
 const EXTENSION_OUTPUT = fileURLToPath(new URL('../../extension/.output/', import.meta.url));
+/** The document page's editor bundle (built by `npm run build` from extension/page-editor). */
+const PAGE_EDITOR = `${EXTENSION_OUTPUT}page-editor/editor.js`;
 
 /** The extension zips `npm run build` made (WXT names them tandem-<version>-<browser>.zip). */
 function extensionBuilds(): { chrome: string | null; firefox: string | null } {
@@ -313,18 +315,36 @@ ${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' :
   router.get('/d/:docId', (ctx) => {
     const docId = schema.docId.safeParse(ctx.params.docId);
     if (!docId.success) throw new HttpError(404, 'not_found', 'no such document');
+    const editor = existsSync(PAGE_EDITOR);
     send(
       ctx,
       200,
       'Shared document',
       `<h1>A shared Tandem document</h1>
-<p>Someone shared a collaborative document with you. With the Tandem browser extension installed, this link opens it where it was written, or in a field you choose.</p>
+<p>Someone shared a collaborative document with you: edit it here, or with the Tandem browser extension, where it was written or in a field you choose.</p>
 <div id="tandem-extension-actions" hidden>
 <p><button id="tandem-open-origin" type="button">Open where it was written</button>
 <button id="tandem-pick-field" type="button">Bind to a field I choose</button></p>
 <p class="note">“Bind to a field I choose”: go to any page, focus a text field, and click the “Bind to …” button that appears under it.</p>
 </div>
+${
+  editor
+    ? `<label for="tandem-editor">Document</label>
+<textarea id="tandem-editor" data-tandem-editor rows="16" style="width:100%;box-sizing:border-box;font:inherit" disabled></textarea>
+<p id="tandem-editor-status" class="note" role="status" aria-live="polite">Connecting…</p>
+<script src="/assets/editor.js"></script>`
+    : '<p class="note">The in-page editor is not built (run <code>npm run build</code>).</p>'
+}
 <p class="note">Document <code>${escape(docId.data)}</code>. The access key in this link stays in your browser: it is never sent to the server as part of the address.</p>`,
+      // The editor: our own script and its WebAssembly, a socket to this origin; nothing else.
+      { 'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'" },
     );
+  });
+
+  router.get('/assets/editor.js', (ctx) => {
+    if (!existsSync(PAGE_EDITOR)) throw new HttpError(404, 'not_found', 'the editor is not built (npm run build)');
+    ctx.set({ 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+    ctx.type = 'text/javascript';
+    ctx.body = createReadStream(PAGE_EDITOR);
   });
 }

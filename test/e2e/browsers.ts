@@ -143,9 +143,11 @@ export class ChromiumUser {
 /** Focuses a field and clicks the extension's "Collaborate" control next to it. */
 export async function collaborate(page: Page, selector: string, frame?: string): Promise<void> {
   const scope = frame ? page.frameLocator(frame) : page;
+  const saved = scope.locator('[data-tandem=badge][data-state=saved]');
+  const before = await saved.count();
   await scope.locator(selector).click();
   await scope.locator('[data-tandem=collaborate]').click();
-  await scope.locator('[data-tandem=badge][data-state=saved]').waitFor();
+  await saved.nth(before).waitFor(); // this field's badge, not one bound earlier on the page
 }
 
 /** Opens a share link and takes "Open where it was written": resolves with the page that opened. */

@@ -3,13 +3,13 @@
  * type at once; offline with a browser restart; a trace replayed as keystrokes; a strict-CSP
  * page and a field in an iframe.
  */
-import type { Page } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/backends';
 import { signUp } from '../helpers/test-server';
 import { loadSequentialTrace } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
-import { ChromiumUser, RestartableServer, chromiumAvailable, collaborate, e2eBackend, openWhereWritten, startPageServer } from './harness';
+import { CHROMIUM, ChromiumUser, RestartableServer, chromiumAvailable, collaborate, e2eBackend, openWhereWritten, startPageServer } from './harness';
 
 const PASSWORD = 'correct horse battery';
 
@@ -89,7 +89,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     const links = await a.browser.popupLinks();
     expect(links).toHaveLength(2);
     const pagesB = [await openWhereWritten(b.browser, links[0]!), await openWhereWritten(b.browser, links[1]!)];
-    await Promise.all(pagesB.map((p) => p.locator('[data-tandem=badge][data-state=saved]').waitFor()));
+    await Promise.all(pagesB.map((p) => p.locator('[data-tandem=badge][data-state=saved]').first().waitFor()));
     const pageB = pagesB;
 
     await pageA.locator('#subject').click();
@@ -173,6 +173,46 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await waitFor(async () => (await value(pageB, '#notes')) === trace.endContent, { what: 'B to reach endContent', timeoutMs: 120_000 });
     await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === trace.endContent, { what: 'the stored document', timeoutMs: 60_000 });
   }, 300_000);
+
+  it('the server’s document page edits without the extension, and is read-only for viewers', async () => {
+    const a = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await pageA.fill('#notes', 'From the extension.');
+    await collaborate(pageA, '#notes');
+    const [ownLink] = await a.browser.popupLinks();
+    const docId = docIdOf(ownLink!);
+    const link = async (access: 'edit' | 'view'): Promise<string> => {
+      const res = await fetch(`${server.httpUrl}/api/documents/${docId}/links`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ access }),
+      });
+      return ((await res.json()) as { url: string }).url;
+    };
+    const plain = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const editor = await (await plain.newContext()).newPage();
+      await editor.goto(await link('edit'));
+      await waitFor(async () => (await editor.locator('#tandem-editor').inputValue()) === 'From the extension.', { what: 'the page editor to load the text' });
+      await editor.locator('#tandem-editor').click();
+      await editor.locator('#tandem-editor').press('End');
+      await editor.keyboard.type(' From the page.', { delay: 10 });
+      await waitFor(async () => (await value(pageA, '#notes')) === 'From the extension. From the page.', { what: 'the extension user to see the page edit' });
+      await editor.locator('#tandem-editor-status[data-state=saved]').waitFor();
+
+      const viewer = await (await plain.newContext()).newPage();
+      await viewer.goto(await link('view'));
+      await waitFor(async () => (await viewer.locator('#tandem-editor').inputValue()) === 'From the extension. From the page.', { what: 'the viewer to load the text' });
+      expect(await viewer.locator('#tandem-editor').evaluate((el: HTMLTextAreaElement) => el.readOnly)).toBe(true);
+      expect(await viewer.locator('#tandem-editor-status').textContent()).toContain('view only');
+      await pageA.locator('#notes').click();
+      await pageA.locator('#notes').press('End');
+      await pageA.keyboard.type('!');
+      await waitFor(async () => (await viewer.locator('#tandem-editor').inputValue()).endsWith('page.!'), { what: 'the viewer to follow' });
+    } finally {
+      await plain.close();
+    }
+  });
 
   it('binds a field on a strict-CSP page and a field inside an iframe', async () => {
     const a = await user();

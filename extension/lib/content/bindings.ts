@@ -162,24 +162,17 @@ export function startBindings(): void {
     p.onDisconnect.addListener(() => {
       if (port !== p) return;
       port = null;
-      if (!browser.runtime?.id) {
-        // The extension was updated, reloaded or removed: this frame can no longer reach it.
-        // The text stays in the field, and what was not sent waits in this tab's session
-        // storage for the next binding on this page to pick up.
-        for (const entry of entries.values()) {
-          if (entry.docId && entry.binding) {
-            const stash: Stash = { base: entry.binding.agreedText, text: entry.field.value };
-            sessionStorage.setItem(STASH_PREFIX + entry.docId, JSON.stringify(stash));
-          }
-          entry.binding?.stop();
-          ui.setStatus(entry.field, { connection: 'offline', unsaved: 0, keptLocally: false, permission: null, problem: 'Tandem was updated or turned off: reload the page to keep collaborating (your text is kept)' });
-        }
-        return;
-      }
       // The background restarted (a Chrome service worker does): reconnect, and resume every
-      // bound field from what it holds now.
+      // bound field from what it holds now. If the extension itself is gone (updated, reloaded,
+      // removed), connecting throws: this frame is orphaned.
       setTimeout(() => {
-        connect();
+        try {
+          if (!browser.runtime?.id) throw new Error('extension context invalidated');
+          connect();
+        } catch {
+          orphaned();
+          return;
+        }
         for (const [key, entry] of entries) {
           if (!entry.docId) {
             forget(key);
@@ -192,6 +185,28 @@ export function startBindings(): void {
         }
       }, 100);
     });
+  }
+
+  /**
+   * This frame can no longer reach the extension. The text stays in the field, and what was not
+   * sent waits in this tab's session storage for the next binding on this page to pick up.
+   */
+  function orphaned(): void {
+    for (const entry of entries.values()) {
+      if (entry.docId && entry.binding) {
+        // Kept current as the person goes on typing, until the page goes away.
+        const base = entry.binding.agreedText;
+        const docId = entry.docId;
+        const field = entry.field;
+        const save = (): void => sessionStorage.setItem(STASH_PREFIX + docId, JSON.stringify({ base, text: field.value } satisfies Stash));
+        save();
+        field.addEventListener('input', save);
+        addEventListener('pagehide', save);
+        setInterval(save, 500);
+      }
+      entry.binding?.stop();
+      ui.setStatus(entry.field, { connection: 'offline', unsaved: 0, keptLocally: false, permission: null, problem: 'Tandem was updated or turned off: reload the page to keep collaborating (your text is kept)' });
+    }
   }
   connect();
 

@@ -1,0 +1,166 @@
+/**
+ * The extension against hostile pages and failures, in Chromium: each case has a defined outcome
+ * the person can see, and no text is lost.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../helpers/backends';
+import { signUp } from '../helpers/test-server';
+import { waitFor } from '../helpers/wait';
+import { ChromiumUser, RestartableServer, chromiumAvailable, collaborate, e2eBackend, openWhereWritten, startPageServer } from './harness';
+
+const PASSWORD = 'correct horse battery';
+
+describe.skipIf(!chromiumAvailable())('extension against hostile pages and failures (Chromium)', () => {
+  let db: TestDatabase;
+  let server: RestartableServer;
+  let pages: Awaited<ReturnType<typeof startPageServer>>;
+  const users: ChromiumUser[] = [];
+
+  beforeAll(async () => {
+    db = await e2eBackend().create();
+    server = await RestartableServer.start(db);
+    pages = await startPageServer();
+  });
+  afterAll(async () => {
+    await pages.close();
+    await server.down();
+    await db.drop();
+  });
+  afterEach(async () => {
+    for (const u of users.splice(0)) await u.close();
+  });
+
+  async function user(): Promise<{ browser: ChromiumUser; token: string }> {
+    const email = `hostile-${Math.random().toString(36).slice(2)}@example.test`;
+    const { token } = await signUp(server.httpUrl, email, PASSWORD);
+    const browser = await ChromiumUser.launch();
+    users.push(browser);
+    await browser.useServer(server.httpUrl);
+    await browser.signIn(server.httpUrl, email, PASSWORD);
+    return { browser, token };
+  }
+
+  const value = (page: Page, selector = '#notes'): Promise<string> => page.locator(selector).inputValue();
+  const badge = (page: Page): Promise<string> => page.locator('[data-tandem=badge]').textContent().then((t) => t ?? '');
+
+  /** A and B both bound to A's #notes on fields.html, starting from `text`. */
+  async function pair(text: string) {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await pageA.fill('#notes', text);
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    await waitFor(async () => (await value(pageB)) === text, { what: 'B to join' });
+    return { a, b, pageA, pageB, link: link! };
+  }
+
+  it('a page that rewrites the field behind our back is reconciled, not diverged', async () => {
+    const { pageA, pageB } = await pair('Start.');
+    await pageA.evaluate(() => {
+      const el = document.getElementById('notes') as HTMLTextAreaElement;
+      el.value = `${el.value} The page wrote this.`; // no event at all
+    });
+    await waitFor(async () => (await value(pageB)) === 'Start. The page wrote this.', { what: 'B to get the page’s write' });
+    await pageB.locator('#notes').click();
+    await pageB.locator('#notes').press('End');
+    await pageB.keyboard.type(' B.');
+    await waitFor(async () => (await value(pageA)) === 'Start. The page wrote this. B.', { what: 'A to stay in step' });
+  });
+
+  it('a page that removes the field and adds it again gets the binding back', async () => {
+    const { pageA, pageB } = await pair('Kept text.');
+    await pageA.evaluate(() => {
+      const old = document.getElementById('notes')!;
+      const fresh = document.createElement('textarea');
+      fresh.id = 'notes';
+      old.replaceWith(fresh); // a framework re-render: a new, empty element
+    });
+    await waitFor(async () => (await value(pageA)) === 'Kept text.', { what: 'the new field to get the document’s text' });
+    await pageB.locator('#notes').click();
+    await pageB.locator('#notes').press('End');
+    await pageB.keyboard.type(' More.');
+    await waitFor(async () => (await value(pageA)) === 'Kept text. More.', { what: 'the new field to follow' });
+  });
+
+  it('a page clicking the extension’s controls from script gets nothing', async () => {
+    const a = await user();
+    const page = await a.browser.page(`${pages.url}/fields.html`);
+    await page.locator('#notes').click();
+    await page.locator('[data-tandem=collaborate]').waitFor();
+    await page.evaluate(() => {
+      const button = document.querySelector('[data-tandem-ui]')!.shadowRoot!.querySelector('[data-tandem=collaborate]') as HTMLButtonElement;
+      button.click(); // untrusted
+      button.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    });
+    // A trusted click afterwards does work: so the forged ones were refused, not slow.
+    await page.locator('#subject').click();
+    await page.locator('[data-tandem=collaborate]').click();
+    await page.locator('[data-tandem=badge][data-state=saved]').waitFor();
+    const res = await fetch(`${server.httpUrl}/api/documents`, { headers: { authorization: `Bearer ${a.token}` } });
+    const { documents } = (await res.json()) as { documents: { originField: string }[] };
+    expect(documents).toHaveLength(1);
+    expect(documents[0]!.originField).toContain('subject');
+  });
+
+  it('a revoked link while bound: the field says so and keeps its text', async () => {
+    const { a, pageB, link } = await pair('Shared, then not.');
+    const docId = new URL(link).pathname.split('/').pop()!;
+    const auth = { authorization: `Bearer ${a.token}` };
+    const { links } = (await (await fetch(`${server.httpUrl}/api/documents/${docId}/links`, { headers: auth })).json()) as { links: { id: string }[] };
+    for (const l of links) await fetch(`${server.httpUrl}/api/documents/${docId}/links/${l.id}`, { method: 'DELETE', headers: auth });
+    await waitFor(async () => (await badge(pageB)).includes('access to this document was removed'), { what: 'B’s badge to say access was removed' });
+    await pageB.locator('#notes').click();
+    await pageB.keyboard.type(' local');
+    expect(await value(pageB)).toContain('Shared, then not.');
+    expect(await value(pageB)).toContain('local');
+  });
+
+  it('the server unreachable at start: a clear notice, the field untouched', async () => {
+    const a = await user();
+    const page = await a.browser.page(`${pages.url}/fields.html`);
+    await page.fill('#notes', 'Mine.');
+    await server.down();
+    try {
+      await page.locator('#notes').click();
+      await page.locator('[data-tandem=collaborate]').click();
+      await page.locator('[data-tandem=notice]', { hasText: 'Cannot reach the Tandem server' }).waitFor();
+      expect(await value(page)).toBe('Mine.');
+    } finally {
+      await server.up();
+    }
+  });
+
+  it('the background restarted while bound (Chrome stopped its service worker): the binding resumes, nothing typed meanwhile is lost', async () => {
+    const { a, pageA, pageB } = await pair('Before the restart.');
+    const cdp = await a.browser.context.newCDPSession(pageA);
+    const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+    const worker = targetInfos.find((t) => t.type === 'service_worker' && t.url.startsWith(`chrome-extension://${a.browser.extensionId}/`))!;
+    await pageA.locator('#notes').click();
+    await pageA.locator('#notes').press('End');
+    await cdp.send('Target.closeTarget', { targetId: worker.targetId });
+    await pageA.keyboard.type(' Typed meanwhile.');
+    const expected = 'Before the restart. Typed meanwhile.';
+    await waitFor(async () => (await value(pageB)) === expected, { what: 'B to get what A typed across the restart', timeoutMs: 30_000 });
+    await pageB.locator('#notes').click();
+    await pageB.locator('#notes').press('End');
+    await pageB.keyboard.type(' B.');
+    await waitFor(async () => (await value(pageA)) === `${expected} B.`, { what: 'A to keep following' });
+  });
+
+  it('the extension reloaded (updated) while bound: the field says so and keeps its text', async () => {
+    const { a, pageA } = await pair('Before the update.');
+    await a.browser.worker.evaluate(() => (globalThis as unknown as { chrome: { runtime: { reload(): void } } }).chrome.runtime.reload());
+    await waitFor(async () => (await badge(pageA)).includes('Tandem was updated'), { what: 'A’s badge to explain' });
+    await pageA.locator('#notes').click();
+    await pageA.locator('#notes').press('End');
+    await pageA.keyboard.type(' Typed meanwhile.');
+    expect(await value(pageA)).toBe('Before the update. Typed meanwhile.');
+    // What was typed waits in the tab's session storage for the next binding of the page
+    // (replayed onto the document by FieldBinding.replay).
+    const stash = await pageA.evaluate(() => Object.entries(sessionStorage).find(([k]) => k.startsWith('tandem:unsent:'))?.[1] ?? null);
+    expect(JSON.parse(stash!)).toEqual({ base: 'Before the update.', text: 'Before the update. Typed meanwhile.' });
+  });
+});
