@@ -214,6 +214,48 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     }
   });
 
+  it('“bind to a field I choose”: the shared document goes into any field on any page', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await pageA.fill('#notes', 'Chosen.');
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const landing = await b.browser.page(link!);
+    await landing.locator('#tandem-pick-field').click();
+    const elsewhere = await b.browser.page(`${pages.url}/strict.html`);
+    await elsewhere.locator('#strict').click();
+    await elsewhere.locator('[data-tandem=bind-offered]').click();
+    await waitFor(async () => (await value(elsewhere, '#strict')) === 'Chosen.', { what: 'the chosen field to get the document' });
+    await elsewhere.locator('#strict').press('End');
+    await elsewhere.keyboard.type(' Yes.');
+    await waitFor(async () => (await value(pageA, '#notes')) === 'Chosen. Yes.', { what: 'A to see the chosen field’s edit' });
+  });
+
+  it('holds remote edits during IME composition and applies them after it ends', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    await pageA.fill('#notes', 'ab');
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    await waitFor(async () => (await value(pageB, '#notes')) === 'ab', { what: 'B to join' });
+
+    await pageA.locator('#notes').click();
+    await pageA.locator('#notes').press('End');
+    const ime = await a.browser.context.newCDPSession(pageA);
+    await ime.send('Input.imeSetComposition', { text: 'にほ', selectionStart: 2, selectionEnd: 2 });
+    await pageB.locator('#notes').click();
+    await pageB.locator('#notes').press('Home');
+    await pageB.keyboard.type('B:');
+    // B's edit is stored (and relayed); A's field keeps the composition untouched meanwhile.
+    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === 'B:ab', { what: 'B’s edit to be stored' });
+    expect(await value(pageA, '#notes')).toBe('abにほ');
+    await ime.send('Input.insertText', { text: 'にほん' }); // commits the composition
+    await waitFor(async () => (await value(pageA, '#notes')) === 'B:abにほん' && (await value(pageB, '#notes')) === 'B:abにほん', { what: 'both to converge after the composition' });
+  });
+
   it('binds a field on a strict-CSP page and a field inside an iframe', async () => {
     const a = await user();
     const b = await user();
