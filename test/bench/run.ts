@@ -505,9 +505,14 @@ async function main(): Promise<void> {
   const output = { date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`.trim(), machine, quick, results, cluster, extension };
   await mkdir('bench-results', { recursive: true });
   const written: string[] = [];
-  if (results.length > 0 || cluster) {
-    await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify({ ...output, extension: undefined }, null, 2)}\n`);
+  // One file per part, so running one part (--only) leaves the others' figures alone.
+  if (results.length > 0) {
+    await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify({ ...output, cluster: undefined, extension: undefined }, null, 2)}\n`);
     written.push('bench-results/sync-core.json');
+  }
+  if (cluster) {
+    await writeFile(join('bench-results', 'cluster.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, cluster }, null, 2)}\n`);
+    written.push('bench-results/cluster.json');
   }
   if (extension) {
     await writeFile(join('bench-results', 'extension.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, extension }, null, 2)}\n`);
