@@ -168,3 +168,11 @@ export function diff(before: string, after: string, caret?: number): TextDelta {
   if (suffix > 0 && isLow(before.charCodeAt(before.length - suffix))) suffix--;
   return splice(prefix, before.length - prefix - suffix, after.slice(prefix, after.length - suffix));
 }
+
+/**
+ * Three-way merge of plain texts: the edits that turned `base` into `mine`, rewritten to apply
+ * to `theirs` (which also started from `base`). Used to replay typing that could not be sent.
+ */
+export function rebase(base: string, mine: string, theirs: string): TextDelta {
+  return transform(diff(base, mine), diff(base, theirs), false);
+}

@@ -1,6 +1,6 @@
 /** The field ↔ document text channel: deltas, diff, transform, and seeded convergence fuzz. */
 import { describe, expect, it } from 'vitest';
-import { applyDelta, diff, splice, transform, type TextDelta } from '../../shared/text/delta';
+import { applyDelta, diff, rebase, splice, transform, type TextDelta } from '../../shared/text/delta';
 import { TextChannel, type EditMessage } from '../../shared/text/channel';
 import { seededRandom } from '../helpers/random';
 
@@ -47,6 +47,20 @@ describe('transform', () => {
     const viaB = applyDelta(applyDelta('0123456', b), transform(a, b, true));
     expect(viaA).toBe(viaB);
     expect(viaA).toBe('0Z56');
+  });
+});
+
+describe('rebase (replaying typing that could not be sent)', () => {
+  it('keeps my edits and theirs', () => {
+    const base = 'The quick fox.';
+    const mine = 'The quick brown fox. Typed meanwhile.';
+    const theirs = 'Hey! The quick fox.';
+    expect(applyDelta(theirs, rebase(base, mine, theirs))).toBe('Hey! The quick brown fox. Typed meanwhile.');
+  });
+
+  it('does nothing when I changed nothing, and takes all of mine when they did nothing', () => {
+    expect(rebase('a b', 'a b', 'a b c')).toEqual([]);
+    expect(applyDelta('a b', rebase('a b', 'x a b', 'a b'))).toBe('x a b');
   });
 });
 

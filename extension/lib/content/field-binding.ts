@@ -5,7 +5,7 @@
  * (typed, pasted, or written by the page's own script) to send.
  */
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
-import { applyDelta, diff, isNoop, transform, type TextDelta } from '../../../shared/text/delta';
+import { applyDelta, diff, isNoop, rebase, type TextDelta } from '../../../shared/text/delta';
 
 export type TextField = HTMLTextAreaElement | HTMLInputElement;
 
@@ -94,9 +94,7 @@ export class FieldBinding {
    */
   replay(base: string, text: string): void {
     this.flushLocal();
-    const mine = diff(base, text);
-    const theirs = diff(base, this.shadow);
-    const rebased = transform(mine, theirs, false);
+    const rebased = rebase(base, text, this.shadow);
     if (isNoop(rebased)) return;
     this.write(rebased);
     this.flushLocal();
