@@ -28,6 +28,7 @@ import { RawPeer } from '../helpers/raw-peer';
 import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
 import { clusterTable, runClusterBench } from './cluster';
+import { compareTable, runCompare } from './compare/compare';
 import { extensionTable, runExtensionBench } from './extension';
 import { round, summary } from './stats';
 
@@ -490,6 +491,7 @@ function table(results: BackendResult[]): string {
 }
 
 async function main(): Promise<void> {
+  if (args.includes('--compare')) return compare();
   if (backends.length === 0) throw new Error('no backend to run (is TANDEM_BENCH_DATABASE_URL set for postgres?)');
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const results: BackendResult[] = [];
@@ -523,6 +525,17 @@ async function main(): Promise<void> {
   if (cluster) process.stdout.write(`Three nodes on this machine, writer on node A, readers on A, B and C:\n\n${clusterTable(cluster)}\n\n`);
   if (extension) process.stdout.write(`The extension in Chromium (two users, one server):\n\n${extensionTable(extension)}\n\n`);
   process.stdout.write(`written: ${written.join(', ') || 'nothing'}\n`);
+}
+
+/** `--compare`: Tandem against Hocuspocus, the Yjs reference server and loro's SimpleServer (needs Postgres). */
+async function compare(): Promise<void> {
+  if (!postgresUrl) throw new Error('--compare needs TANDEM_BENCH_DATABASE_URL: every server stores in Postgres');
+  const servers = args.includes('--servers') ? args[args.indexOf('--servers') + 1]!.split(',') : undefined;
+  const results = await runCompare({ quick, postgresUrl, ...(servers ? { servers } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
+  await mkdir('bench-results', { recursive: true });
+  await writeFile(join('bench-results', 'compare.json'), `${JSON.stringify({ date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`, machine, quick, results }, null, 2)}\n`);
+  process.stdout.write(`\n${compareTable(results)}\n\nwritten: bench-results/compare.json\n`);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,153 @@
+/**
+ * One client interface over the four protocols, for the comparison benchmark: insert text,
+ * hear about text others inserted, read the whole text, and know when the server has this
+ * client's edits (acknowledged where the protocol has acknowledgements).
+ */
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { LoroDoc } from 'loro-crdt';
+import { LoroAdaptor } from 'loro-adaptors/loro';
+import { LoroWebsocketClient } from 'loro-websocket/client';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import type { SyncClient } from '../../../shared/client/sync-client';
+import { nodeSyncClient } from '../../helpers/clients';
+
+// loro-websocket's client uses the global WebSocket, which Node 20 does not have.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+
+export interface BenchClient {
+  /** One update: remove `deleted` units at `index`, insert `text` there. */
+  splice(index: number, deleted: number, text: string): void;
+  length(): number;
+  text(): string;
+  /** Called with each piece of text a remote edit inserted. */
+  onRemoteInsert(listener: (inserted: string) => void): void;
+  /** Resolves once joined and caught up. */
+  ready(): Promise<void>;
+  /** Resolves once the server holds every local edit (where the protocol says so). */
+  settled(): Promise<void>;
+  close(): void;
+}
+
+export type ServerKind = 'tandem' | 'hocuspocus' | 'y-websocket' | 'loro';
+
+/** Protocols that acknowledge each update as stored before the client may forget it. */
+export const DURABLE_ACKS: Record<ServerKind, string> = {
+  tandem: 'after COMMIT',
+  hocuspocus: 'no (applied in memory, stored debounced 2–10 s)',
+  'y-websocket': 'no acknowledgements',
+  loro: 'after applying in memory (stored every saveInterval)',
+};
+
+function loroInserts(doc: LoroDoc, listener: (inserted: string) => void): void {
+  doc.subscribe((event) => {
+    if (event.by === 'local') return;
+    for (const e of event.events) {
+      if (e.diff.type !== 'text') continue;
+      for (const op of e.diff.diff) if ('insert' in op && typeof op.insert === 'string') listener(op.insert);
+    }
+  });
+}
+
+function yInserts(text: Y.Text, listener: (inserted: string) => void): void {
+  text.observe((event) => {
+    if (event.transaction.local) return;
+    for (const op of event.delta) if (typeof op.insert === 'string') listener(op.insert);
+  });
+}
+
+export async function connectClient(kind: ServerKind, wsUrl: string, docId: string, token: string | null): Promise<BenchClient> {
+  switch (kind) {
+    case 'tandem': {
+      const client: SyncClient = nodeSyncClient(wsUrl, token ? { token } : {});
+      const room = await client.open(docId);
+      const text = room.doc.getText('text');
+      return {
+        splice: (i, d, s) => {
+          text.splice(i, d, s);
+          room.doc.commit();
+        },
+        length: () => text.length,
+        text: () => text.toString(),
+        onRemoteInsert: (l) => loroInserts(room.doc, l),
+        ready: () => room.whenSynced(),
+        settled: () => room.whenAcknowledged(),
+        close: () => client.close(),
+      };
+    }
+    case 'loro': {
+      const client = new LoroWebsocketClient({ url: wsUrl, disablePing: true });
+      await client.waitConnected();
+      const doc = new LoroDoc();
+      const text = doc.getText('text');
+      const room = await client.join({ roomId: docId, crdtAdaptor: new LoroAdaptor(doc) });
+      return {
+        splice: (i, d, s) => {
+          text.splice(i, d, s);
+          doc.commit();
+        },
+        length: () => text.length,
+        text: () => text.toString(),
+        onRemoteInsert: (l) => loroInserts(doc, l),
+        ready: async () => {},
+        settled: async () => {
+          await (room as unknown as { waitForReachingServerVersion?: () => Promise<void> }).waitForReachingServerVersion?.();
+        },
+        close: () => client.destroy(),
+      };
+    }
+    case 'hocuspocus': {
+      const doc = new Y.Doc();
+      const text = doc.getText('text');
+      const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket });
+      const provider = new HocuspocusProvider({ websocketProvider: socket, name: docId, document: doc });
+      provider.attach(); // a provider given its own socket object attaches explicitly
+      const synced = new Promise<void>((resolve) => provider.on('synced', () => resolve()));
+      return {
+        splice: (i, d, s) =>
+          doc.transact(() => {
+            if (d > 0) text.delete(i, d);
+            if (s.length > 0) text.insert(i, s);
+          }),
+        length: () => text.length,
+        text: () => text.toString(),
+        onRemoteInsert: (l) => yInserts(text, l),
+        ready: () => synced,
+        settled: () =>
+          new Promise<void>((resolve) => {
+            if (!provider.hasUnsyncedChanges) return resolve();
+            const check = (): void => {
+              if (provider.hasUnsyncedChanges) return;
+              provider.off('unsyncedChanges', check);
+              resolve();
+            };
+            provider.on('unsyncedChanges', check);
+          }),
+        close: () => {
+          provider.destroy();
+          socket.destroy();
+        },
+      };
+    }
+    case 'y-websocket': {
+      const doc = new Y.Doc();
+      const text = doc.getText('text');
+      const provider = new WebsocketProvider(wsUrl, docId, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+      const synced = new Promise<void>((resolve) => provider.once('sync', () => resolve()));
+      return {
+        splice: (i, d, s) =>
+          doc.transact(() => {
+            if (d > 0) text.delete(i, d);
+            if (s.length > 0) text.insert(i, s);
+          }),
+        length: () => text.length,
+        text: () => text.toString(),
+        onRemoteInsert: (l) => yInserts(text, l),
+        ready: () => synced,
+        settled: async () => {}, // nothing to wait for: the protocol does not say
+        close: () => provider.destroy(),
+      };
+    }
+  }
+}
