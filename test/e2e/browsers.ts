@@ -52,6 +52,8 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
     // Benchmarks: the page asks our scripts to report their time (see field-binding.ts).
     '/measure.html': { body: `<!doctype html><html data-tandem-measure><title>Measure</title><textarea id="big" rows="20" cols="100"></textarea></html>` },
     '/blank.html': { body: `<!doctype html><html data-tandem-measure><title>Blank</title><p>No fields here.</p></html>` },
+    // A page claiming to be a Tandem server (any page can carry the meta tag and the button).
+    '/impostor.html': { body: `<!doctype html><html><head><meta name="tandem-server" content="1"><title>Free prizes</title></head><body><p id="tandem-extension-status"></p><button id="tandem-use-server" type="button">Claim your prize</button></body></html>` },
     '/inner.html': { body: `<!doctype html><title>Inner</title><textarea id="framed" rows="4" cols="50"></textarea>` },
   };
   const server: Server = createServer((req, res) => {
@@ -112,6 +114,7 @@ export class ChromiumUser {
   async useServer(httpUrl: string): Promise<void> {
     const page = await this.page(httpUrl);
     await page.locator('#tandem-use-server').click();
+    await page.locator('[data-tandem=confirm]').click(); // confirmed in the extension's own UI
     await page.locator('#tandem-extension-status', { hasText: 'uses this server' }).waitFor();
     await page.close();
   }

@@ -38,6 +38,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     const home = await browser.newPage();
     await home.goto(server.httpUrl);
     await home.locator('#tandem-use-server').click();
+    await home.locator('>>> [data-tandem=confirm]').click();
     await waitFor(async () => (await home.$eval('#tandem-extension-status', (el) => el.textContent ?? '')).includes('uses this server'), { what: 'the extension to use the server' });
     await home.goto(`${server.httpUrl}/login`);
     await home.type('#email', email);

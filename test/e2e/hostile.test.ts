@@ -105,6 +105,19 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
     expect(documents[0]!.originField).toContain('subject');
   });
 
+  it('a page posing as a Tandem server cannot switch the server: the person is asked, naming the origin', async () => {
+    const a = await user();
+    const page = await a.browser.page(`${pages.url}/impostor.html`);
+    await page.locator('#tandem-use-server').click();
+    const dialog = page.locator('[data-tandem-ui] [role=alertdialog]');
+    expect(await dialog.textContent()).toContain(pages.url);
+    await dialog.locator('button', { hasText: 'Cancel' }).click();
+    const stored = await a.browser.worker.evaluate(() =>
+      (globalThis as unknown as { chrome: { storage: { local: { get(k: string): Promise<Record<string, unknown>> } } } }).chrome.storage.local.get('serverUrl'),
+    );
+    expect(stored.serverUrl).toBe(server.httpUrl);
+  });
+
   it('a revoked link while bound: the field says so and keeps its text', async () => {
     const { a, pageB, link } = await pair('Shared, then not.');
     const docId = new URL(link).pathname.split('/').pop()!;

@@ -230,7 +230,7 @@ export function startBindings(): void {
   document.addEventListener('focusin', onFocus, true);
   onFocus();
 
-  void handleServerPages(post);
+  void handleServerPages(post, ui);
 }
 
 /** What an extension update interrupted: the text last agreed with the document, and the field's text then. */
@@ -275,7 +275,7 @@ async function waitForField(locator: Locator, timeoutMs = 15_000): Promise<TextF
  * `<meta name="tandem-server">`), and on a share link's page (`/d/<id>#<token>`) reveal the
  * page's extension actions: open where it was written, or bind a field elsewhere.
  */
-async function handleServerPages(post: (m: FieldToBackground) => void): Promise<void> {
+async function handleServerPages(post: (m: FieldToBackground) => void, ui: PageUi): Promise<void> {
   const meta = document.querySelector('meta[name="tandem-server"]');
   if (!meta) return;
   const stored = await browser.storage.local.get(STORAGE.serverUrl);
@@ -287,9 +287,13 @@ async function handleServerPages(post: (m: FieldToBackground) => void): Promise<
     connect.hidden = configured === location.origin;
     connect.addEventListener('click', (event) => {
       if (!event.isTrusted) return;
-      post({ t: 'use-server', origin: location.origin });
-      connect.hidden = true;
-      if (status) status.textContent = 'The Tandem extension is installed and uses this server.';
+      // Any page can carry this meta tag and button: the person confirms in our own UI, which names the origin.
+      void ui.confirm(`Tandem: send the text you collaborate on to ${location.origin} from now on?`, `Use ${location.host}`).then((yes) => {
+        if (!yes) return;
+        post({ t: 'use-server', origin: location.origin });
+        connect.hidden = true;
+        if (status) status.textContent = 'The Tandem extension is installed and uses this server.';
+      });
     });
   }
   const match = /^\/d\/([\w-]+)$/.exec(location.pathname);

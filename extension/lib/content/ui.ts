@@ -121,6 +121,43 @@ export class PageUi {
     setTimeout(() => notice.remove(), 6_000);
   }
 
+  /**
+   * Asks the person to confirm, in our own UI: a page's button may say anything, so a choice
+   * that matters (which server receives their text) is confirmed where the page cannot write.
+   */
+  confirm(message: string, action: string): Promise<boolean> {
+    this.notice?.remove();
+    const notice = document.createElement('div');
+    notice.className = 'notice';
+    notice.setAttribute('role', 'alertdialog');
+    notice.textContent = message;
+    const yes = document.createElement('button');
+    yes.textContent = action;
+    yes.dataset.tandem = 'confirm';
+    yes.style.position = 'static';
+    yes.style.marginLeft = '8px';
+    const no = document.createElement('button');
+    no.textContent = 'Cancel';
+    no.className = 'secondary';
+    no.style.position = 'static';
+    no.style.marginLeft = '4px';
+    notice.append(yes, no);
+    notice.style.left = '16px';
+    notice.style.top = '16px';
+    this.layer.append(notice);
+    this.notice = notice;
+    return new Promise((resolve) => {
+      click(yes, () => {
+        notice.remove();
+        resolve(true);
+      });
+      click(no, () => {
+        notice.remove();
+        resolve(false);
+      });
+    });
+  }
+
   private layout(): void {
     const field = this.controlFor;
     if (field && field.isConnected && !this.badges.has(field)) {
