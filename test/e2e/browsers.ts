@@ -52,6 +52,9 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
     // Benchmarks: the page asks our scripts to report their time (see field-binding.ts).
     '/measure.html': { body: `<!doctype html><html data-tandem-measure><title>Measure</title><textarea id="big" rows="20" cols="100"></textarea></html>` },
     '/blank.html': { body: `<!doctype html><html data-tandem-measure><title>Blank</title><p>No fields here.</p></html>` },
+    '/shadow.html': {
+      body: `<!doctype html><title>Shadow</title><div id="host"></div><script>document.getElementById('host').attachShadow({ mode: 'open' }).innerHTML = '<textarea id="shadowed" rows="4" cols="50"></textarea>';</script>`,
+    },
     // A page claiming to be a Tandem server (any page can carry the meta tag and the button).
     '/impostor.html': { body: `<!doctype html><html><head><meta name="tandem-server" content="1"><title>Free prizes</title></head><body><p id="tandem-extension-status"></p><button id="tandem-use-server" type="button">Claim your prize</button></body></html>` },
     '/inner.html': { body: `<!doctype html><title>Inner</title><textarea id="framed" rows="4" cols="50"></textarea>` },

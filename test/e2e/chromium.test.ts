@@ -256,6 +256,27 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await waitFor(async () => (await value(pageA, '#notes')) === 'B:abにほん' && (await value(pageB, '#notes')) === 'B:abにほん', { what: 'both to converge after the composition' });
   });
 
+  it('binds a field inside an open shadow root, and stops from the popup', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${pages.url}/shadow.html`);
+    await pageA.locator('#shadowed').fill('in a shadow root'); // Playwright locators pierce open shadow roots
+    await collaborate(pageA, '#shadowed');
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    await waitFor(async () => (await value(pageB, '#shadowed')) === 'in a shadow root', { what: 'B in the shadow root' });
+    await pageB.locator('#shadowed').click();
+    await pageB.locator('#shadowed').press('End');
+    await pageB.keyboard.type(' + B', { delay: 10 });
+    await waitFor(async () => (await value(pageA, '#shadowed')) === 'in a shadow root + B', { what: 'A in the shadow root' });
+
+    const popup = await a.browser.page(`chrome-extension://${a.browser.extensionId}/popup.html`);
+    await popup.locator('button', { hasText: 'Stop collaborating' }).click();
+    await pageA.locator('[data-tandem=notice]', { hasText: 'Stopped collaborating' }).waitFor();
+    await waitFor(async () => (await pageA.locator('[data-tandem=badge]').count()) === 0, { what: 'the badge to go' });
+    expect(await value(pageA, '#shadowed')).toBe('in a shadow root + B');
+  });
+
   it('binds a field on a strict-CSP page and a field inside an iframe', async () => {
     const a = await user();
     const b = await user();

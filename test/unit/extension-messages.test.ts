@@ -1,0 +1,27 @@
+/** The background trusts nothing a content script sends: every message's shape is checked. */
+import { describe, expect, it } from 'vitest';
+import { parseFieldMessage } from '../../extension/lib/background/validate';
+
+describe('messages from content scripts', () => {
+  it('accepts what our content script sends', () => {
+    expect(parseFieldMessage({ t: 'edit', key: 'k1', seen: 3, delta: [{ retain: 2 }, { insert: 'x' }, { delete: 1 }] })).not.toBeNull();
+    expect(parseFieldMessage({ t: 'start', key: 'k', text: 'hi', locator: '{}', pageUrl: 'http://x/', title: 'T' })).not.toBeNull();
+    expect(parseFieldMessage({ t: 'open-shared', docId: 'd', share: 'sh_x', mode: 'origin' })).not.toBeNull();
+  });
+
+  it.each([
+    ['not an object', 'edit'],
+    ['null', null],
+    ['an unknown type', { t: 'drop-database' }],
+    ['a negative count', { t: 'edit', key: 'k', seen: -1, delta: [] }],
+    ['an op with two kinds', { t: 'edit', key: 'k', seen: 0, delta: [{ retain: 1, insert: 'x' }] }],
+    ['a non-string insert', { t: 'edit', key: 'k', seen: 0, delta: [{ insert: 5 }] }],
+    ['a fractional retain', { t: 'edit', key: 'k', seen: 0, delta: [{ retain: 1.5 }] }],
+    ['too many ops', { t: 'edit', key: 'k', seen: 0, delta: Array.from({ length: 10_001 }, () => ({ retain: 1 })) }],
+    ['an oversized key', { t: 'stop', key: 'k'.repeat(65) }],
+    ['text over 1 MB', { t: 'start', key: 'k', text: 'x'.repeat(1_000_001), locator: '{}', pageUrl: 'http://x/', title: '' }],
+    ['an unknown share mode', { t: 'open-shared', docId: 'd', share: 's', mode: 'steal' }],
+  ])('refuses %s', (_what, message) => {
+    expect(parseFieldMessage(message)).toBeNull();
+  });
+});
