@@ -52,8 +52,7 @@ export type BackgroundToField =
 export type OneOff =
   | { t: 'load-binding' }
   | { t: 'popup-state' }
-  | { t: 'popup-stop'; docId: string }
-  | { t: 'popup-copy'; docId: string };
+  | { t: 'popup-stop'; docId: string };
 
 export type { EditMessage, TextDelta };
 
@@ -73,6 +72,19 @@ export const STORAGE = {
 } as const;
 
 export const DEFAULT_SERVER_URL = 'http://localhost:8787';
+
+/** The server URL from what `storage.local.get(STORAGE.serverUrl)` returned (the default when unset). */
+export function storedServerUrl(stored: Record<string, unknown>): string {
+  const value = stored[STORAGE.serverUrl];
+  return typeof value === 'string' ? value : DEFAULT_SERVER_URL;
+}
+
+/** The focused element, looking through open shadow roots. */
+export function deepActiveElement(): Element | null {
+  let el = document.activeElement;
+  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  return el;
+}
 
 /** A page's address as bindings remember it: without the #fragment. */
 export function pageKey(url: string): string {

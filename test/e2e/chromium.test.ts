@@ -6,12 +6,9 @@
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/backends';
-import { signUp } from '../helpers/test-server';
 import { loadSequentialTrace } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
-import { CHROMIUM, ChromiumUser, RestartableServer, chromiumAvailable, collaborate, e2eBackend, openWhereWritten, startPageServer } from './harness';
-
-const PASSWORD = 'correct horse battery';
+import { CHROMIUM, ChromiumUser, RestartableServer, chromiumAvailable, collaborate, docIdOf, e2eBackend, openWhereWritten, signedInChromiumUser, startPageServer, storedText } from './harness';
 
 describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
   let db: TestDatabase;
@@ -33,23 +30,8 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     for (const u of users.splice(0)) await u.close();
   });
 
-  /** A signed-in user whose extension uses the test server. */
-  async function user(): Promise<{ browser: ChromiumUser; token: string }> {
-    const email = `e2e-${Math.random().toString(36).slice(2)}@example.test`;
-    const { token } = await signUp(server.httpUrl, email, PASSWORD);
-    const browser = await ChromiumUser.launch();
-    users.push(browser);
-    await browser.useServer(server.httpUrl);
-    await browser.signIn(server.httpUrl, email, PASSWORD);
-    return { browser, token };
-  }
-
+  const user = () => signedInChromiumUser(server, users);
   const value = (page: Page, selector: string): Promise<string> => page.locator(selector).inputValue();
-  const docIdOf = (link: string): string => new URL(link).pathname.split('/').pop()!;
-  async function storedText(docId: string, token: string): Promise<string> {
-    const res = await fetch(`${server.httpUrl}/api/documents/${docId}/text`, { headers: { authorization: `Bearer ${token}` } });
-    return ((await res.json()) as { text: string }).text;
-  }
 
   it('two users type at once in a textarea: both fields and the stored document end identical, carets stay put', async () => {
     const a = await user();
@@ -74,7 +56,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
 
     const expected = `${typedB}The middle. ${typedA}`;
     await waitFor(async () => (await value(pageA, '#notes')) === expected && (await value(pageB, '#notes')) === expected, { what: 'both fields to converge', timeoutMs: 20_000 });
-    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
+    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
     // Carets: A's stayed after its own text although B inserted before it; B's after B's text.
     expect(await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(expected.length);
     expect(await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(typedB.length);
@@ -141,7 +123,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     const expected = 'Before the outage. Written offline.';
     await waitFor(async () => (await value(pageA2, '#notes')) === expected, { what: 'A’s field to come back with the offline text', timeoutMs: 30_000 });
     await waitFor(async () => (await value(pageB, '#notes')) === expected, { what: 'B to see the offline edits', timeoutMs: 30_000 });
-    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
+    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
   });
 
   it('replays seph-blog1 as keystrokes into A’s textarea: B’s field ends at endContent', async () => {
@@ -171,7 +153,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     }
     expect(await value(pageA, '#notes')).toBe(trace.endContent);
     await waitFor(async () => (await value(pageB, '#notes')) === trace.endContent, { what: 'B to reach endContent', timeoutMs: 120_000 });
-    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === trace.endContent, { what: 'the stored document', timeoutMs: 60_000 });
+    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === trace.endContent, { what: 'the stored document', timeoutMs: 60_000 });
   }, 300_000);
 
   it('the server’s document page edits without the extension, and is read-only for viewers', async () => {
@@ -250,7 +232,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await pageB.locator('#notes').press('Home');
     await pageB.keyboard.type('B:');
     // B's edit is stored (and relayed); A's field keeps the composition untouched meanwhile.
-    await waitFor(async () => (await storedText(docIdOf(link!), a.token)) === 'B:ab', { what: 'B’s edit to be stored' });
+    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === 'B:ab', { what: 'B’s edit to be stored' });
     expect(await value(pageA, '#notes')).toBe('abにほ');
     await ime.send('Input.insertText', { text: 'にほん' }); // commits the composition
     await waitFor(async () => (await value(pageA, '#notes')) === 'B:abにほん' && (await value(pageB, '#notes')) === 'B:abにほん', { what: 'both to converge after the composition' });

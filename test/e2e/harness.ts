@@ -6,7 +6,8 @@
 import { createLogger } from '../../server/logger';
 import { createTandemServer, type TandemServer } from '../../server/tandem-server';
 import { backends, type TestDatabase } from '../helpers/backends';
-import { testConfig, testLogLevel } from '../helpers/test-server';
+import { signUp, testConfig, testLogLevel } from '../helpers/test-server';
+import { ChromiumUser } from './browsers';
 
 export * from './browsers';
 
@@ -43,3 +44,25 @@ export class RestartableServer {
   }
 }
 
+
+export const PASSWORD = 'correct horse battery';
+
+/** A new account, signed in from a fresh Chromium profile whose extension uses `server`; the browser joins `users` (closed by the suite). */
+export async function signedInChromiumUser(server: RestartableServer, users: ChromiumUser[]): Promise<{ browser: ChromiumUser; token: string }> {
+  const email = `e2e-${Math.random().toString(36).slice(2)}@example.test`;
+  const { token } = await signUp(server.httpUrl, email, PASSWORD);
+  const browser = await ChromiumUser.launch();
+  users.push(browser);
+  await browser.useServer(server.httpUrl);
+  await browser.signIn(server.httpUrl, email, PASSWORD);
+  return { browser, token };
+}
+
+/** The document id in a share link. */
+export const docIdOf = (link: string): string => new URL(link).pathname.split('/').pop()!;
+
+/** A document's text as the server stores it, read through the API as the holder of `token`. */
+export async function storedText(server: RestartableServer, docId: string, token: string): Promise<string> {
+  const res = await fetch(`${server.httpUrl}/api/documents/${docId}/text`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await res.json()) as { text: string }).text;
+}

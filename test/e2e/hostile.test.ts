@@ -5,11 +5,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/backends';
-import { signUp } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
-import { ChromiumUser, RestartableServer, chromiumAvailable, collaborate, e2eBackend, openWhereWritten, startPageServer } from './harness';
-
-const PASSWORD = 'correct horse battery';
+import { ChromiumUser, RestartableServer, chromiumAvailable, collaborate, docIdOf, e2eBackend, openWhereWritten, signedInChromiumUser, startPageServer } from './harness';
 
 describe.skipIf(!chromiumAvailable())('extension against hostile pages and failures (Chromium)', () => {
   let db: TestDatabase;
@@ -31,16 +28,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
     for (const u of users.splice(0)) await u.close();
   });
 
-  async function user(): Promise<{ browser: ChromiumUser; token: string }> {
-    const email = `hostile-${Math.random().toString(36).slice(2)}@example.test`;
-    const { token } = await signUp(server.httpUrl, email, PASSWORD);
-    const browser = await ChromiumUser.launch();
-    users.push(browser);
-    await browser.useServer(server.httpUrl);
-    await browser.signIn(server.httpUrl, email, PASSWORD);
-    return { browser, token };
-  }
-
+  const user = () => signedInChromiumUser(server, users);
   const value = (page: Page, selector = '#notes'): Promise<string> => page.locator(selector).inputValue();
   const badge = (page: Page): Promise<string> => page.locator('[data-tandem=badge]').textContent().then((t) => t ?? '');
 
@@ -120,7 +108,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
 
   it('a revoked link while bound: the field says so and keeps its text', async () => {
     const { a, pageB, link } = await pair('Shared, then not.');
-    const docId = new URL(link).pathname.split('/').pop()!;
+    const docId = docIdOf(link);
     const auth = { authorization: `Bearer ${a.token}` };
     const { links } = (await (await fetch(`${server.httpUrl}/api/documents/${docId}/links`, { headers: auth })).json()) as { links: { id: string }[] };
     for (const l of links) await fetch(`${server.httpUrl}/api/documents/${docId}/links/${l.id}`, { method: 'DELETE', headers: auth });

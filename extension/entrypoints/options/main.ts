@@ -1,10 +1,10 @@
 import { browser } from 'wxt/browser';
-import { DEFAULT_SERVER_URL, STORAGE } from '../../lib/messages';
+import { STORAGE, storedServerUrl } from '../../lib/messages';
 
 const input = document.getElementById('server') as HTMLInputElement;
 const saved = document.getElementById('saved')!;
 void browser.storage.local.get(STORAGE.serverUrl).then((s) => {
-  input.value = typeof s[STORAGE.serverUrl] === 'string' ? (s[STORAGE.serverUrl] as string) : DEFAULT_SERVER_URL;
+  input.value = storedServerUrl(s);
 });
 document.getElementById('form')!.addEventListener('submit', (event) => {
   event.preventDefault();

@@ -34,7 +34,6 @@ const key = {
   snapshot: (docId: string) => `snapshot:${docId}`,
   doc: (docId: string) => `doc:${docId}`,
   fields: 'boundFields',
-  offer: 'offer',
 };
 
 export class LocalStore implements OutboxStore {

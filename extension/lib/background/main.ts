@@ -6,9 +6,9 @@
 import { browser } from 'wxt/browser';
 import {
   BINDING_PORT,
-  DEFAULT_SERVER_URL,
   STORAGE,
   pageKey,
+  storedServerUrl,
   type BackgroundToField,
   type FieldToBackground,
   type OneOff,
@@ -27,7 +27,7 @@ export function startBackground(): void {
 
   const ready = (async () => {
     const stored = await browser.storage.local.get(STORAGE.serverUrl);
-    const hub = new DocumentHub(store, typeof stored[STORAGE.serverUrl] === 'string' ? (stored[STORAGE.serverUrl] as string) : DEFAULT_SERVER_URL);
+    const hub = new DocumentHub(store, storedServerUrl(stored));
     // Edits made offline or before a restart go out as soon as the server is reachable.
     for (const docId of await store.docsWithOutbox()) {
       void hub.openDocument(docId, (await store.getDoc(docId))?.share ?? null).catch((error: unknown) => console.warn('[tandem]', error));

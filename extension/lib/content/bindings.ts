@@ -5,10 +5,11 @@
 import { browser } from 'wxt/browser';
 import {
   BINDING_PORT,
-  DEFAULT_SERVER_URL,
   FIELD_SELECTOR,
   STORAGE,
+  deepActiveElement,
   pageKey,
+  storedServerUrl,
   type BackgroundToField,
   type FieldToBackground,
 } from '../messages';
@@ -27,12 +28,6 @@ interface Entry {
 }
 
 const STASH_PREFIX = 'tandem:unsent:';
-
-function deepActiveElement(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
-}
 
 const isField = (el: Element | null): el is TextField => el !== null && el.matches(FIELD_SELECTOR) && !(el as TextField).disabled;
 
@@ -279,7 +274,7 @@ async function handleServerPages(post: (m: FieldToBackground) => void, ui: PageU
   const meta = document.querySelector('meta[name="tandem-server"]');
   if (!meta) return;
   const stored = await browser.storage.local.get(STORAGE.serverUrl);
-  const configured = new URL(typeof stored[STORAGE.serverUrl] === 'string' ? (stored[STORAGE.serverUrl] as string) : DEFAULT_SERVER_URL).origin;
+  const configured = new URL(storedServerUrl(stored)).origin;
   const connect = document.getElementById('tandem-use-server');
   if (connect instanceof HTMLButtonElement) {
     const status = document.getElementById('tandem-extension-status');

@@ -4,14 +4,7 @@
  * the binding code into this frame. Pages that never bind a field pay for this file only.
  */
 import { browser } from 'wxt/browser';
-import { DEFAULT_SERVER_URL, FIELD_SELECTOR, STORAGE, pageKey, type OneOff } from '../messages';
-
-/** The focused element, looking through open shadow roots. */
-function deepActiveElement(): Element | null {
-  let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
-}
+import { FIELD_SELECTOR, STORAGE, deepActiveElement, pageKey, storedServerUrl, type OneOff } from '../messages';
 
 export function startDetector(): void {
   const start = performance.now();
@@ -32,7 +25,7 @@ export function startDetector(): void {
     if ((message as { t?: unknown }).t === 'collaborate-focused') load();
   });
   void browser.storage.local.get([STORAGE.serverUrl, STORAGE.boundPages]).then((stored) => {
-    const server = new URL(typeof stored[STORAGE.serverUrl] === 'string' ? (stored[STORAGE.serverUrl] as string) : DEFAULT_SERVER_URL).origin;
+    const server = new URL(storedServerUrl(stored)).origin;
     const pages = Array.isArray(stored[STORAGE.boundPages]) ? (stored[STORAGE.boundPages] as string[]) : [];
     // A Tandem server's pages say so (the extension offers to use that server, or opens links).
     const serverPage = location.origin === server || document.querySelector('meta[name="tandem-server"]') !== null;

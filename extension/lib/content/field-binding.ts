@@ -165,10 +165,6 @@ export class FieldBinding {
     this.channel.acknowledge(seen);
   }
 
-  get unsentLocally(): number {
-    return this.channel.pending;
-  }
-
   stop(): void {
     clearInterval(this.checkTimer);
     for (const c of this.cleanups) c();

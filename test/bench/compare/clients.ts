@@ -40,6 +40,37 @@ export const DURABLE_ACKS: Record<ServerKind, string> = {
   loro: 'after applying in memory (stored every saveInterval)',
 };
 
+type TextMethods = Pick<BenchClient, 'splice' | 'length' | 'text' | 'onRemoteInsert'>;
+
+/** The text half of a client over a Loro document (one commit per splice). */
+function loroText(doc: LoroDoc): TextMethods {
+  const text = doc.getText('text');
+  return {
+    splice: (i, d, s) => {
+      text.splice(i, d, s);
+      doc.commit();
+    },
+    length: () => text.length,
+    text: () => text.toString(),
+    onRemoteInsert: (l) => loroInserts(doc, l),
+  };
+}
+
+/** The text half of a client over a Yjs document (one transaction per splice). */
+function yText(doc: Y.Doc): TextMethods {
+  const text = doc.getText('text');
+  return {
+    splice: (i, d, s) =>
+      doc.transact(() => {
+        if (d > 0) text.delete(i, d);
+        if (s.length > 0) text.insert(i, s);
+      }),
+    length: () => text.length,
+    text: () => text.toString(),
+    onRemoteInsert: (l) => yInserts(text, l),
+  };
+}
+
 function loroInserts(doc: LoroDoc, listener: (inserted: string) => void): void {
   doc.subscribe((event) => {
     if (event.by === 'local') return;
@@ -62,15 +93,8 @@ export async function connectClient(kind: ServerKind, wsUrl: string, docId: stri
     case 'tandem': {
       const client: SyncClient = nodeSyncClient(wsUrl, token ? { token } : {});
       const room = await client.open(docId);
-      const text = room.doc.getText('text');
       return {
-        splice: (i, d, s) => {
-          text.splice(i, d, s);
-          room.doc.commit();
-        },
-        length: () => text.length,
-        text: () => text.toString(),
-        onRemoteInsert: (l) => loroInserts(room.doc, l),
+        ...loroText(room.doc),
         ready: () => room.whenSynced(),
         settled: () => room.whenAcknowledged(),
         close: () => client.close(),
@@ -80,16 +104,9 @@ export async function connectClient(kind: ServerKind, wsUrl: string, docId: stri
       const client = new LoroWebsocketClient({ url: wsUrl, disablePing: true });
       await client.waitConnected();
       const doc = new LoroDoc();
-      const text = doc.getText('text');
       const room = await client.join({ roomId: docId, crdtAdaptor: new LoroAdaptor(doc) });
       return {
-        splice: (i, d, s) => {
-          text.splice(i, d, s);
-          doc.commit();
-        },
-        length: () => text.length,
-        text: () => text.toString(),
-        onRemoteInsert: (l) => loroInserts(doc, l),
+        ...loroText(doc),
         ready: async () => {},
         settled: async () => {
           await (room as unknown as { waitForReachingServerVersion?: () => Promise<void> }).waitForReachingServerVersion?.();
@@ -99,20 +116,12 @@ export async function connectClient(kind: ServerKind, wsUrl: string, docId: stri
     }
     case 'hocuspocus': {
       const doc = new Y.Doc();
-      const text = doc.getText('text');
       const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket });
       const provider = new HocuspocusProvider({ websocketProvider: socket, name: docId, document: doc });
       provider.attach(); // a provider given its own socket object attaches explicitly
       const synced = new Promise<void>((resolve) => provider.on('synced', () => resolve()));
       return {
-        splice: (i, d, s) =>
-          doc.transact(() => {
-            if (d > 0) text.delete(i, d);
-            if (s.length > 0) text.insert(i, s);
-          }),
-        length: () => text.length,
-        text: () => text.toString(),
-        onRemoteInsert: (l) => yInserts(text, l),
+        ...yText(doc),
         ready: () => synced,
         settled: () =>
           new Promise<void>((resolve) => {
@@ -132,18 +141,10 @@ export async function connectClient(kind: ServerKind, wsUrl: string, docId: stri
     }
     case 'y-websocket': {
       const doc = new Y.Doc();
-      const text = doc.getText('text');
       const provider = new WebsocketProvider(wsUrl, docId, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
       const synced = new Promise<void>((resolve) => provider.once('sync', () => resolve()));
       return {
-        splice: (i, d, s) =>
-          doc.transact(() => {
-            if (d > 0) text.delete(i, d);
-            if (s.length > 0) text.insert(i, s);
-          }),
-        length: () => text.length,
-        text: () => text.toString(),
-        onRemoteInsert: (l) => yInserts(text, l),
+        ...yText(doc),
         ready: () => synced,
         settled: async () => {}, // nothing to wait for: the protocol does not say
         close: () => provider.destroy(),
