@@ -1,10 +1,12 @@
 /**
- * While Postgres is unreachable the server acknowledges nothing, keeps every socket open,
+ * While Postgres is unreachable the server relays edits but acknowledges nothing, keeps every socket open,
  * reports not-ready, and catches up by itself when Postgres returns. (Embedded Postgres runs
  * in-process and cannot become unreachable, so this suite needs a real Postgres.)
  */
+import { LoroDoc } from 'loro-crdt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/open-database';
+import type { RoomMember } from '../../server/sync/member';
 import type { SyncClient } from '../../shared/client/sync-client';
 import { postgresBackend, type TestDatabase } from '../helpers/backends';
 import { nodeSyncClient } from '../helpers/clients';
@@ -55,17 +57,27 @@ describe.skipIf(!postgresBackend)('database outage (postgres)', () => {
     await waitFor(async () => (await fetch(`${server.httpUrl}/readyz`)).status === 503, { what: '/readyz to report not ready' });
     a.doc.getText(TEXT).insert(8, 'during. ');
     a.doc.commit();
-    // The server holds the edit and retries; nothing is acknowledged or relayed meanwhile.
+    // The server relays the edit (B sees it live) but holds and retries the write: nothing
+    // is acknowledged while it is not stored.
     const room = await server.server.rooms.acquireDoc(docId);
     await waitFor(() => room.hasPendingWrites, { what: 'the server to hold the edit' });
+    await waitFor(() => textOf(b.doc) === 'before. during. ', { what: 'the held edit to reach B' });
     expect(a.unacknowledged).toBe(1);
-    expect(textOf(b.doc)).toBe('before. ');
     expect(writer.status).toBe('open');
     expect(reader.status).toBe('open');
+    // A member joining now (straight into the room: signing in needs the database) gets the
+    // relayed-but-unstored edit too, not only what is stored.
+    const lateJoiner: RoomMember = { connectionId: -1, deliver: () => {}, evict: () => {} };
+    const joined = room.join(lateJoiner, new Uint8Array());
+    room.leave(lateJoiner);
+    if (!joined.ok) throw new Error('the late joiner was refused');
+    const seenByLateJoiner = new LoroDoc();
+    seenByLateJoiner.importBatch(joined.catchUp);
+    expect(textOf(seenByLateJoiner)).toBe('before. during. ');
+    expect(a.unacknowledged).toBe(1);
 
     proxy.restore();
     await a.whenAcknowledged();
-    await waitFor(() => textOf(b.doc) === 'before. during. ', { what: 'the held edit to reach B' });
     expect((await fetch(`${server.httpUrl}/readyz`)).status).toBe(200);
     expect(textOf(await storedDoc(db.handle.db, docId))).toBe('before. during. ');
   });

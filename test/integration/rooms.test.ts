@@ -3,6 +3,7 @@
  * presence relay.
  */
 import { EphemeralStore, LoroDoc } from 'loro-crdt';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
 import { WorkerCompactor } from '../../server/sync/compactor';
@@ -179,5 +180,30 @@ describe.each(backends)('rooms ($name)', (backend) => {
     );
     for (const p of [a, b, c]) p.close();
     for (const s of [store, seenByB, seenByC]) s.destroy();
+  });
+
+  it('an edit relayed before a write that fails for good comes back from a reader when its sender is gone', async () => {
+    const docId = await createDocument(server);
+    const writer = nodeSyncClient(server.wsUrl, { token: server.token });
+    const reader = nodeSyncClient(server.wsUrl, { token: server.token });
+    clients.push(writer, reader);
+    const [a, b] = await Promise.all([writer.open(docId), reader.open(docId)]);
+    await Promise.all([a.whenSynced(), b.whenSynced()]);
+    // Every write to the log fails with an error that is not worth retrying.
+    await sql`CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`.execute(db.handle.db);
+    await sql`CREATE TRIGGER refuse_write BEFORE INSERT ON doc_updates FOR EACH ROW EXECUTE FUNCTION refuse_write()`.execute(db.handle.db);
+    a.doc.getText(TEXT).insert(0, 'seen, never stored');
+    a.doc.commit();
+    // The reader sees it at once (relayed on import), though the server never stored it.
+    await waitFor(() => textOf(b.doc) === 'seen, never stored', { what: 'the relayed edit to reach the reader' });
+    expect(a.unacknowledged).toBe(1);
+    // Its sender leaves for good with it unacknowledged; then the database accepts writes again.
+    writer.close();
+    await sql`DROP TRIGGER refuse_write ON doc_updates`.execute(db.handle.db);
+    // The failed room asked the reader to rejoin; on rejoin it sends what the server lacks.
+    await waitFor(async () => textOf(await storedDoc(db.handle.db, docId)) === 'seen, never stored', {
+      what: 'the edit to be stored from the reader',
+      timeoutMs: 15_000,
+    });
   });
 });
