@@ -28,6 +28,7 @@ import { RawPeer } from '../helpers/raw-peer';
 import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
 import { clusterTable, runClusterBench } from './cluster';
+import { compareChart } from './compare/chart';
 import { compareTable, runCompare } from './compare/compare';
 import { extensionTable, runExtensionBench } from './extension';
 import { round, summary } from './stats';
@@ -531,11 +532,15 @@ async function main(): Promise<void> {
 async function compare(): Promise<void> {
   if (!postgresUrl) throw new Error('--compare needs TANDEM_BENCH_DATABASE_URL: every server stores in Postgres');
   const servers = args.includes('--servers') ? args[args.indexOf('--servers') + 1]!.split(',') : undefined;
-  const results = await runCompare({ quick, postgresUrl, ...(servers ? { servers } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
+  const results = await runCompare({ quick, postgresUrl, redisUrl: process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null, ...(servers ? { servers } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
   await mkdir('bench-results', { recursive: true });
-  await writeFile(join('bench-results', 'compare.json'), `${JSON.stringify({ date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`, machine, quick, results }, null, 2)}\n`);
-  process.stdout.write(`\n${compareTable(results)}\n\nwritten: bench-results/compare.json\n`);
+  const date = new Date().toISOString();
+  const command = `npm run bench -- ${args.join(' ')}`;
+  await writeFile(join('bench-results', 'compare.json'), `${JSON.stringify({ date, command, machine, quick, results }, null, 2)}\n`);
+  const caption = `${date.slice(0, 10)} · ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.node} · ${command}`;
+  await writeFile(join('bench-results', 'compare.svg'), compareChart(results, caption));
+  process.stdout.write(`\n${compareTable(results)}\n\nwritten: bench-results/compare.json, bench-results/compare.svg\n`);
 }
 
 main().catch((error: unknown) => {

@@ -3,6 +3,7 @@
  * hear about text others inserted, read the whole text, and know when the server has this
  * client's edits (acknowledged where the protocol has acknowledgements).
  */
+import { createHash } from 'node:crypto';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { LoroDoc } from 'loro-crdt';
 import { LoroAdaptor } from 'loro-adaptors/loro';
@@ -41,6 +42,43 @@ export const DURABLE_ACKS: Record<ServerKind, string> = {
 };
 
 type TextMethods = Pick<BenchClient, 'splice' | 'length' | 'text' | 'onRemoteInsert'>;
+
+/**
+ * A large document's content in each CRDT: `copies` replays of a trace, each in front of the
+ * last (one writer, one commit per patch for Loro). Building ten copies takes ~12 s for Loro
+ * and 2–4 minutes for Yjs here, so the benchmark's join storm and cold start use one copy
+ * (automerge-paper's 260k edits, 105 KB of text) unless asked for more.
+ */
+export function buildDocument(family: 'loro' | 'yjs', patches: readonly [number, number, string][], copies: number): { bytes: Uint8Array; length: number } {
+  if (family === 'loro') {
+    const doc = new LoroDoc();
+    const text = doc.getText('text');
+    for (let copy = 0; copy < copies; copy++) {
+      for (const [pos, del, ins] of patches) {
+        if (del > 0) text.delete(pos, del);
+        if (ins.length > 0) text.insert(pos, ins);
+        doc.commit();
+      }
+    }
+    return { bytes: doc.export({ mode: 'snapshot' }), length: text.length };
+  }
+  const doc = new Y.Doc();
+  const text = doc.getText('text');
+  for (let copy = 0; copy < copies; copy++) {
+    for (const [pos, del, ins] of patches) {
+      doc.transact(() => {
+        if (del > 0) text.delete(pos, del);
+        if (ins.length > 0) text.insert(pos, ins);
+      });
+    }
+  }
+  return { bytes: Y.encodeStateAsUpdate(doc), length: text.length };
+}
+
+/** A text as length:sha1, to compare large texts across processes. */
+export const fingerprint = (text: string): string => `${text.length}:${createHash('sha1').update(text).digest('hex')}`;
+
+export const familyOf = (kind: ServerKind): 'loro' | 'yjs' => (kind === 'tandem' || kind === 'loro' ? 'loro' : 'yjs');
 
 /** The text half of a client over a Loro document (one commit per splice). */
 function loroText(doc: LoroDoc): TextMethods {
@@ -88,11 +126,17 @@ function yInserts(text: Y.Text, listener: (inserted: string) => void): void {
   });
 }
 
-export async function connectClient(kind: ServerKind, wsUrl: string, docId: string, token: string | null): Promise<BenchClient> {
+/**
+ * Connects one client. `initial` (a Loro snapshot or a Yjs update, by protocol) is content the
+ * client holds before it joins and uploads through the protocol's own sync: how the benchmark
+ * seeds a large document into every server the same way.
+ */
+export async function connectClient(kind: ServerKind, wsUrl: string, docId: string, token: string | null, initial?: Uint8Array): Promise<BenchClient> {
   switch (kind) {
     case 'tandem': {
       const client: SyncClient = nodeSyncClient(wsUrl, token ? { token } : {});
       const room = await client.open(docId);
+      if (initial) room.importLocal(initial);
       return {
         ...loroText(room.doc),
         ready: () => room.whenSynced(),
@@ -104,6 +148,7 @@ export async function connectClient(kind: ServerKind, wsUrl: string, docId: stri
       const client = new LoroWebsocketClient({ url: wsUrl, disablePing: true });
       await client.waitConnected();
       const doc = new LoroDoc();
+      if (initial) doc.import(initial);
       const room = await client.join({ roomId: docId, crdtAdaptor: new LoroAdaptor(doc) });
       return {
         ...loroText(doc),
@@ -116,6 +161,7 @@ export async function connectClient(kind: ServerKind, wsUrl: string, docId: stri
     }
     case 'hocuspocus': {
       const doc = new Y.Doc();
+      if (initial) Y.applyUpdate(doc, initial);
       const socket = new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket });
       const provider = new HocuspocusProvider({ websocketProvider: socket, name: docId, document: doc });
       provider.attach(); // a provider given its own socket object attaches explicitly
@@ -141,6 +187,7 @@ export async function connectClient(kind: ServerKind, wsUrl: string, docId: stri
     }
     case 'y-websocket': {
       const doc = new Y.Doc();
+      if (initial) Y.applyUpdate(doc, initial);
       const provider = new WebsocketProvider(wsUrl, docId, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
       const synced = new Promise<void>((resolve) => provider.once('sync', () => resolve()));
       return {

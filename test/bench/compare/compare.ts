@@ -4,30 +4,49 @@
  * process speaking each server's own protocol. Work in progress (see the README): typing at
  * several loads and a trace replay so far; the join storm, cold start and three-node runs follow.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { spawnServer } from '../../helpers/server-process';
+import { spawnServer, type ServerProcess } from '../../helpers/server-process';
 import { createDocument, signUp } from '../../helpers/test-server';
 import { loadSequentialTrace, patchesOf } from '../../helpers/traces';
 import { percentile, round } from '../stats';
-import { DURABLE_ACKS, connectClient, type BenchClient, type ServerKind } from './clients';
+import type { ClientSpec, WorkerReply, WorkerRequest } from './client-worker';
+import { DURABLE_ACKS, buildDocument, connectClient, familyOf, fingerprint, type ServerKind } from './clients';
 
 const ROOT = join(import.meta.dirname, '../../..');
+
+/** Every process the comparison started, killed if the benchmark itself is stopped. */
+const spawned = new Set<ChildProcess>();
+function track(child: ChildProcess): ChildProcess {
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
+}
+process.once('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 interface RunningPeer {
   name: string;
   kind: ServerKind;
-  wsUrl: (docId: string) => string;
+  /** Where the `index`-th client of a run connects (several nodes: spread over them). */
+  wsUrl: (docId: string, index?: number) => string;
   /** Creates a document and returns the id clients join (Tandem needs one made through its API). */
   newDocument(): Promise<string>;
   token: string | null;
-  pid: number;
+  /** CPU seconds and peak RSS of the server processes so far (restarts included). */
+  stats(): { cpuSeconds: number; peakRssMiB: number };
+  /** Current RSS of the server processes, MiB. */
+  rssMiB(): number;
   storedBytes(docId: string): Promise<number>;
+  /** Stops the server processes and starts them again on the same database. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,9 +63,47 @@ export interface PeerResult {
   durableAcks: string;
   loads: LoadResult[];
   replay: { updates: number; seconds: number; updatesPerSecond: number; converged: boolean; storedBytes: number } | null;
+  large: LargeDocResult | null;
+  /** Server RSS growth per idle document, KiB. */
+  idleKiBPerDoc: number | null;
   cpuSeconds: number;
   peakRssMiB: number;
   error?: string;
+}
+
+function currentRssMiB(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Adds up processes that come and go (restarts, several nodes). */
+class ProcessMeter {
+  private cpuDone = 0;
+  private peakDone = 0;
+  live: number[] = [];
+
+  /** Call before the live processes exit. */
+  retire(): void {
+    const s = this.read();
+    this.cpuDone = s.cpuSeconds;
+    this.peakDone = s.peakRssMiB;
+    this.live = [];
+  }
+
+  read(): { cpuSeconds: number; peakRssMiB: number } {
+    const live = this.live.map(procStats);
+    return {
+      cpuSeconds: round(this.cpuDone + live.reduce((n, p) => n + p.cpuSeconds, 0), 2),
+      peakRssMiB: round(Math.max(this.peakDone, live.reduce((n, p) => n + p.peakRssMiB, 0))),
+    };
+  }
+
+  rss(): number {
+    return this.live.reduce((n, pid) => n + currentRssMiB(pid), 0);
+  }
 }
 
 function procStats(pid: number): { cpuSeconds: number; peakRssMiB: number } {
@@ -80,8 +137,13 @@ async function freshDatabase(adminUrl: string): Promise<{ url: string; drop(): P
   };
 }
 
-async function spawnPeer(kind: Exclude<ServerKind, 'tandem'>, databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/compare/peer-server.ts', kind, databaseUrl], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+async function spawnPeer(kind: string, databaseUrl: string, redisUrl: string | null): Promise<{ child: ChildProcess; port: number }> {
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', 'test/bench/compare/peer-server.ts', kind, databaseUrl, ...(redisUrl ? [redisUrl] : [])], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
@@ -96,7 +158,10 @@ async function spawnPeer(kind: Exclude<ServerKind, 'tandem'>, databaseUrl: strin
   return { child, port };
 }
 
-async function startPeer(name: string, adminUrl: string): Promise<RunningPeer> {
+/** Nodes for the multi-node variants. */
+const NODES = 3;
+
+async function startPeer(name: string, adminUrl: string, redisUrl: string | null): Promise<RunningPeer> {
   const db = await freshDatabase(adminUrl);
   const query = async (sql: string, params: unknown[]): Promise<number> => {
     const c = new pg.Client({ connectionString: db.url });
@@ -107,17 +172,36 @@ async function startPeer(name: string, adminUrl: string): Promise<RunningPeer> {
       await c.end();
     }
   };
+  const meter = new ProcessMeter();
+  const nodes = name.endsWith('-3-nodes') ? NODES : 1;
+  if (nodes > 1 && !redisUrl) throw new Error(`${name} needs TANDEM_BENCH_REDIS_URL (the nodes talk over Redis)`);
   if (name.startsWith('tandem')) {
     const dataDir = name === 'tandem-embedded' ? await mkdtemp(join(tmpdir(), 'tandem-cmp-')) : null;
-    const server = await spawnServer(dataDir ? { TANDEM_DATA_DIR: dataDir, TANDEM_PASSWORD_COST: '10' } : { DATABASE_URL: db.url, TANDEM_PASSWORD_COST: '10' });
-    const { token } = await signUp(server.httpUrl);
+    const env: Record<string, string> = dataDir
+      ? { TANDEM_DATA_DIR: dataDir, TANDEM_PASSWORD_COST: '10' }
+      : { DATABASE_URL: db.url, TANDEM_PASSWORD_COST: '10', ...(nodes > 1 ? { TANDEM_BUS: 'redis', TANDEM_REDIS_URL: redisUrl! } : {}) };
+    let servers: ServerProcess[] = [];
+    const start = async (): Promise<void> => {
+      const profile = process.env.TANDEM_BENCH_SERVER_PROFILE;
+      servers = await Promise.all(Array.from({ length: nodes }, () => spawnServer(env, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])));
+      for (const s of servers) track(s.child);
+      meter.live = servers.map((s) => s.child.pid!);
+    };
+    const stopAll = async (): Promise<void> => {
+      meter.retire();
+      for (const s of servers) s.child.kill('SIGTERM');
+      await Promise.all(servers.map((s) => s.exited));
+    };
+    await start();
+    const { token } = await signUp(servers[0]!.httpUrl);
     return {
       name,
       kind: 'tandem',
-      wsUrl: () => server.wsUrl,
-      newDocument: () => createDocument({ httpUrl: server.httpUrl, token }),
+      wsUrl: (_docId, index = 0) => servers[index % servers.length]!.wsUrl,
+      newDocument: () => createDocument({ httpUrl: servers[0]!.httpUrl, token }),
       token,
-      pid: server.child.pid!,
+      stats: () => meter.read(),
+      rssMiB: () => meter.rss(),
       storedBytes: async (docId) =>
         dataDir
           ? Number.NaN // embedded: inside the data folder, not queried from here
@@ -125,16 +209,34 @@ async function startPeer(name: string, adminUrl: string): Promise<RunningPeer> {
               `select coalesce((select sum(octet_length(updates)) from doc_updates where doc_id = $1), 0) + coalesce((select sum(octet_length(bytes)) from doc_snapshots where doc_id = $1), 0) as n`,
               [docId],
             ),
+      restart: async () => {
+        await stopAll();
+        await start();
+      },
       stop: async () => {
-        server.child.kill('SIGTERM');
-        await server.exited;
+        await stopAll();
         if (dataDir) await rm(dataDir, { recursive: true, force: true });
         await db.drop();
       },
     };
   }
-  const kind = name as Exclude<ServerKind, 'tandem'>;
-  const { child, port } = await spawnPeer(kind, db.url);
+  const kind = name.replace(/-3-nodes$/, '') as Exclude<ServerKind, 'tandem'>;
+  let children: { child: ChildProcess; port: number }[] = [];
+  const start = async (): Promise<void> => {
+    children = await Promise.all(Array.from({ length: nodes }, () => spawnPeer(kind, db.url, nodes > 1 ? redisUrl : null)));
+    meter.live = children.map((c) => c.child.pid!);
+  };
+  const stopAll = async (): Promise<void> => {
+    meter.retire();
+    await Promise.all(
+      children.map(({ child }) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        return exited;
+      }),
+    );
+  };
+  await start();
   let counter = 0;
   const stored: Record<typeof kind, string> = {
     hocuspocus: 'select coalesce(sum(octet_length(data)), 0) as n from bench_hocuspocus where name = $1',
@@ -144,17 +246,31 @@ async function startPeer(name: string, adminUrl: string): Promise<RunningPeer> {
   return {
     name,
     kind,
-    wsUrl: () => `ws://127.0.0.1:${port}`,
+    wsUrl: (_docId, index = 0) => `ws://127.0.0.1:${children[index % children.length]!.port}`,
     newDocument: async () => `doc${++counter}-${Math.random().toString(36).slice(2, 8)}`,
     token: null,
-    pid: child.pid!,
+    stats: () => meter.read(),
+    rssMiB: () => meter.rss(),
     storedBytes: (docId) => query(stored[kind], [docId]),
+    restart: async () => {
+      await stopAll();
+      await start();
+    },
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await stopAll();
       await db.drop();
     },
   };
+}
+
+/** Runs one stage of a server's run, failing it (not the whole benchmark) after `ms`. */
+async function stage<T>(what: string, ms: number, run: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([run(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -166,57 +282,119 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
   return false;
 }
 
-/** N documents × M clients, each typing 5 updates/s (a marker per update, so every arrival is timed). */
-async function typing(peer: RunningPeer, docs: number, perDoc: number, durationMs: number): Promise<LoadResult> {
-  const sent = new Map<string, number>();
-  const latencies: number[] = [];
-  const groups: BenchClient[][] = [];
-  for (let d = 0; d < docs; d++) {
-    const docId = await peer.newDocument();
-    const group: BenchClient[] = [];
-    for (let c = 0; c < perDoc; c++) {
-      const client = await connectClient(peer.kind, peer.wsUrl(docId), docId, peer.token);
-      client.onRemoteInsert((inserted) => {
-        const now = performance.now();
-        for (const m of inserted.matchAll(/#(\w+)#/g)) {
-          const t = sent.get(m[1]!);
-          if (t !== undefined) latencies.push(now - t);
-        }
+/** Client processes (one per core), each holding a share of the benchmark's clients. */
+class ClientPool {
+  private readonly workers: { child: ChildProcess; replies: WorkerReply[]; waiting: ((r: WorkerReply) => void) | null }[] = [];
+  private specs = 0;
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) {
+      const child = track(fork(join(import.meta.dirname, 'client-worker.ts'), [], { execArgv: ['--import', 'tsx', ...(process.env.TANDEM_BENCH_CLIENT_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TANDEM_BENCH_CLIENT_PROFILE}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+      const worker = { child, replies: [] as WorkerReply[], waiting: null as ((r: WorkerReply) => void) | null };
+      child.on('message', (reply: WorkerReply) => {
+        if (worker.waiting) {
+          const w = worker.waiting;
+          worker.waiting = null;
+          w(reply);
+        } else worker.replies.push(reply);
       });
-      group.push(client);
+      this.workers.push(worker);
     }
-    groups.push(group);
   }
-  await Promise.all(groups.flat().map((c) => c.ready()));
-  let count = 0;
-  const timers: ReturnType<typeof setInterval>[] = [];
-  const start = performance.now();
-  groups.flat().forEach((client, i) => {
-    const startDelay = Math.random() * 200;
-    setTimeout(() => {
-      timers.push(
-        setInterval(() => {
-          const id = `c${i}n${count++}`;
-          sent.set(id, performance.now());
-          client.splice(Math.floor(Math.random() * (client.length() + 1)), 0, `#${id}#`);
-        }, 200),
-      );
-    }, startDelay);
-  });
-  await new Promise((resolve) => setTimeout(resolve, durationMs));
-  for (const t of timers) clearInterval(t);
-  const seconds = (performance.now() - start) / 1000;
-  await Promise.race([Promise.all(groups.flat().map((c) => c.settled())), new Promise((resolve) => setTimeout(resolve, 30_000))]);
-  const converged = await waitUntil(() => groups.every((g) => g.every((c) => c.text() === g[0]!.text())), 30_000);
-  for (const c of groups.flat()) c.close();
-  return {
-    connections: docs * perDoc,
-    docs,
-    latency: { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), p999: round(percentile(latencies, 99.9), 2), n: latencies.length },
-    sentPerSecond: round(count / seconds),
-    converged,
-  };
+
+  private ask<T extends WorkerReply['type']>(index: number, request: WorkerRequest, expect: T): Promise<Extract<WorkerReply, { type: T }>> {
+    const worker = this.workers[index]!;
+    worker.child.send(request);
+    return new Promise((resolve, reject) => {
+      const take = (reply: WorkerReply): void => {
+        if (reply.type === 'error') reject(new Error(`client process: ${reply.message}`));
+        else if (reply.type !== expect) reject(new Error(`client process answered ${reply.type}, expected ${expect}`));
+        else resolve(reply as Extract<WorkerReply, { type: T }>);
+      };
+      const queued = worker.replies.shift();
+      if (queued) take(queued);
+      else worker.waiting = take;
+    });
+  }
+
+  /** Connects clients, dealt round-robin over the processes; returns each one's time to synced. */
+  async connect(peer: RunningPeer, docIds: readonly string[]): Promise<number[]> {
+    const byWorker: ClientSpec[][] = this.workers.map(() => []);
+    docIds.forEach((docId, i) => {
+      byWorker[i % this.workers.length]!.push({ id: `c${this.specs++}`, kind: peer.kind, url: peer.wsUrl(docId, i), docId, token: peer.token });
+    });
+    const replies = await Promise.all(byWorker.map((clients, w) => this.ask(w, { type: 'connect', clients }, 'connected')));
+    return replies.flatMap((r) => r.ms);
+  }
+
+  async type(durationMs: number, intervalMs: number, sizes: string[]): Promise<{ latencies: number[]; sent: number; settled: boolean }> {
+    const replies = await Promise.all(this.workers.map((_, w) => this.ask(w, { type: 'type', durationMs, intervalMs, sizes }, 'typed')));
+    return { latencies: replies.flatMap((r) => r.latencies), sent: replies.reduce((n, r) => n + r.sent, 0), settled: replies.every((r) => r.settled) };
+  }
+
+  async texts(): Promise<Record<string, string>> {
+    const replies = await Promise.all(this.workers.map((_, w) => this.ask(w, { type: 'texts' }, 'texts')));
+    return Object.assign({}, ...replies.map((r) => r.texts)) as Record<string, string>;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.child.exitCode !== null) return resolve();
+            w.child.once('exit', () => resolve());
+            w.child.send({ type: 'close' } satisfies WorkerRequest);
+          }),
+      ),
+    );
+  }
 }
+
+const CLIENT_PROCESSES = Math.max(2, availableParallelism());
+
+/** Insert sizes drawn from automerge-paper's patches (most are one character). */
+function traceSizes(): string[] {
+  const trace = loadSequentialTrace('automerge-paper');
+  return [...patchesOf(trace)].slice(0, 5_000).map(([, , ins]) => ins).filter((s) => s.length > 0);
+}
+
+/** N documents × M clients, each typing 5 updates/s (each update timed at every other client of its document). */
+async function typing(peer: RunningPeer, docs: number, perDoc: number, durationMs: number): Promise<LoadResult> {
+  const pool = new ClientPool(CLIENT_PROCESSES);
+  try {
+    const docIds: string[] = [];
+    for (let d = 0; d < docs; d++) docIds.push(await peer.newDocument());
+    // Clients of one document sit in different processes: c = d + docs·k.
+    const placement = Array.from({ length: docs * perDoc }, (_, i) => docIds[i % docs]!);
+    await pool.connect(peer, placement);
+    const started = performance.now();
+    const typed = await pool.type(durationMs, 200, sizes());
+    const seconds = (performance.now() - started) / 1000;
+    const converged = await waitUntil(async () => {
+      const texts = await pool.texts();
+      const byDoc = new Map<string, string>();
+      return placement.every((docId, i) => {
+        const text = texts[`c${i}`];
+        if (!byDoc.has(docId)) byDoc.set(docId, text!);
+        return text === byDoc.get(docId);
+      });
+    }, 30_000);
+    const latencies = typed.latencies;
+    return {
+      connections: docs * perDoc,
+      docs,
+      latency: { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), p999: round(percentile(latencies, 99.9), 2), n: latencies.length },
+      sentPerSecond: round(typed.sent / seconds),
+      converged: converged && typed.settled,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+let sizesCache: string[] | null = null;
+const sizes = (): string[] => (sizesCache ??= traceSizes());
 
 /** automerge-paper through one client, one update per patch, as fast as it goes; a second client must reach endContent. */
 async function replay(peer: RunningPeer): Promise<PeerResult['replay']> {
@@ -243,29 +421,122 @@ async function replay(peer: RunningPeer): Promise<PeerResult['replay']> {
   return { updates: patches.length, seconds: round(seconds, 2), updatesPerSecond: round(patches.length / seconds), converged, storedBytes };
 }
 
-export const SERVERS = ['tandem-embedded', 'tandem-postgres', 'hocuspocus', 'y-websocket', 'loro'] as const;
+/** Join storm and cold start on automerge-paper (`copies` replays of it, one large document). */
+export interface LargeDocResult {
+  copies: number;
+  textLength: number;
+  /** One client, on a server just restarted with the document only in storage: connect → synced. */
+  coldStartMs: number;
+  /** `clients` joining at once (the document loaded): time until the last one is synced. */
+  storm: { clients: number; allSyncedMs: number; p50Ms: number; converged: boolean };
+}
 
-export async function runCompare(options: { quick: boolean; postgresUrl: string; servers?: readonly string[]; log: (m: string) => void }): Promise<PeerResult[]> {
+const largeDocs = new Map<string, { bytes: Uint8Array; length: number }>();
+function largeDocument(kind: ServerKind, copies: number): { bytes: Uint8Array; length: number } {
+  const key = `${familyOf(kind)}x${copies}`;
+  let built = largeDocs.get(key);
+  if (!built) {
+    built = buildDocument(familyOf(kind), [...patchesOf(loadSequentialTrace('automerge-paper'))], copies);
+    largeDocs.set(key, built);
+  }
+  return built;
+}
+
+async function largeDocument_(peer: RunningPeer, copies: number, stormClients: number): Promise<LargeDocResult> {
+  const { bytes, length } = largeDocument(peer.kind, copies);
+  const docId = await peer.newDocument();
+  // Seeded through the protocol: a client that holds the document joins and uploads it.
+  const seeder = await connectClient(peer.kind, peer.wsUrl(docId), docId, peer.token, bytes);
+  await seeder.ready();
+  await seeder.settled();
+  // Servers that store on a timer get until their bytes stop changing.
+  let last = -1;
+  await waitUntil(async () => {
+    const now = await peer.storedBytes(docId);
+    const stable = now > 0 && now === last;
+    last = now;
+    return stable;
+  }, 30_000);
+  seeder.close();
+  await peer.restart();
+  const coldStarted = performance.now();
+  const first = await connectClient(peer.kind, peer.wsUrl(docId), docId, peer.token);
+  await first.ready();
+  const synced = await waitUntil(() => first.text().length === length, 120_000);
+  const coldStartMs = synced ? performance.now() - coldStarted : Number.NaN;
+  // The first client stays: the storm joins a loaded document.
+  const pool = new ClientPool(CLIENT_PROCESSES);
+  try {
+    const stormStarted = performance.now();
+    const ms = await pool.connect(peer, Array.from({ length: stormClients }, () => docId));
+    const allSyncedMs = performance.now() - stormStarted;
+    const expected = fingerprint(first.text());
+    const texts = Object.values(await pool.texts());
+    return {
+      copies,
+      textLength: length,
+      coldStartMs: round(coldStartMs),
+      storm: { clients: stormClients, allSyncedMs: round(allSyncedMs), p50Ms: round(percentile(ms, 50)), converged: synced && texts.every((t) => t === expected) },
+    };
+  } finally {
+    first.close();
+    await pool.close();
+  }
+}
+
+/** Server memory per idle document: `docs` documents, one client each, 2 KB typed, then quiet. */
+async function idleMemory(peer: RunningPeer, docs: number): Promise<number> {
+  await peer.restart();
+  const before = peer.rssMiB();
+  const docIds: string[] = [];
+  for (let d = 0; d < docs; d++) docIds.push(await peer.newDocument());
+  const pool = new ClientPool(CLIENT_PROCESSES);
+  try {
+    await pool.connect(peer, docIds);
+    // 10 updates of ~200 characters each per document, then nothing.
+    await pool.type(2_000, 200, [sizes().join('').slice(0, 200)]);
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // the benchmark's quiet period, not a test wait
+    return round(((peer.rssMiB() - before) * 1024) / docs, 1);
+  } finally {
+    await pool.close();
+  }
+}
+
+export const SERVERS = ['tandem-embedded', 'tandem-postgres', 'tandem-3-nodes', 'hocuspocus', 'hocuspocus-3-nodes', 'y-websocket', 'loro'] as const;
+
+export async function runCompare(options: {
+  quick: boolean;
+  postgresUrl: string;
+  redisUrl: string | null;
+  servers?: readonly string[];
+  log: (m: string) => void;
+}): Promise<PeerResult[]> {
   const loads = options.quick ? [[5, 2], [25, 4]] : [[5, 2], [25, 4], [50, 10], [100, 10]];
   const durationMs = options.quick ? 5_000 : 15_000;
+  const stormClients = options.quick ? 50 : 200;
   const results: PeerResult[] = [];
-  for (const name of options.servers ?? SERVERS) {
+  for (const name of options.servers ?? SERVERS.filter((s) => options.redisUrl || !s.endsWith('-3-nodes'))) {
     options.log(name);
     let peer: RunningPeer | null = null;
-    const result: PeerResult = { server: name, durableAcks: '', loads: [], replay: null, cpuSeconds: Number.NaN, peakRssMiB: Number.NaN };
+    const result: PeerResult = { server: name, durableAcks: '', loads: [], replay: null, large: null, idleKiBPerDoc: null, cpuSeconds: Number.NaN, peakRssMiB: Number.NaN };
     try {
-      peer = await startPeer(name, options.postgresUrl);
+      peer = await startPeer(name, options.postgresUrl, options.redisUrl);
       result.durableAcks = DURABLE_ACKS[peer.kind];
       for (const [docs, perDoc] of loads) {
         options.log(`${name}: typing, ${docs! * perDoc!} connections`);
-        result.loads.push(await typing(peer, docs!, perDoc!, durationMs));
+        result.loads.push(await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs)));
       }
       options.log(`${name}: trace replay`);
-      result.replay = await replay(peer);
-      Object.assign(result, procStats(peer.pid));
+      result.replay = await stage('the trace replay', 300_000, () => replay(peer!));
+      options.log(`${name}: cold start and join storm (${stormClients} clients)`);
+      result.large = await stage('cold start and join storm', 300_000, () => largeDocument_(peer!, 1, stormClients));
+      options.log(`${name}: memory per idle document`);
+      result.idleKiBPerDoc = await stage('memory per idle document', 120_000, () => idleMemory(peer!, options.quick ? 50 : 200));
+      Object.assign(result, peer.stats());
     } catch (error) {
       result.error = error instanceof Error ? error.message : String(error);
       options.log(`${name}: failed: ${result.error}`);
+      if (peer) Object.assign(result, peer.stats());
     } finally {
       await peer?.stop().catch(() => {});
     }
@@ -276,16 +547,19 @@ export async function runCompare(options: { quick: boolean; postgresUrl: string;
 
 export function compareTable(results: PeerResult[]): string {
   const loads = [...new Set(results.flatMap((r) => r.loads.map((l) => l.connections)))].sort((a, b) => a - b);
-  const header = `| server | durable acks | ${loads.map((c) => `p50 / p99 / p999 at ${c} conns`).join(' | ')} | replay updates/s | stored bytes | CPU s | peak RSS |`;
-  const sep = `| --- | --- | ${loads.map(() => '---').join(' | ')} | --- | --- | --- | --- |`;
+  const header = `| server | durable acks | ${loads.map((c) => `p50 / p99 / p999 at ${c} conns`).join(' | ')} | replay updates/s | stored bytes | cold start | join storm (all synced) | idle KiB/doc | CPU s | peak RSS |`;
+  const sep = `| --- | --- | ${loads.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- | --- |`;
   const rows = results.map((r) => {
     const cells = loads.map((c) => {
       const l = r.loads.find((x) => x.connections === c);
-      if (!l) return r.error ? `failed: ${r.error}` : '';
+      if (!l) return r.error ? 'failed' : '';
       return `${l.latency.p50} / ${l.latency.p99} / ${l.latency.p999} ms${l.converged ? '' : ' (DIVERGED)'}`;
     });
     const replayCell = r.replay ? `${r.replay.updatesPerSecond}${r.replay.converged ? '' : ' (DIVERGED)'}` : '';
-    return `| ${r.server} | ${r.durableAcks} | ${cells.join(' | ')} | ${replayCell} | ${r.replay?.storedBytes ?? ''} | ${r.cpuSeconds} | ${r.peakRssMiB} MiB |`;
+    const cold = r.large ? `${r.large.coldStartMs} ms` : '';
+    const storm = r.large ? `${r.large.storm.allSyncedMs} ms (${r.large.storm.clients})${r.large.storm.converged ? '' : ' (DIVERGED)'}` : '';
+    const error = r.error ? ` (failed: ${r.error})` : '';
+    return `| ${r.server}${error} | ${r.durableAcks} | ${cells.join(' | ')} | ${replayCell} | ${r.replay?.storedBytes ?? ''} | ${cold} | ${storm} | ${r.idleKiBPerDoc ?? ''} | ${r.cpuSeconds} | ${r.peakRssMiB} MiB |`;
   });
   return [header, sep, ...rows].join('\n');
 }

@@ -4,7 +4,8 @@
  * `{"listening":port}` on stdout once it accepts connections. Benchmark-only code.
  *
  * - hocuspocus: @hocuspocus/server 3 (4 needs Node 22) with its Database extension on Postgres
- *   (whole-document store, debounced 2 s / max 10 s: its defaults).
+ *   (whole-document store, debounced 2 s / max 10 s: its defaults); given a Redis URL (third
+ *   argument), also its Redis extension, for running several processes.
  * - y-websocket: @y/websocket-server's connection handler with a Postgres persistence (every
  *   update appended as it is applied). The Yjs protocol has no acknowledgements.
  * - loro: loro-websocket's SimpleServer with onLoad/onSave on Postgres (snapshot every saveInterval).
@@ -13,19 +14,24 @@ import { createServer } from 'node:http';
 import pg from 'pg';
 import { WebSocketServer } from 'ws';
 
-const [kind, databaseUrl] = process.argv.slice(2);
+const [kind, databaseUrl, redisUrl] = process.argv.slice(2);
 if (!kind || !databaseUrl) throw new Error('usage: peer-server.ts <hocuspocus|y-websocket|loro> <DATABASE_URL>');
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+// A dropped connection fails the query that used it; it must not take the server down.
+pool.on('error', (error) => process.stderr.write(`[pool] ${error.message}\n`));
 
 async function main(): Promise<number> {
   if (kind === 'hocuspocus') {
     const { Server } = await import('@hocuspocus/server');
     const { Database } = await import('@hocuspocus/extension-database');
     await pool.query('create table if not exists bench_hocuspocus (name text primary key, data bytea not null)');
+    // With a Redis URL: several processes share documents through @hocuspocus/extension-redis.
+    const redis = redisUrl ? new (await import('@hocuspocus/extension-redis')).Redis({ host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379) }) : null;
     const server = new Server({
       port: 0,
       quiet: true,
       extensions: [
+        ...(redis ? [redis] : []),
         new Database({
           fetch: async ({ documentName }) => (await pool.query('select data from bench_hocuspocus where name = $1', [documentName])).rows[0]?.data ?? null,
           store: async ({ documentName, state }) => {
