@@ -6,6 +6,7 @@
  */
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, isNoop, rebase, type TextDelta } from '../../../shared/text/delta';
+import { changedAt, interceptHistory } from './history';
 
 export type TextField = HTMLTextAreaElement | HTMLInputElement;
 
@@ -18,6 +19,13 @@ const nativeValueSetter = (el: TextField): ((v: string) => void) => {
 
 /** While true, `input` events come from our own writes (dispatched synchronously) and are ignored. */
 let applyingRemote = false;
+
+/** Where a binding's edits and undo requests go (the background's port, or the page's own document). */
+export interface BindingOutput {
+  edit(message: EditMessage): void;
+  /** Undo (`redo` false) or redo this person's last change; the result comes back as a remote change with `caret`. */
+  undo(redo: boolean): void;
+}
 
 export class FieldBinding {
   private readonly channel = new TextChannel(false);
@@ -33,7 +41,7 @@ export class FieldBinding {
     readonly field: TextField,
     readonly key: string,
     readonly docId: string,
-    private readonly sendEdit: (message: EditMessage) => void,
+    private readonly output: BindingOutput,
   ) {
     this.shadow = field.value;
     const on = (type: string, listener: () => void): void => {
@@ -58,6 +66,13 @@ export class FieldBinding {
       for (const message of this.held.splice(0)) this.receive(message);
     });
     on('blur', () => this.flushLocal());
+    this.cleanups.push(
+      ...interceptHistory(field, (redo) => {
+        if (this.readOnly) return;
+        this.flushLocal(); // what was typed is in the document before it is undone
+        this.output.undo(redo);
+      }),
+    );
     // Pages that set `.value` from script fire no event: look for such changes now and then.
     this.checkTimer = setInterval(() => {
       if (!this.composing) this.flushLocal();
@@ -69,7 +84,8 @@ export class FieldBinding {
    * new document, or a background that restarted while bound), so differences are local edits;
    * otherwise the document's text replaces the field's.
    */
-  begin(text: string, fieldWins: boolean): void {
+  begin(document: { text: string }, fieldWins: boolean): void {
+    const text = document.text;
     if (fieldWins) {
       this.shadow = text;
       this.flushLocal();
@@ -113,11 +129,11 @@ export class FieldBinding {
     const caret = this.field.selectionEnd ?? undefined;
     const delta = diff(this.shadow, value, caret === null ? undefined : caret);
     this.shadow = value;
-    this.sendEdit(this.channel.send(delta));
+    this.output.edit(this.channel.send(delta));
   }
 
   /** A change from the document (collaborators, or this person in another tab). */
-  receive(message: EditMessage): void {
+  receive(message: EditMessage & { caret?: boolean }): void {
     if (this.composing) {
       this.held.push(message); // IME: applied after compositionend
       return;
@@ -127,6 +143,16 @@ export class FieldBinding {
     const delta = this.channel.receive(message);
     this.shadow = applyDelta(this.shadow, delta);
     this.write(delta);
+    if (message.caret) {
+      const at = changedAt(delta);
+      if (at !== null) {
+        try {
+          this.field.setSelectionRange(at, at);
+        } catch {
+          // <input type=email> has no selection API: the caret stays where the browser put it.
+        }
+      }
+    }
     // A page that refused part of it (maxlength, its own filter): what the field holds is sent back.
     if (this.field.value !== this.shadow) this.flushLocal();
     if (this.measuring) performance.measure('tandem:remote-edit', { start });
