@@ -40,12 +40,11 @@ export function applyEdit(text: EditableText, delta: TextDelta): void {
   }
 }
 
-const startsWord = (text: string): boolean => /^\s/.test(text);
-
 /**
- * Whether `next` starts a new undo step rather than merging into the one `previous` is in:
- * typing merges (within the undo manager's merge interval) until a space or line break starts
- * a new word; switching between typing and deleting, or formatting, also starts a new step.
+ * Whether `next` starts a new undo step rather than merging into the one `previous` is in
+ * (typing merges while it goes on, within the undo manager's merge interval, so a typed word
+ * or a burst of typing undoes at once): switching between typing and deleting, and every
+ * formatting change, start a new step.
  */
 export function undoStepBoundary(previous: TextDelta | null, next: TextDelta): boolean {
   const kind = (delta: TextDelta): 'insert' | 'delete' | 'format' | 'mixed' => {
@@ -60,8 +59,5 @@ export function undoStepBoundary(previous: TextDelta | null, next: TextDelta): b
   };
   if (previous === null) return true;
   const now = kind(next);
-  if (now !== kind(previous)) return true;
-  if (now === 'delete') return false;
-  if (now === 'insert') return startsWord((next.find((op) => 'insert' in op) as { insert: string }).insert);
-  return true;
+  return now !== kind(previous) || now === 'format' || now === 'mixed';
 }

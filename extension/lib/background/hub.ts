@@ -28,10 +28,7 @@ export interface Binding {
   ackTimer: ReturnType<typeof setTimeout> | null;
 }
 
-/**
- * How long typing merges into one undo step: a burst of typing undoes at once, and a new word
- * (an insert starting with a space or a line break) starts a new step (see `undoStepBoundary`).
- */
+/** How long a pause in typing ends an undo step: a typed word, or a burst of typing, undoes at once (see `undoStepBoundary`). */
 const UNDO_MERGE_MS = 1_000;
 
 export class OpenDocument {
