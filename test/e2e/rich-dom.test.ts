@@ -96,6 +96,25 @@ describe.skipIf(!existsSync(CHROMIUM))('contenteditable as formatted text (Chrom
     expect(failures).toEqual([]);
   });
 
+  it('keeps formatting it does not know around the text it formats, and reads a plaintext-only host without formatting', async () => {
+    const result = await page.evaluate(() => {
+      const { applyToElement, readLayout, richToDelta } = (globalThis as any).rich;
+      const el = document.getElementById('ed')!;
+      el.innerHTML = 'a <span style="color: red;">red words</span> b';
+      applyToElement(el, [{ retain: 2 }, { retain: 3, attributes: { bold: true } }], false);
+      const formatted = el.innerHTML;
+      const read = richToDelta(readLayout(el, false).rich);
+      el.innerHTML = '<b>bold</b> <i>and</i><div>line</div>';
+      const plain = richToDelta(readLayout(el, true).rich);
+      applyToElement(el, [{ retain: 1, attributes: { italic: true } }, { insert: 'X', attributes: { code: true } }], true);
+      return { formatted, read, plain, plainAfter: el.innerHTML };
+    });
+    expect(result.formatted).toBe('a <span style="color: red;"><strong>red</strong></span><span style="color: red;"> words</span> b');
+    expect(result.read).toEqual([{ insert: 'a ' }, { insert: 'red', attributes: { bold: true } }, { insert: ' words b' }]);
+    expect(result.plain).toEqual([{ insert: 'bold and\nline' }]);
+    expect(result.plainAfter).toBe('<b>bXold</b> <i>and</i><div>line</div>');
+  });
+
   it('keeps unrelated nodes and the caret: typing elsewhere moves nothing, the caret shifts by what was inserted before it', async () => {
     const result = await page.evaluate(() => {
       const { applyToElement, readLayout } = (globalThis as any).rich;

@@ -141,7 +141,10 @@ export class FieldBinding {
     this.flushLocal();
     const start = performance.now();
     const delta = this.channel.receive(message);
+    const before = this.shadow;
     this.shadow = applyDelta(this.shadow, delta);
+    // Formatting made in a rich field changes nothing here: no write, no input event for the page.
+    if (this.shadow === before && !message.caret) return;
     this.write(delta);
     if (message.caret) {
       const at = changedAt(delta);
