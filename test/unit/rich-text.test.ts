@@ -5,6 +5,8 @@ import { configureText, STYLE_KEYS } from '../../shared/document';
 import { TextChannel, type EditMessage } from '../../shared/text/channel';
 import { applyDelta, transform, type Attributes, type TextDelta } from '../../shared/text/delta';
 import { applyRich, diffRich, richFromDelta, richToDelta, sameRich, type RichText } from '../../shared/text/rich';
+import { undoStepBoundary } from '../../shared/text/loro-edit';
+import { moveOffset } from '../../extension/lib/content/rich-binding';
 import { seededRandom } from '../helpers/random';
 
 const rich = (delta: TextDelta): RichText => richFromDelta(delta);
@@ -166,3 +168,25 @@ function randomRichEdit(random: () => number, text: RichText): TextDelta {
   if (random() < 0.8) ops.push({ insert: 'xyz'.slice(0, 1 + Math.floor(random() * 3)), attributes: randomAttributes(random, false) });
   return ops.filter((op) => !('retain' in op && op.retain === 0) && !('delete' in op && op.delete === 0));
 }
+
+describe('undo steps and carets', () => {
+  it('typing merges into one step; switching to deleting, or formatting, starts a new one', () => {
+    const type = (at: number, s: string): TextDelta => [{ retain: at }, { insert: s }];
+    expect(undoStepBoundary(null, type(0, 'a'))).toBe(true);
+    expect(undoStepBoundary(type(0, 'a'), type(1, 'b'))).toBe(false);
+    expect(undoStepBoundary(type(1, 'b'), type(2, ' '))).toBe(false); // a typed word and its space undo together
+    expect(undoStepBoundary(type(2, 'c'), [{ retain: 2 }, { delete: 1 }])).toBe(true);
+    expect(undoStepBoundary([{ retain: 2 }, { delete: 1 }], [{ retain: 1 }, { delete: 1 }])).toBe(false);
+    expect(undoStepBoundary(type(0, 'a'), [{ retain: 1, attributes: { bold: true } }])).toBe(true);
+    expect(undoStepBoundary([{ retain: 1, attributes: { bold: true } }], [{ retain: 1, attributes: { italic: true } }])).toBe(true);
+  });
+
+  it('a caret moves by what was inserted or deleted before it, and stays before text inserted right at it', () => {
+    expect(moveOffset(5, [{ retain: 2 }, { insert: 'xyz' }])).toBe(8);
+    expect(moveOffset(5, [{ retain: 5 }, { insert: 'xyz' }])).toBe(5);
+    expect(moveOffset(5, [{ retain: 6 }, { insert: 'xyz' }])).toBe(5);
+    expect(moveOffset(5, [{ retain: 1 }, { delete: 2 }])).toBe(3);
+    expect(moveOffset(5, [{ retain: 3 }, { delete: 4 }])).toBe(3); // inside a deletion: to its start
+    expect(moveOffset(5, [{ retain: 5, attributes: { bold: true } }])).toBe(5);
+  });
+});

@@ -172,7 +172,9 @@ export function readLayout(root: HTMLElement, plain: boolean, points: Point[] = 
   };
   const here = (): number => text.length + (pending && any ? 1 : 0);
 
-  const visit = (node: Node, inherited: Attributes): void => {
+  // `parent` and `index`: where `node` is (computing a <br>'s index from scratch made reading
+  // quadratic in the number of lines of a <br>-separated text).
+  const visit = (node: Node, inherited: Attributes, parent: Node | null, index: number): void => {
     if (node.nodeType === Node.TEXT_NODE) {
       const t = node as Text;
       if (t.length === 0) {
@@ -195,19 +197,20 @@ export function readLayout(root: HTMLElement, plain: boolean, points: Point[] = 
     if (node.nodeType !== Node.ELEMENT_NODE) return;
     const el = node as Element;
     if (SKIPPED.has(el.tagName)) return;
-    if (el.tagName === 'BR') {
+    if (el.tagName === 'BR' && parent) {
+      const before = { node: parent, offset: index };
       if (isPlaceholder(el, root)) {
-        line(pointBefore(el));
+        line(before);
         return;
       }
-      flush(pointBefore(el));
+      flush(before);
       segments.push({ start: text.length, kind: 'br', node: el, length: 1, before: null, after: null });
       count++;
       text += '\n';
       marks.push(NONE);
       any = true;
-      firstLine ??= pointBefore(el);
-      lastEnd = pointAfter(el);
+      firstLine ??= before;
+      lastEnd = { node: parent, offset: index + 1 };
       return;
     }
     const block = el !== root && BLOCKS.has(el.tagName);
@@ -221,7 +224,7 @@ export function readLayout(root: HTMLElement, plain: boolean, points: Point[] = 
     let i = 0;
     for (let c = el.firstChild; c; c = c.nextSibling, i++) {
       mark(el, i, here());
-      visit(c, own);
+      visit(c, own, el, i);
     }
     mark(el, i, here());
     if (block) {
@@ -229,7 +232,7 @@ export function readLayout(root: HTMLElement, plain: boolean, points: Point[] = 
       if (any) pending = true;
     }
   };
-  visit(root, NONE);
+  visit(root, NONE, null, 0);
   for (let i = 0; i < offsets.length; i++) if (offsets[i] !== null) offsets[i] = Math.min(offsets[i]!, text.length);
   return { rich: { text, marks }, segments, firstLine: firstLine ?? { node: root, offset: 0 }, offsets };
 }
