@@ -62,6 +62,7 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
       body: `<!doctype html><title>Rich</title><h1>Rich notes</h1>
 <div id="rich" contenteditable style="min-height:5em;border:1px solid #999;padding:4px"><p id="first">Hello world</p><p id="second">Second <span id="keep" class="note">paragraph</span></p></div>
 <div id="blank" contenteditable style="min-height:3em;border:1px solid #999;padding:4px"></div>
+<div id="plainonly" contenteditable="plaintext-only" style="min-height:3em;border:1px solid #999;padding:4px">Plain only</div>
 <script>
   // The page's own view of its editor: the element, a node in it, and a listener on it.
   window.pageKeys = 0;

@@ -129,6 +129,33 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     expect(stored).toContainEqual({ insert: 'world again', attributes: { bold: true } });
   });
 
+  it('formatting Tandem does not know stays on the page that made it; a plaintext-only host is bound as plain text', async () => {
+    const { b, pageA, pageB, docId, link } = await richPair();
+    await select(pageA, '#rich', 'Hello');
+    await pageA.evaluate(() => document.execCommand('foreColor', false, '#cc0000'));
+    await select(pageA, '#rich', 'world');
+    await pageA.keyboard.press('Control+b');
+    // The bold arrives after the colour would have (one ordered channel): the colour never does.
+    await waitFor(async () => (await html(pageB, '#first')) === 'Hello <strong>world</strong>', { what: 'B to show the bold' });
+    expect(await html(pageA, '#first')).toBe('<font color="#cc0000">Hello</font> <b>world</b>');
+    const expectedDelta = JSON.stringify([{ insert: 'Hello ' }, { insert: 'world', attributes: { bold: true } }, { insert: '\nSecond paragraph' }]);
+    await waitFor(async () => JSON.stringify(await storedDelta(docId)) === expectedDelta, { what: 'the bold, and no colour, to be stored' });
+    await caretAfter(pageB, '#first', 'Hello');
+    await pageB.keyboard.type(' there');
+    await waitFor(async () => (await text(pageA, '#first')) === 'Hello there world', { what: 'A to see B’s typing' });
+    expect(await pageA.locator('#first font[color="#cc0000"]').count()).toBe(1); // A's colour is still A's
+
+    // plaintext-only: bound by the same code, without formatting (Ctrl+B does nothing there).
+    await collaborate(pageB, '#plainonly');
+    await caretAfter(pageB, '#plainonly', 'only');
+    await pageB.keyboard.type(' text');
+    await select(pageB, '#plainonly', 'Plain');
+    await pageB.keyboard.press('Control+b');
+    const plainDoc = docIdOf((await b.browser.popupLinks()).find((l) => l !== link)!);
+    await waitFor(async () => (await storedText(server, plainDoc, b.token)) === 'Plain only text', { what: 'the plaintext-only host’s text to be stored' });
+    expect(await storedDelta(plainDoc)).toEqual([{ insert: 'Plain only text' }]);
+  });
+
   it('undo in a contenteditable removes only my change while the other user keeps typing; redo brings it back', async () => {
     const { pageA, pageB } = await richPair();
     await caretAfter(pageA, '#rich', 'Hello');
