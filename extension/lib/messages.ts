@@ -26,7 +26,8 @@ export type FieldToBackground =
   | { t: 'attach'; key: string; docId: string; locator: string }
   /** The port dropped while bound (background restarted): the field holds the latest text. */
   | { t: 'resume'; key: string; docId: string; text: string; locator: string }
-  | ({ t: 'edit'; key: string } & EditMessage)
+  /** `opening`: the field's text when it was bound (a new document, a resumed binding): not undoable. */
+  | ({ t: 'edit'; key: string; opening?: true } & EditMessage)
   /** Undo (or redo) this person's last change to the document (Ctrl+Z in a bound field). */
   | { t: 'undo'; key: string; redo: boolean }
   | { t: 'stop'; key: string }

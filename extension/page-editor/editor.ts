@@ -10,7 +10,7 @@ import { TEXT_CONTAINER, configureText } from '../../shared/document';
 import { encodeJoinAuth } from '../../shared/protocol/index';
 import { TextChannel } from '../../shared/text/channel';
 import type { TextDelta } from '../../shared/text/delta';
-import { applyEdit, undoStepBoundary } from '../../shared/text/loro-edit';
+import { OPENING_ORIGIN, applyEdit, undoStepBoundary } from '../../shared/text/loro-edit';
 import { RichBinding } from '../lib/content/rich-binding';
 
 const UNDO_MERGE_MS = 1_000;
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
   // The document side of the channel lives in the page; messages cross in a microtask. The
   // page's changes are local changes of this doc, so its undo manager undoes only them.
-  const undo = new UndoManager(doc, { mergeInterval: UNDO_MERGE_MS, maxUndoSteps: 500 });
+  const undo = new UndoManager(doc, { mergeInterval: UNDO_MERGE_MS, maxUndoSteps: 500, excludeOriginPrefixes: [OPENING_ORIGIN] });
   const docSide = new TextChannel(true);
   let lastEdit: TextDelta | null = null;
   let undoing = false;
@@ -57,13 +57,13 @@ async function main(): Promise<void> {
     'page',
     docId,
     {
-      edit(message) {
+      edit(message, opening) {
         queueMicrotask(() => {
           const delta = docSide.receive(message);
           if (undoStepBoundary(lastEdit, delta)) undo.setMergeInterval(0);
-          lastEdit = delta;
+          lastEdit = opening ? null : delta;
           applyEdit(text, delta);
-          doc.commit();
+          doc.commit(opening ? { origin: OPENING_ORIGIN } : undefined);
           undo.setMergeInterval(UNDO_MERGE_MS);
         });
       },

@@ -41,6 +41,13 @@ export function applyEdit(text: EditableText, delta: TextDelta): void {
 }
 
 /**
+ * The commit origin of a field's own text when it was bound (formatting a contenteditable
+ * brought, typing a background restart interrupted): undo managers exclude it, so undo never
+ * goes back past the moment the field was bound.
+ */
+export const OPENING_ORIGIN = 'tandem:opening';
+
+/**
  * Whether `next` starts a new undo step rather than merging into the one `previous` is in
  * (typing merges while it goes on, within the undo manager's merge interval, so a typed word
  * or a burst of typing undoes at once): switching between typing and deleting, and every

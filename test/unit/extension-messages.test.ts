@@ -10,6 +10,7 @@ describe('messages from content scripts', () => {
     const formatted = [{ retain: 2, attributes: { bold: true, italic: null } }, { insert: 'x', attributes: { link: 'https://example.test/' } }];
     expect(parseFieldMessage({ t: 'edit', key: 'k1', seen: 0, delta: formatted })).not.toBeNull();
     expect(parseFieldMessage({ t: 'undo', key: 'k1', redo: false })).not.toBeNull();
+    expect(parseFieldMessage({ t: 'edit', key: 'k1', seen: 0, opening: true, delta: [{ insert: 'x' }] })).not.toBeNull();
   });
 
   it.each([
@@ -27,6 +28,7 @@ describe('messages from content scripts', () => {
     ['a mark with a string value', { t: 'edit', key: 'k', seen: 0, delta: [{ insert: 'x', attributes: { bold: 'yes' } }] }],
     ['attributes on a delete', { t: 'edit', key: 'k', seen: 0, delta: [{ delete: 1, attributes: { bold: true } }] }],
     ['an undo without its direction', { t: 'undo', key: 'k' }],
+    ['an opening flag that is not true', { t: 'edit', key: 'k', seen: 0, opening: 'yes', delta: [] }],
     ['an unknown share mode', { t: 'open-shared', docId: 'd', share: 's', mode: 'steal' }],
   ])('refuses %s', (_what, message) => {
     expect(parseFieldMessage(message)).toBeNull();

@@ -1,11 +1,11 @@
 /** Formatting over the field ↔ document channel: attributes in transform, the rich model, and seeded convergence fuzz. */
 import { describe, expect, it } from 'vitest';
-import { LoroDoc } from 'loro-crdt';
+import { LoroDoc, UndoManager } from 'loro-crdt';
 import { configureText, STYLE_KEYS } from '../../shared/document';
 import { TextChannel, type EditMessage } from '../../shared/text/channel';
 import { applyDelta, transform, type Attributes, type TextDelta } from '../../shared/text/delta';
 import { applyRich, diffRich, richFromDelta, richToDelta, sameRich, type RichText } from '../../shared/text/rich';
-import { undoStepBoundary } from '../../shared/text/loro-edit';
+import { OPENING_ORIGIN, applyEdit, undoStepBoundary } from '../../shared/text/loro-edit';
 import { moveOffset } from '../../extension/lib/content/rich-binding';
 import { seededRandom } from '../helpers/random';
 
@@ -188,5 +188,23 @@ describe('undo steps and carets', () => {
     expect(moveOffset(5, [{ retain: 1 }, { delete: 2 }])).toBe(3);
     expect(moveOffset(5, [{ retain: 3 }, { delete: 4 }])).toBe(3); // inside a deletion: to its start
     expect(moveOffset(5, [{ retain: 5, attributes: { bold: true } }])).toBe(5);
+  });
+});
+
+describe('undo never goes back past binding', () => {
+  it('a commit with the opening origin is not an undo step; typing after it is', () => {
+    const doc = new LoroDoc();
+    configureText(doc);
+    const text = doc.getText('text');
+    text.insert(0, 'Hello world');
+    doc.commit({ origin: 'import-like' });
+    const undo = new UndoManager(doc, { mergeInterval: 0, excludeOriginPrefixes: [OPENING_ORIGIN] });
+    applyEdit(text, [{ retain: 6, attributes: { bold: true } }]);
+    doc.commit({ origin: OPENING_ORIGIN });
+    applyEdit(text, [{ retain: 11 }, { insert: '!', attributes: {} }]);
+    doc.commit();
+    expect(undo.undo()).toBe(true);
+    expect(text.toDelta()).toEqual([{ insert: 'Hello ', attributes: { bold: true } }, { insert: 'world' }]);
+    expect(undo.canUndo()).toBe(false);
   });
 });

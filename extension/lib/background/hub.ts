@@ -10,7 +10,7 @@ import { TEXT_CONTAINER, configureText } from '../../../shared/document';
 import { encodeJoinAuth } from '../../../shared/protocol/index';
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, type TextDelta } from '../../../shared/text/delta';
-import { applyEdit, undoStepBoundary } from '../../../shared/text/loro-edit';
+import { OPENING_ORIGIN, applyEdit, undoStepBoundary } from '../../../shared/text/loro-edit';
 import type { BackgroundToField, FieldStatus } from '../messages';
 import type { LocalStore } from './local-store';
 import { ServerApi } from './server-api';
@@ -55,7 +55,7 @@ export class OpenDocument {
     readonly room: ClientRoom,
     private readonly hub: DocumentHub,
   ) {
-    this.undo = new UndoManager(doc, { mergeInterval: UNDO_MERGE_MS, maxUndoSteps: 500 });
+    this.undo = new UndoManager(doc, { mergeInterval: UNDO_MERGE_MS, maxUndoSteps: 500, excludeOriginPrefixes: [OPENING_ORIGIN] });
     // Every change reaches every bound field but the one that made it: from the network, from
     // a field (as Loro describes it: a plain field's typing inside bold text is bold), or an undo.
     // Loro emits a commit's events synchronously, inside `commit()` / `undo()`.
@@ -76,7 +76,7 @@ export class OpenDocument {
   }
 
   /** An edit from one bound field: rebased, applied, and sent to the other fields. */
-  edit(binding: Binding, message: EditMessage): void {
+  edit(binding: Binding, message: EditMessage & { opening?: boolean }): void {
     const start = performance.now();
     const delta = binding.channel.receive(message);
     if (this.room.permission === 'read') {
@@ -86,11 +86,11 @@ export class OpenDocument {
       return;
     }
     if (undoStepBoundary(this.lastEdit, delta)) this.undo.setMergeInterval(0);
-    this.lastEdit = delta;
+    this.lastEdit = message.opening ? null : delta;
     applyEdit(this.text, delta);
     this.editing = binding;
     try {
-      this.doc.commit();
+      this.doc.commit(message.opening ? { origin: OPENING_ORIGIN } : undefined);
     } finally {
       this.editing = null;
       this.undo.setMergeInterval(UNDO_MERGE_MS);
@@ -227,7 +227,7 @@ export class DocumentHub {
     return binding;
   }
 
-  edit(binding: Binding, message: EditMessage): void {
+  edit(binding: Binding, message: EditMessage & { opening?: boolean }): void {
     binding.document.edit(binding, message);
   }
 

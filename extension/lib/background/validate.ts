@@ -36,7 +36,7 @@ export function parseFieldMessage(raw: unknown): FieldToBackground | null {
     case 'resume':
       return str(m.key, 64) && str(m.docId, 64) && str(m.text, MAX_TEXT) && str(m.locator) ? (m as FieldToBackground) : null;
     case 'edit':
-      return str(m.key, 64) && count(m.seen) && Array.isArray(m.delta) && m.delta.length <= 10_000 && m.delta.every(isOp) ? (m as FieldToBackground) : null;
+      return str(m.key, 64) && (m.opening === undefined || m.opening === true) && count(m.seen) && Array.isArray(m.delta) && m.delta.length <= 10_000 && m.delta.every(isOp) ? (m as FieldToBackground) : null;
     case 'undo':
       return str(m.key, 64) && typeof m.redo === 'boolean' ? (m as FieldToBackground) : null;
     case 'stop':

@@ -112,7 +112,7 @@ export function startBindings(): void {
         entry.binding?.stop();
         const key = message.key;
         const binding = bindingFor(entry.field, key, message.docId, {
-          edit: (edit) => post({ t: 'edit', key, ...edit }),
+          edit: (edit, opening) => post({ t: 'edit', key, ...edit, ...(opening ? { opening } : {}) }),
           undo: (redo) => post({ t: 'undo', key, redo }),
         });
         entry.binding = binding;

@@ -22,7 +22,8 @@ let applyingRemote = false;
 
 /** Where a binding's edits and undo requests go (the background's port, or the page's own document). */
 export interface BindingOutput {
-  edit(message: EditMessage): void;
+  /** `opening`: the field's own text when it was bound (not a change made now): never an undo step. */
+  edit(message: EditMessage, opening: boolean): void;
   /** Undo (`redo` false) or redo this person's last change; the result comes back as a remote change with `caret`. */
   undo(redo: boolean): void;
 }
@@ -88,7 +89,7 @@ export class FieldBinding {
     const text = document.text;
     if (fieldWins) {
       this.shadow = text;
-      this.flushLocal();
+      this.flushLocal(true);
       return;
     }
     this.shadow = this.field.value;
@@ -96,7 +97,7 @@ export class FieldBinding {
     if (isNoop(replace)) return;
     this.write(replace);
     this.shadow = text;
-    if (this.field.value !== this.shadow) this.flushLocal();
+    if (this.field.value !== this.shadow) this.flushLocal(true);
   }
 
   /** The text last agreed with the document (the field may be ahead by unsent typing). */
@@ -117,7 +118,7 @@ export class FieldBinding {
   }
 
   /** Sends whatever changed in the field since the shadow, as one edit. */
-  flushLocal(): void {
+  flushLocal(opening = false): void {
     const value = this.field.value;
     if (value === this.shadow) return;
     if (this.readOnly) {
@@ -129,7 +130,7 @@ export class FieldBinding {
     const caret = this.field.selectionEnd ?? undefined;
     const delta = diff(this.shadow, value, caret === null ? undefined : caret);
     this.shadow = value;
-    this.output.edit(this.channel.send(delta));
+    this.output.edit(this.channel.send(delta), opening);
   }
 
   /** A change from the document (collaborators, or this person in another tab). */

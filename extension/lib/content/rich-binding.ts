@@ -117,7 +117,7 @@ export class RichBinding {
     const content = this.shown(richFromDelta(document.content, STYLE_KEYS));
     if (fieldWins) {
       this.shadow = content;
-      this.flushLocal();
+      this.flushLocal(true);
       return;
     }
     const current = this.read().rich;
@@ -141,7 +141,7 @@ export class RichBinding {
   }
 
   /** Sends whatever changed in the element since the shadow, as one edit. */
-  flushLocal(): void {
+  flushLocal(opening = false): void {
     const selection = this.selection();
     const layout = this.read(selection ?? []);
     const now = layout.rich;
@@ -153,7 +153,7 @@ export class RichBinding {
     const caret = selection ? (layout.offsets[1] ?? undefined) : undefined;
     const delta = diffRich(this.shadow, now, caret);
     this.shadow = now;
-    this.output.edit(this.channel.send(delta));
+    this.output.edit(this.channel.send(delta), opening);
   }
 
   /** A change from the document (collaborators, another field, or this person's undo when `caret`). */
