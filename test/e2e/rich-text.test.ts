@@ -156,6 +156,21 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     expect(await storedDelta(plainDoc)).toEqual([{ insert: 'Plain only text' }]);
   });
 
+  it('holds remote edits during IME composition in a contenteditable and applies them after it ends', async () => {
+    const { a, pageA, pageB, docId } = await richPair();
+    await caretAfter(pageA, '#rich', 'world');
+    const ime = await a.browser.context.newCDPSession(pageA);
+    await ime.send('Input.imeSetComposition', { text: 'にほ', selectionStart: 2, selectionEnd: 2 });
+    await caretAfter(pageB, '#rich', 'Second');
+    await pageB.keyboard.type(' B');
+    await waitFor(async () => (await storedText(server, docId, a.token)) === 'Hello world\nSecond B paragraph', { what: 'B’s edit to be stored' });
+    expect(await text(pageA, '#second')).toBe('Second paragraph'); // held while A composes
+    expect(await text(pageA, '#first')).toBe('Hello worldにほ');
+    await ime.send('Input.insertText', { text: 'にほん' }); // commits the composition
+    const converged = async (page: Page): Promise<boolean> => (await text(page, '#first')) === 'Hello worldにほん' && (await text(page, '#second')) === 'Second B paragraph';
+    await waitFor(async () => (await converged(pageA)) && (await converged(pageB)), { what: 'both to converge after the composition' });
+  });
+
   it('undo in a contenteditable removes only my change while the other user keeps typing; redo brings it back', async () => {
     const { pageA, pageB } = await richPair();
     await caretAfter(pageA, '#rich', 'Hello');

@@ -38,6 +38,9 @@ export class RichBinding {
   private readonly held: (EditMessage & { caret?: boolean })[] = [];
   private readonly checkTimer: ReturnType<typeof setInterval>;
   private readonly cleanups: (() => void)[] = [];
+  /** Set by any change to the element's subtree except our own writes: the periodic check reads the element only then. */
+  private readonly observer: MutationObserver;
+  private dirty = false;
   readOnly = false;
 
   constructor(
@@ -72,9 +75,14 @@ export class RichBinding {
         this.output.undo(redo);
       }),
     );
-    // Pages that change the element from script (their own toolbars) fire no input event.
+    // Pages that change the element from script (their own toolbars) fire no input event:
+    // look for such changes now and then, when something in the element changed.
+    this.observer = new MutationObserver(() => {
+      this.dirty = true;
+    });
+    this.observer.observe(field, { subtree: true, childList: true, characterData: true, attributes: true });
     this.checkTimer = setInterval(() => {
-      if (!this.composing) this.flushLocal();
+      if (!this.composing && this.dirty) this.flushLocal();
     }, 500);
   }
 
@@ -142,6 +150,7 @@ export class RichBinding {
 
   /** Sends whatever changed in the element since the shadow, as one edit. */
   flushLocal(opening = false): void {
+    this.dirty = false;
     const selection = this.selection();
     const layout = this.read(selection ?? []);
     const now = layout.rich;
@@ -197,6 +206,7 @@ export class RichBinding {
       if (expected) this.select(expected[0], expected[1]);
     } finally {
       this.applying = false;
+      this.observer.takeRecords(); // our own changes: nothing to send
     }
   }
 
@@ -216,6 +226,7 @@ export class RichBinding {
 
   stop(): void {
     clearInterval(this.checkTimer);
+    this.observer.disconnect();
     for (const c of this.cleanups) c();
   }
 }
