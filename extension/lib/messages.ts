@@ -26,7 +26,10 @@ export type FieldToBackground =
   | { t: 'attach'; key: string; docId: string; locator: string }
   /** The port dropped while bound (background restarted): the field holds the latest text. */
   | { t: 'resume'; key: string; docId: string; text: string; locator: string }
-  | ({ t: 'edit'; key: string } & EditMessage)
+  /** `opening`: the field's text when it was bound (a new document, a resumed binding): not undoable. */
+  | ({ t: 'edit'; key: string; opening?: true } & EditMessage)
+  /** Undo (or redo) this person's last change to the document (Ctrl+Z in a bound field). */
+  | { t: 'undo'; key: string; redo: boolean }
   | { t: 'stop'; key: string }
   /** On the server's own pages: remember this server, or open a shared document. */
   | { t: 'use-server'; origin: string }
@@ -34,8 +37,10 @@ export type FieldToBackground =
 
 /** Background → content script. */
 export type BackgroundToField =
-  | { t: 'bound'; key: string; docId: string; text: string; link: string | null; title: string }
-  | ({ t: 'remote'; key: string } & EditMessage)
+  /** `text`: the document's text (plain fields); `content`: with its formatting (rich fields). */
+  | { t: 'bound'; key: string; docId: string; text: string; content: TextDelta; link: string | null; title: string }
+  /** `caret`: this is the field's own undo or redo: put the caret where it changed the text. */
+  | ({ t: 'remote'; key: string; caret?: boolean } & EditMessage)
   /** The background applied `seen` of the field's edits (sent when it has nothing else to say). */
   | { t: 'ack'; key: string; seen: number }
   | { t: 'status'; key: string; status: FieldStatus }
@@ -58,8 +63,20 @@ export type { EditMessage, TextDelta };
 
 export const BINDING_PORT = 'tandem-binding';
 
-/** The text fields Tandem binds (issue 6 adds contenteditable). */
-export const FIELD_SELECTOR = ['textarea', 'input:not([type])', 'input[type="text" i]', 'input[type="search" i]', 'input[type="url" i]', 'input[type="email" i]']
+/**
+ * The text fields Tandem binds: text controls, and editable elements. Only the root of an
+ * editing host: its editable descendants (`contenteditable` inherits) are part of it, and
+ * `contenteditable=false` islands inside one are not fields.
+ */
+export const FIELD_SELECTOR = [
+  'textarea',
+  'input:not([type])',
+  'input[type="text" i]',
+  'input[type="search" i]',
+  'input[type="url" i]',
+  'input[type="email" i]',
+  '[contenteditable]:not([contenteditable="false" i]):not([contenteditable] [contenteditable])',
+]
   // The server's own document editor is already collaborative.
   .map((s) => `${s}:not([data-tandem-editor])`)
   .join(', ');
@@ -85,6 +102,9 @@ export function deepActiveElement(): Element | null {
   while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
   return el;
 }
+
+/** True for a plain-text editing host (`contenteditable="plaintext-only"`): bound as plain text, no formatting. */
+export const isPlaintextOnly = (el: Element): boolean => el.getAttribute('contenteditable')?.toLowerCase() === 'plaintext-only';
 
 /** A page's address as bindings remember it: without the #fragment. */
 export function pageKey(url: string): string {

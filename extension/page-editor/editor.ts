@@ -1,25 +1,31 @@
 /**
  * The editor on the server's document page (`/d/<id>#<share token>`), for people without the
- * extension: the same field binding as the content script, with the document in the page and a
- * cookie-authenticated socket to its own origin. Read-only for viewers.
+ * extension: a contenteditable with the same rich binding as the content script, the document
+ * in the page and a cookie-authenticated socket to its own origin. A small toolbar and
+ * Ctrl/Cmd+B/I/U format; Ctrl/Cmd+Z undoes this person's changes only. Read-only for viewers.
  */
-import { LoroDoc } from 'loro-crdt'; // aliased to loro-crdt/base64 by the build
+import { LoroDoc, UndoManager } from 'loro-crdt'; // aliased to loro-crdt/base64 by the build
 import { SyncClient, type SyncClientOptions } from '../../shared/client/sync-client';
-import { TEXT_CONTAINER } from '../../shared/document';
+import { TEXT_CONTAINER, configureText } from '../../shared/document';
 import { encodeJoinAuth } from '../../shared/protocol/index';
 import { TextChannel } from '../../shared/text/channel';
 import type { TextDelta } from '../../shared/text/delta';
-import { FieldBinding } from '../lib/content/field-binding';
+import { OPENING_ORIGIN, applyEdit, undoStepBoundary } from '../../shared/text/loro-edit';
+import { RichBinding } from '../lib/content/rich-binding';
+
+const UNDO_MERGE_MS = 1_000;
 
 async function main(): Promise<void> {
-  const field = document.getElementById('tandem-editor') as HTMLTextAreaElement | null;
+  const field = document.getElementById('tandem-editor');
   const status = document.getElementById('tandem-editor-status');
+  const toolbar = document.getElementById('tandem-toolbar');
   const match = /^\/d\/([\w-]+)$/.exec(location.pathname);
   if (!field || !status || !match) return;
   const docId = match[1]!;
   const share = location.hash.slice(1);
 
   const doc = new LoroDoc();
+  configureText(doc);
   const text = doc.getText(TEXT_CONTAINER);
   const client = new SyncClient({
     url: `${location.origin.replace(/^http/, 'ws')}/sync`,
@@ -40,37 +46,110 @@ async function main(): Promise<void> {
   show();
   await room.whenSynced();
 
-  // The document side of the channel lives in the page; messages cross in a microtask.
+  // The document side of the channel lives in the page; messages cross in a microtask. The
+  // page's changes are local changes of this doc, so its undo manager undoes only them.
+  const undo = new UndoManager(doc, { mergeInterval: UNDO_MERGE_MS, maxUndoSteps: 500, excludeOriginPrefixes: [OPENING_ORIGIN] });
   const docSide = new TextChannel(true);
-  const binding = new FieldBinding(field, 'page', docId, (message) => {
-    queueMicrotask(() => {
-      const delta = docSide.receive(message);
-      let at = 0;
-      for (const op of delta) {
-        if ('retain' in op) at += op.retain;
-        else if ('delete' in op) text.delete(at, op.delete);
-        else {
-          text.insert(at, op.insert);
-          at += op.insert.length;
-        }
-      }
-      doc.commit();
-    });
-  });
+  let lastEdit: TextDelta | null = null;
+  let undoing = false;
+  const binding = new RichBinding(
+    field,
+    'page',
+    docId,
+    {
+      edit(message, opening) {
+        queueMicrotask(() => {
+          const delta = docSide.receive(message);
+          if (undoStepBoundary(lastEdit, delta)) undo.setMergeInterval(0);
+          lastEdit = opening ? null : delta;
+          applyEdit(text, delta);
+          doc.commit(opening ? { origin: OPENING_ORIGIN } : undefined);
+          undo.setMergeInterval(UNDO_MERGE_MS);
+        });
+      },
+      undo(redo) {
+        queueMicrotask(() => {
+          lastEdit = null;
+          undoing = true;
+          try {
+            if (redo) undo.redo();
+            else undo.undo();
+          } finally {
+            undoing = false;
+          }
+        });
+      },
+    },
+    false,
+  );
   doc.subscribe((event) => {
-    if (event.by === 'local') return;
+    if (event.by === 'local' && !undoing) return; // the binding's own edit: it shows it already
     for (const e of event.events) {
       if (e.diff.type !== 'text' || e.target !== text.id) continue;
-      const message = docSide.send(e.diff.diff as TextDelta);
+      const message = { ...docSide.send(e.diff.diff as TextDelta), caret: undoing };
       queueMicrotask(() => binding.receive(message));
     }
   });
-  binding.begin(text.toString(), false);
+  binding.begin({ content: text.toDelta() as TextDelta }, false);
   const readOnly = room.permission !== 'write';
   binding.readOnly = readOnly;
-  field.readOnly = readOnly;
-  field.disabled = false;
+  field.contentEditable = readOnly ? 'false' : 'true';
+  field.setAttribute('aria-readonly', String(readOnly));
+  if (toolbar) {
+    toolbar.hidden = readOnly;
+    wireToolbar(toolbar, field, () => binding.flushLocal());
+  }
   show();
+}
+
+/** Formatting commands: the browser's own where it has one (they fire `input`, which the binding reads). */
+const COMMANDS: Record<string, string> = { bold: 'bold', italic: 'italic', underline: 'underline', strike: 'strikeThrough' };
+const SHORTCUTS: Record<string, string> = { b: 'bold', i: 'italic', u: 'underline' };
+
+function wireToolbar(toolbar: HTMLElement, field: HTMLElement, changed: () => void): void {
+  const run = (format: string): void => {
+    field.focus();
+    const command = COMMANDS[format];
+    if (command) document.execCommand(command);
+    else if (format === 'code') toggleCode(field);
+    else if (format === 'link') {
+      const href = prompt('Link address (empty removes the link)', 'https://');
+      if (href === null) return;
+      if (href.trim() === '') document.execCommand('unlink');
+      else document.execCommand('createLink', false, href.trim());
+    }
+    changed();
+  };
+  for (const button of toolbar.querySelectorAll<HTMLButtonElement>('button[data-format]')) {
+    button.addEventListener('mousedown', (event) => event.preventDefault()); // keeps the selection in the editor
+    button.addEventListener('click', () => run(button.dataset.format!));
+  }
+  field.addEventListener('keydown', (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+    const format = SHORTCUTS[event.key.toLowerCase()];
+    if (!format) return;
+    event.preventDefault();
+    run(format);
+  });
+}
+
+/** Code has no editing command: wraps the selection in <code>, or unwraps the <code> it is in. */
+function toggleCode(field: HTMLElement): void {
+  const selection = document.getSelection();
+  if (!selection || selection.rangeCount === 0) return;
+  const range = selection.getRangeAt(0);
+  if (!field.contains(range.commonAncestorContainer)) return;
+  for (let n: Node | null = range.commonAncestorContainer; n && n !== field; n = n.parentNode) {
+    if (n instanceof HTMLElement && n.tagName === 'CODE') {
+      n.replaceWith(...Array.from(n.childNodes));
+      return;
+    }
+  }
+  if (range.collapsed) return;
+  const code = document.createElement('code');
+  code.append(range.extractContents());
+  range.insertNode(code);
+  selection.selectAllChildren(code);
 }
 
 void main();

@@ -329,8 +329,16 @@ ${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' :
 </div>
 ${
   editor
-    ? `<label for="tandem-editor">Document</label>
-<textarea id="tandem-editor" data-tandem-editor rows="16" style="width:100%;box-sizing:border-box;font:inherit" disabled></textarea>
+    ? `<p id="tandem-editor-label"><strong>Document</strong></p>
+<div id="tandem-toolbar" role="toolbar" aria-label="Formatting" aria-controls="tandem-editor" hidden>
+<button type="button" data-format="bold" title="Bold (Ctrl+B)" aria-label="Bold"><b>B</b></button>
+<button type="button" data-format="italic" title="Italic (Ctrl+I)" aria-label="Italic"><i>I</i></button>
+<button type="button" data-format="underline" title="Underline (Ctrl+U)" aria-label="Underline"><u>U</u></button>
+<button type="button" data-format="strike" title="Strikethrough" aria-label="Strikethrough"><s>S</s></button>
+<button type="button" data-format="code" title="Code" aria-label="Code"><code>&lt;/&gt;</code></button>
+<button type="button" data-format="link" title="Link" aria-label="Link">Link</button>
+</div>
+<div id="tandem-editor" data-tandem-editor role="textbox" aria-multiline="true" aria-labelledby="tandem-editor-label" contenteditable="false" style="min-height:16em;border:1px solid #888;border-radius:4px;padding:6px 8px;white-space:pre-wrap;overflow-wrap:anywhere"></div>
 <p id="tandem-editor-status" class="note" role="status" aria-live="polite">Connecting…</p>
 <script src="/assets/editor.js"></script>`
     : '<p class="note">The in-page editor is not built (run <code>npm run build</code>).</p>'

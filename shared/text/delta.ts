@@ -9,8 +9,30 @@
  * side's insert before the other's at the same position, and both sides must agree on who is
  * first (the document side is, by convention).
  */
-export type TextOp = { readonly retain: number } | { readonly insert: string } | { readonly delete: number };
+export type TextOp =
+  | { readonly retain: number; readonly attributes?: Attributes }
+  | { readonly insert: string; readonly attributes?: Attributes }
+  | { readonly delete: number };
 export type TextDelta = readonly TextOp[];
+
+/**
+ * Formatting carried by rich bindings (Loro text styles). On an insert: the inserted text's
+ * complete formatting (a missing `attributes` means "whatever the document gives it", which is
+ * what plain fields send). On a retain: changes only, `null` removing a mark. Plain fields
+ * never send attributes and ignore the ones they receive.
+ */
+export type Attributes = Readonly<Record<string, string | boolean | null>>;
+
+/** True when two attribute sets hold the same keys with the same values (no set and an empty set are the same). */
+export function sameAttributes(a: Attributes | undefined, b: Attributes | undefined): boolean {
+  const ka = a ? Object.keys(a) : [];
+  const kb = b ? Object.keys(b) : [];
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (!b || !(k in b) || b[k] !== a![k]) return false;
+  return true;
+}
+
+const hasAttributes = (op: TextOp): boolean => 'attributes' in op && op.attributes !== undefined && Object.keys(op.attributes).length > 0;
 
 /** A single splice as a delta: at `index`, remove `deleted` units and insert `inserted`. */
 export function splice(index: number, deleted: number, inserted: string): TextDelta {
@@ -23,7 +45,7 @@ export function splice(index: number, deleted: number, inserted: string): TextDe
 
 /** True when the delta changes nothing. */
 export function isNoop(delta: TextDelta): boolean {
-  return delta.every((op) => 'retain' in op || ('insert' in op ? op.insert.length === 0 : op.delete === 0));
+  return delta.every((op) => ('retain' in op ? !hasAttributes(op) : 'insert' in op ? op.insert.length === 0 : op.delete === 0));
 }
 
 /** Applies `delta` to `text`. Throws on a delta that runs past the end (a broken invariant). */
@@ -45,16 +67,21 @@ export function applyDelta(text: string, delta: TextDelta): string {
   return out + text.slice(at);
 }
 
-/** Appends `op` to `ops`, merging with the last op of the same kind and dropping empty ones. */
-function push(ops: TextOp[], op: TextOp): void {
+/** `{ [kind]: value }` plus the attributes, if any (no `attributes: undefined` key: messages are compared and validated by keys). */
+function withAttributes<T extends { retain: number } | { insert: string }>(op: T, attributes: Attributes | undefined): T & { attributes?: Attributes } {
+  return attributes === undefined ? op : { ...op, attributes };
+}
+
+/** Appends `op` to `ops`, merging with the last op of the same kind (and formatting) and dropping empty ones. */
+export function push(ops: TextOp[], op: TextOp): void {
   const last = ops[ops.length - 1];
   if ('retain' in op) {
     if (op.retain <= 0) return;
-    if (last && 'retain' in last) ops[ops.length - 1] = { retain: last.retain + op.retain };
+    if (last && 'retain' in last && sameAttributes(last.attributes, op.attributes)) ops[ops.length - 1] = withAttributes({ retain: last.retain + op.retain }, op.attributes);
     else ops.push(op);
   } else if ('insert' in op) {
     if (op.insert.length === 0) return;
-    if (last && 'insert' in last) ops[ops.length - 1] = { insert: last.insert + op.insert };
+    if (last && 'insert' in last && sameAttributes(last.attributes, op.attributes)) ops[ops.length - 1] = withAttributes({ insert: last.insert + op.insert }, op.attributes);
     else ops.push(op);
   } else {
     if (op.delete <= 0) return;
@@ -72,7 +99,7 @@ class Cursor {
   peek(): TextOp | undefined {
     const op = this.ops[this.index];
     if (!op || this.offset === 0) return op;
-    if ('retain' in op) return { retain: op.retain - this.offset };
+    if ('retain' in op) return withAttributes({ retain: op.retain - this.offset }, op.attributes);
     if ('delete' in op) return { delete: op.delete - this.offset };
     return op;
   }
@@ -93,15 +120,29 @@ class Cursor {
       return op;
     }
     this.offset += length;
-    return 'retain' in op ? { retain: length } : { delete: length };
+    return 'retain' in op ? withAttributes({ retain: length }, op.attributes) : { delete: length };
   }
 }
 
 const sizeOf = (op: TextOp): number => ('retain' in op ? op.retain : 'delete' in op ? op.delete : op.insert.length);
 
 /**
+ * `a`'s formatting of a span that `b` formatted too: where both set the same key, the `first`
+ * side's value wins (as for inserts at a tie), so the other side's change of that key is dropped.
+ */
+function transformAttributes(a: Attributes | undefined, b: Attributes | undefined, aFirst: boolean): Attributes | undefined {
+  if (!a || !b || aFirst) return a;
+  const out: Record<string, string | boolean | null> = {};
+  for (const [k, v] of Object.entries(a)) if (!(k in b)) out[k] = v;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
  * `a` rewritten to apply after `b`, where both were made on the same text. At an insert-insert
- * tie, `aFirst` puts a's insert before b's. Each side of a pair calls this with opposite `aFirst`.
+ * tie, `aFirst` puts a's insert before b's; where both format the same span with the same key,
+ * `aFirst` keeps a's value. Each side of a pair calls this with opposite `aFirst`. An insert
+ * keeps its own attributes: formatting made concurrently with it does not reach it (the other
+ * side retains over it plainly), which both sides agree on.
  */
 export function transform(a: TextDelta, b: TextDelta, aFirst: boolean): TextDelta {
   const out: TextOp[] = [];
@@ -123,13 +164,17 @@ export function transform(a: TextDelta, b: TextDelta, aFirst: boolean): TextDelt
     // Both are retain or delete (or one side ran out: the rest of the text is retained).
     const length = Math.min(opA ? sizeOf(opA) : Infinity, opB ? sizeOf(opB) : Infinity);
     if (length === Infinity) break;
-    const takenA = opA ? ca.take(length)! : { retain: length };
-    const takenB = opB ? cb.take(length)! : { retain: length };
+    const takenA: TextOp = opA ? ca.take(length)! : { retain: length };
+    const takenB: TextOp = opB ? cb.take(length)! : { retain: length };
     if ('delete' in takenB) continue; // b removed this span: a's retain or delete of it vanishes
+    if ('retain' in takenA && 'retain' in takenB) {
+      push(out, withAttributes({ retain: takenA.retain }, transformAttributes(takenA.attributes, takenB.attributes, aFirst)));
+      continue;
+    }
     push(out, takenA); // b kept it: a's retain or delete applies as it was
   }
-  // Trailing retains carry no meaning.
-  while (out.length > 0 && 'retain' in out[out.length - 1]!) out.pop();
+  // Trailing plain retains carry no meaning.
+  while (out.length > 0 && 'retain' in out[out.length - 1]! && !hasAttributes(out[out.length - 1]!)) out.pop();
   return out;
 }
 

@@ -24,7 +24,7 @@ function available(binary: string, buildDir: string): boolean {
 export const chromiumAvailable = (): boolean => available(CHROMIUM, CHROME_BUILD);
 export const firefoxAvailable = (): boolean => available(FIREFOX, FIREFOX_BUILD);
 
-/** Serves the test pages: plain fields, a React-controlled field, a strict-CSP page, an iframe. */
+/** Serves the test pages: plain fields, a React-controlled field, a strict-CSP page, an iframe, contenteditables. */
 export async function startPageServer(): Promise<{ url: string; close(): Promise<void> }> {
   const bundle = await build({
     entryPoints: [join(import.meta.dirname, 'pages/react-field.tsx')],
@@ -57,6 +57,20 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
     },
     // A page claiming to be a Tandem server (any page can carry the meta tag and the button).
     '/impostor.html': { body: `<!doctype html><html><head><meta name="tandem-server" content="1"><title>Free prizes</title></head><body><p id="tandem-extension-status"></p><button id="tandem-use-server" type="button">Claim your prize</button></body></html>` },
+    // Rich text: a contenteditable with formatting and a page's own node and listeners, and an empty one.
+    '/rich.html': {
+      body: `<!doctype html><title>Rich</title><h1>Rich notes</h1>
+<div id="rich" contenteditable style="min-height:5em;border:1px solid #999;padding:4px"><p id="first">Hello world</p><p id="second">Second <span id="keep" class="note">paragraph</span></p></div>
+<div id="blank" contenteditable style="min-height:3em;border:1px solid #999;padding:4px"></div>
+<div id="plainonly" contenteditable="plaintext-only" style="min-height:3em;border:1px solid #999;padding:4px">Plain only</div>
+<script>
+  // The page's own view of its editor: the element, a node in it, and a listener on it.
+  window.pageKeys = 0;
+  window.pageRich = document.getElementById('rich');
+  window.pageKeep = document.getElementById('keep');
+  window.pageRich.addEventListener('keydown', () => window.pageKeys++);
+</script>`,
+    },
     '/inner.html': { body: `<!doctype html><title>Inner</title><textarea id="framed" rows="4" cols="50"></textarea>` },
   };
   const server: Server = createServer((req, res) => {

@@ -5,7 +5,9 @@
  */
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TEXT_CONTAINER } from '../../shared/document';
 import type { TestDatabase } from '../helpers/backends';
+import { storedDoc } from '../helpers/stored';
 import { loadSequentialTrace } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
 import { CHROMIUM, ChromiumUser, RestartableServer, chromiumAvailable, collaborate, docIdOf, e2eBackend, openWhereWritten, signedInChromiumUser, startPageServer, storedText } from './harness';
@@ -156,7 +158,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === trace.endContent, { what: 'the stored document', timeoutMs: 60_000 });
   }, 300_000);
 
-  it('the server’s document page edits without the extension, and is read-only for viewers', async () => {
+  it('the server’s document page edits without the extension, formats (toolbar, Ctrl+B), undoes its own typing, and is read-only for viewers', async () => {
     const a = await user();
     const pageA = await a.browser.page(`${pages.url}/fields.html`);
     await pageA.fill('#notes', 'From the extension.');
@@ -171,26 +173,59 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
       });
       return ((await res.json()) as { url: string }).url;
     };
+    const editorText = (page: Page): Promise<string> => page.locator('#tandem-editor').evaluate((el: HTMLElement) => el.innerText.replace(/\u00a0/g, ' '));
     const plain = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     try {
       const editor = await (await plain.newContext()).newPage();
       await editor.goto(await link('edit'));
-      await waitFor(async () => (await editor.locator('#tandem-editor').inputValue()) === 'From the extension.', { what: 'the page editor to load the text' });
-      await editor.locator('#tandem-editor').click();
-      await editor.locator('#tandem-editor').press('End');
+      await waitFor(async () => (await editorText(editor)) === 'From the extension.', { what: 'the page editor to load the text' });
+      await editor.locator('#tandem-editor[contenteditable=true]').click();
+      await editor.keyboard.press('End');
       await editor.keyboard.type(' From the page.', { delay: 10 });
       await waitFor(async () => (await value(pageA, '#notes')) === 'From the extension. From the page.', { what: 'the extension user to see the page edit' });
       await editor.locator('#tandem-editor-status[data-state=saved]').waitFor();
 
+      // Formatting: Ctrl+B on a selection, the toolbar's code button on another; the textarea sees no marks.
+      const selectText = (text: string) =>
+        editor.locator('#tandem-editor').evaluate((root, text) => {
+          const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const at = (n as Text).data.indexOf(text);
+            if (at >= 0) return void document.getSelection()!.setBaseAndExtent(n, at, n, at + text.length);
+          }
+        }, text);
+      await selectText('extension');
+      await editor.keyboard.press('Control+b');
+      await selectText('page');
+      await editor.locator('#tandem-toolbar button[data-format=code]').click();
+      const stored = async () => JSON.stringify((await storedDoc(db.handle.db, docId)).getText(TEXT_CONTAINER).toDelta());
+      await waitFor(
+        async () =>
+          (await stored()) === JSON.stringify([{ insert: 'From the ' }, { insert: 'extension', attributes: { bold: true } }, { insert: '. From the ' }, { insert: 'page', attributes: { code: true } }, { insert: '.' }]),
+        { what: 'the formatting to be stored' },
+      );
+      expect(await value(pageA, '#notes')).toBe('From the extension. From the page.');
+
+      // Undo in the page: the extension user's concurrent typing stays.
+      await editor.keyboard.press('End');
+      await editor.keyboard.type(' Oops.', { delay: 10 });
+      await waitFor(async () => (await value(pageA, '#notes')).endsWith('Oops.'), { what: 'the typing to reach the extension user' });
+      await pageA.locator('#notes').click();
+      await pageA.locator('#notes').press('Home');
+      await pageA.keyboard.type('A: ');
+      await editor.keyboard.press('Control+z');
+      await waitFor(async () => (await value(pageA, '#notes')) === 'A: From the extension. From the page.' && (await editorText(editor)) === 'A: From the extension. From the page.', { what: 'the page’s undo to remove only its typing' });
+
       const viewer = await (await plain.newContext()).newPage();
       await viewer.goto(await link('view'));
-      await waitFor(async () => (await viewer.locator('#tandem-editor').inputValue()) === 'From the extension. From the page.', { what: 'the viewer to load the text' });
-      expect(await viewer.locator('#tandem-editor').evaluate((el: HTMLTextAreaElement) => el.readOnly)).toBe(true);
+      await waitFor(async () => (await editorText(viewer)) === 'A: From the extension. From the page.', { what: 'the viewer to load the text' });
+      expect(await viewer.locator('#tandem-editor').getAttribute('contenteditable')).toBe('false');
+      expect(await viewer.locator('#tandem-toolbar').isHidden()).toBe(true);
       expect(await viewer.locator('#tandem-editor-status').textContent()).toContain('view only');
-      await pageA.locator('#notes').click();
+      expect(await viewer.locator('#tandem-editor').innerHTML()).toBe('A: From the <strong>extension</strong>. From the <code>page</code>.');
       await pageA.locator('#notes').press('End');
       await pageA.keyboard.type('!');
-      await waitFor(async () => (await viewer.locator('#tandem-editor').inputValue()).endsWith('page.!'), { what: 'the viewer to follow' });
+      await waitFor(async () => (await editorText(viewer)).endsWith('page.!'), { what: 'the viewer to follow' });
     } finally {
       await plain.close();
     }

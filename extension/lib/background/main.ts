@@ -175,6 +175,11 @@ export function startBackground(): void {
           if (binding) hub.edit(binding, message);
           return;
         }
+        case 'undo': {
+          const binding = bindings.get(message.key);
+          if (binding) hub.undoRedo(binding, message.redo);
+          return;
+        }
         case 'stop': {
           const binding = bindings.get(message.key);
           if (binding) hub.unbind(binding);

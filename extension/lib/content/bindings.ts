@@ -8,28 +8,44 @@ import {
   FIELD_SELECTOR,
   STORAGE,
   deepActiveElement,
+  isPlaintextOnly,
   pageKey,
   storedServerUrl,
   type BackgroundToField,
   type FieldToBackground,
 } from '../messages';
-import { FieldBinding, type TextField } from './field-binding';
+import { FieldBinding, type BindingOutput, type TextField } from './field-binding';
 import { findField, locatorOf, parseLocator, type Locator } from './locator';
+import { RichBinding } from './rich-binding';
+import { readLayout } from './rich-dom';
 import { PageUi } from './ui';
+
+/** A bindable element: a text control, or an editing host (contenteditable). */
+export type Field = TextField | HTMLElement;
+
+const isTextControl = (el: Field): el is TextField => el instanceof HTMLTextAreaElement || el instanceof HTMLInputElement;
+
+/** The field's text as the document holds it (formatting aside). */
+export const textOf = (el: Field): string => (isTextControl(el) ? el.value : readLayout(el, true).rich.text);
+
+/** The binding for this kind of field: plain text controls, or formatted editing hosts. */
+function bindingFor(field: Field, key: string, docId: string, output: BindingOutput): FieldBinding | RichBinding {
+  return isTextControl(field) ? new FieldBinding(field, key, docId, output) : new RichBinding(field, key, docId, output, isPlaintextOnly(field));
+}
 
 type Mode = 'start' | 'attach' | 'resume';
 
 interface Entry {
-  field: TextField;
+  field: Field;
   docId: string | null;
   mode: Mode;
   locator: Locator;
-  binding: FieldBinding | null;
+  binding: FieldBinding | RichBinding | null;
 }
 
 const STASH_PREFIX = 'tandem:unsent:';
 
-const isField = (el: Element | null): el is TextField => el !== null && el.matches(FIELD_SELECTOR) && !(el as TextField).disabled;
+const isField = (el: Element | null): el is Field => el instanceof HTMLElement && el.matches(FIELD_SELECTOR) && !(el as TextField).disabled;
 
 const randomKey = (): string => Math.random().toString(36).slice(2) + Date.now().toString(36);
 
@@ -39,7 +55,7 @@ export function startBindings(): void {
   g.__tandemBindings = true;
 
   const entries = new Map<string, Entry>();
-  const keyOfField = new WeakMap<TextField, string>();
+  const keyOfField = new WeakMap<Field, string>();
   let port: ReturnType<typeof browser.runtime.connect> | null = null;
 
   const post = (message: FieldToBackground): void => {
@@ -57,17 +73,17 @@ export function startBindings(): void {
     },
   });
 
-  function start(field: TextField): void {
+  function start(field: Field): void {
     if (keyOfField.has(field)) return;
     const key = randomKey();
     const locator = locatorOf(field, pageKey(location.href));
     entries.set(key, { field, docId: null, mode: 'start', locator, binding: null });
     keyOfField.set(field, key);
     ui.showControl(null);
-    post({ t: 'start', key, text: field.value, locator: JSON.stringify(locator), pageUrl: location.href, title: document.title });
+    post({ t: 'start', key, text: textOf(field), locator: JSON.stringify(locator), pageUrl: location.href, title: document.title });
   }
 
-  function attach(field: TextField, docId: string): void {
+  function attach(field: Field, docId: string): void {
     if (keyOfField.has(field)) return;
     const key = randomKey();
     const locator = locatorOf(field, pageKey(location.href));
@@ -94,10 +110,14 @@ export function startBindings(): void {
         if (!entry) return;
         entry.docId = message.docId;
         entry.binding?.stop();
-        const binding = new FieldBinding(entry.field, message.key, message.docId, (edit) => post({ t: 'edit', key: message.key, ...edit }));
+        const key = message.key;
+        const binding = bindingFor(entry.field, key, message.docId, {
+          edit: (edit, opening) => post({ t: 'edit', key, ...edit, ...(opening ? { opening } : {}) }),
+          undo: (redo) => post({ t: 'undo', key, redo }),
+        });
         entry.binding = binding;
         // A new document or a resumed binding: the field holds the latest text. Joining: the document's text wins.
-        binding.begin(message.text, entry.mode !== 'attach');
+        binding.begin(message, entry.mode !== 'attach');
         const stash = takeStash(message.docId);
         if (stash) binding.replay(stash.base, stash.text);
         if (message.link) {
@@ -176,7 +196,7 @@ export function startBindings(): void {
           entry.binding?.stop();
           entry.binding = null;
           entry.mode = 'resume';
-          post({ t: 'resume', key, docId: entry.docId, text: entry.field.value, locator: JSON.stringify(entry.locator) });
+          post({ t: 'resume', key, docId: entry.docId, text: textOf(entry.field), locator: JSON.stringify(entry.locator) });
         }
       }, 100);
     });
@@ -193,7 +213,7 @@ export function startBindings(): void {
         const base = entry.binding.agreedText;
         const docId = entry.docId;
         const field = entry.field;
-        const save = (): void => sessionStorage.setItem(STASH_PREFIX + docId, JSON.stringify({ base, text: field.value } satisfies Stash));
+        const save = (): void => sessionStorage.setItem(STASH_PREFIX + docId, JSON.stringify({ base, text: textOf(field) } satisfies Stash));
         save();
         field.addEventListener('input', save);
         addEventListener('pagehide', save);
@@ -246,7 +266,7 @@ function takeStash(docId: string): Stash | null {
   }
 }
 
-async function waitForField(locator: Locator, timeoutMs = 15_000): Promise<TextField | null> {
+async function waitForField(locator: Locator, timeoutMs = 15_000): Promise<Field | null> {
   const found = findField(locator);
   if (found) return found;
   return new Promise((resolve) => {

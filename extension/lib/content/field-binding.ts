@@ -6,6 +6,7 @@
  */
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, isNoop, rebase, type TextDelta } from '../../../shared/text/delta';
+import { changedAt, interceptHistory } from './history';
 
 export type TextField = HTMLTextAreaElement | HTMLInputElement;
 
@@ -18,6 +19,14 @@ const nativeValueSetter = (el: TextField): ((v: string) => void) => {
 
 /** While true, `input` events come from our own writes (dispatched synchronously) and are ignored. */
 let applyingRemote = false;
+
+/** Where a binding's edits and undo requests go (the background's port, or the page's own document). */
+export interface BindingOutput {
+  /** `opening`: the field's own text when it was bound (not a change made now): never an undo step. */
+  edit(message: EditMessage, opening: boolean): void;
+  /** Undo (`redo` false) or redo this person's last change; the result comes back as a remote change with `caret`. */
+  undo(redo: boolean): void;
+}
 
 export class FieldBinding {
   private readonly channel = new TextChannel(false);
@@ -33,7 +42,7 @@ export class FieldBinding {
     readonly field: TextField,
     readonly key: string,
     readonly docId: string,
-    private readonly sendEdit: (message: EditMessage) => void,
+    private readonly output: BindingOutput,
   ) {
     this.shadow = field.value;
     const on = (type: string, listener: () => void): void => {
@@ -58,6 +67,13 @@ export class FieldBinding {
       for (const message of this.held.splice(0)) this.receive(message);
     });
     on('blur', () => this.flushLocal());
+    this.cleanups.push(
+      ...interceptHistory(field, (redo) => {
+        if (this.readOnly) return;
+        this.flushLocal(); // what was typed is in the document before it is undone
+        this.output.undo(redo);
+      }),
+    );
     // Pages that set `.value` from script fire no event: look for such changes now and then.
     this.checkTimer = setInterval(() => {
       if (!this.composing) this.flushLocal();
@@ -69,10 +85,11 @@ export class FieldBinding {
    * new document, or a background that restarted while bound), so differences are local edits;
    * otherwise the document's text replaces the field's.
    */
-  begin(text: string, fieldWins: boolean): void {
+  begin(document: { text: string }, fieldWins: boolean): void {
+    const text = document.text;
     if (fieldWins) {
       this.shadow = text;
-      this.flushLocal();
+      this.flushLocal(true);
       return;
     }
     this.shadow = this.field.value;
@@ -80,7 +97,7 @@ export class FieldBinding {
     if (isNoop(replace)) return;
     this.write(replace);
     this.shadow = text;
-    if (this.field.value !== this.shadow) this.flushLocal();
+    if (this.field.value !== this.shadow) this.flushLocal(true);
   }
 
   /** The text last agreed with the document (the field may be ahead by unsent typing). */
@@ -101,7 +118,7 @@ export class FieldBinding {
   }
 
   /** Sends whatever changed in the field since the shadow, as one edit. */
-  flushLocal(): void {
+  flushLocal(opening = false): void {
     const value = this.field.value;
     if (value === this.shadow) return;
     if (this.readOnly) {
@@ -113,11 +130,11 @@ export class FieldBinding {
     const caret = this.field.selectionEnd ?? undefined;
     const delta = diff(this.shadow, value, caret === null ? undefined : caret);
     this.shadow = value;
-    this.sendEdit(this.channel.send(delta));
+    this.output.edit(this.channel.send(delta), opening);
   }
 
   /** A change from the document (collaborators, or this person in another tab). */
-  receive(message: EditMessage): void {
+  receive(message: EditMessage & { caret?: boolean }): void {
     if (this.composing) {
       this.held.push(message); // IME: applied after compositionend
       return;
@@ -125,8 +142,21 @@ export class FieldBinding {
     this.flushLocal();
     const start = performance.now();
     const delta = this.channel.receive(message);
+    const before = this.shadow;
     this.shadow = applyDelta(this.shadow, delta);
+    // Formatting made in a rich field changes nothing here: no write, no input event for the page.
+    if (this.shadow === before && !message.caret) return;
     this.write(delta);
+    if (message.caret) {
+      const at = changedAt(delta);
+      if (at !== null) {
+        try {
+          this.field.setSelectionRange(at, at);
+        } catch {
+          // <input type=email> has no selection API: the caret stays where the browser put it.
+        }
+      }
+    }
     // A page that refused part of it (maxlength, its own filter): what the field holds is sent back.
     if (this.field.value !== this.shadow) this.flushLocal();
     if (this.measuring) performance.measure('tandem:remote-edit', { start });

@@ -43,7 +43,7 @@ function resolveStep(root: Document | ShadowRoot, step: string): Element | null 
 }
 
 /** The field a locator names in this document, if it is there now. */
-export function findField(locator: Locator): HTMLTextAreaElement | HTMLInputElement | null {
+export function findField(locator: Locator): HTMLElement | null {
   let root: Document | ShadowRoot = document;
   let el: Element | null = null;
   for (let i = 0; i < locator.steps.length; i++) {
@@ -54,7 +54,7 @@ export function findField(locator: Locator): HTMLTextAreaElement | HTMLInputElem
       root = el.shadowRoot;
     }
   }
-  return el?.matches(FIELD_SELECTOR) ? (el as HTMLTextAreaElement | HTMLInputElement) : null;
+  return el instanceof HTMLElement && el.matches(FIELD_SELECTOR) ? el : null;
 }
 
 export function parseLocator(text: string): Locator | null {

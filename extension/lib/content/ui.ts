@@ -5,7 +5,9 @@
  * every click handler ignores events the page synthesised (`isTrusted`).
  */
 import type { FieldStatus } from '../messages';
-import type { TextField } from './field-binding';
+
+/** A bound or bindable field (text control or editing host). */
+type TextField = HTMLElement;
 
 const STYLE = `
 :host { all: initial; }

@@ -1,0 +1,232 @@
+/**
+ * One contenteditable element kept in step with one document, formatting included (see
+ * rich-dom.ts for how the element maps to formatted text). Like FieldBinding: `shadow` is the
+ * formatted text last agreed with the document, so any difference between it and the element
+ * is a local edit (typed, formatted with the browser's commands, pasted, or written by the
+ * page's script) to send; remote changes are made in place and checked.
+ */
+import { STYLE_KEYS } from '../../../shared/document';
+import { TextChannel, type EditMessage } from '../../../shared/text/channel';
+import { isNoop, rebase, type TextDelta } from '../../../shared/text/delta';
+import { applyRich, diffRich, richFromDelta, sameRich, type RichText } from '../../../shared/text/rich';
+import type { BindingOutput } from './field-binding';
+import { changedAt, interceptHistory } from './history';
+import { applyToElement, pointAt, readLayout, rewriteElement, type Layout, type Point } from './rich-dom';
+
+/** Where a caret at `offset` goes after `delta`: moved by what was inserted or deleted before it (text inserted right at the caret goes after it). */
+export function moveOffset(offset: number, delta: TextDelta): number {
+  let old = 0;
+  let shift = 0;
+  for (const op of delta) {
+    if (old > offset) break;
+    if ('retain' in op) old += op.retain;
+    else if ('insert' in op) {
+      if (old < offset) shift += op.insert.length;
+    } else {
+      if (old < offset) shift -= Math.min(op.delete, offset - old);
+      old += op.delete;
+    }
+  }
+  return offset + shift;
+}
+
+export class RichBinding {
+  private readonly channel = new TextChannel(false);
+  private shadow: RichText;
+  private composing = false;
+  private applying = false;
+  private readonly held: (EditMessage & { caret?: boolean })[] = [];
+  private readonly checkTimer: ReturnType<typeof setInterval>;
+  private readonly cleanups: (() => void)[] = [];
+  /** Set by any change to the element's subtree except our own writes: the periodic check reads the element only then. */
+  private readonly observer: MutationObserver;
+  private dirty = false;
+  readOnly = false;
+
+  constructor(
+    readonly field: HTMLElement,
+    readonly key: string,
+    readonly docId: string,
+    private readonly output: BindingOutput,
+    /** A plaintext-only host: text and lines, never formatting. */
+    private readonly plain: boolean,
+  ) {
+    this.shadow = this.read().rich;
+    const on = (type: string, listener: () => void): void => {
+      field.addEventListener(type, listener);
+      this.cleanups.push(() => field.removeEventListener(type, listener));
+    };
+    on('input', () => {
+      if (!this.applying && !this.composing) this.flushLocal();
+    });
+    on('compositionstart', () => {
+      this.composing = true;
+    });
+    on('compositionend', () => {
+      this.composing = false;
+      this.flushLocal();
+      for (const message of this.held.splice(0)) this.receive(message);
+    });
+    on('blur', () => this.flushLocal());
+    this.cleanups.push(
+      ...interceptHistory(field, (redo) => {
+        if (this.readOnly) return;
+        this.flushLocal();
+        this.output.undo(redo);
+      }),
+    );
+    // Pages that change the element from script (their own toolbars) fire no input event:
+    // look for such changes now and then, when something in the element changed.
+    this.observer = new MutationObserver(() => {
+      this.dirty = true;
+    });
+    this.observer.observe(field, { subtree: true, childList: true, characterData: true, attributes: true });
+    this.checkTimer = setInterval(() => {
+      if (!this.composing && this.dirty) this.flushLocal();
+    }, 500);
+  }
+
+  private read(points: Point[] = []): Layout {
+    return readLayout(this.field, this.plain, points);
+  }
+
+  /** The selection's ends (anchor, focus) when they are inside the element. */
+  private selection(): Point[] | null {
+    const root = this.field.getRootNode() as Document | (ShadowRoot & { getSelection?: () => Selection | null });
+    const sel = 'getSelection' in root && root.getSelection ? root.getSelection() : document.getSelection();
+    if (!sel || sel.rangeCount === 0 || !sel.anchorNode || !sel.focusNode) return null;
+    if (!this.field.contains(sel.anchorNode) || !this.field.contains(sel.focusNode)) return null;
+    return [
+      { node: sel.anchorNode, offset: sel.anchorOffset },
+      { node: sel.focusNode, offset: sel.focusOffset },
+    ];
+  }
+
+  /** What the element can show of the document's formatting: known marks, none on newlines, none at all when plain. */
+  private shown(rich: RichText): RichText {
+    const none = {};
+    let changed = false;
+    const marks = rich.marks.map((m, i) => {
+      if ((this.plain || rich.text.charCodeAt(i) === 10) && Object.keys(m).length > 0) {
+        changed = true;
+        return none;
+      }
+      return m;
+    });
+    return changed ? { text: rich.text, marks } : rich;
+  }
+
+  /**
+   * Starts from the document's content. `fieldWins`: the element holds the person's latest
+   * text (a new document, or a background that restarted), so differences are local edits;
+   * otherwise the document's content replaces the element's.
+   */
+  begin(document: { content: TextDelta }, fieldWins: boolean): void {
+    const content = this.shown(richFromDelta(document.content, STYLE_KEYS));
+    if (fieldWins) {
+      this.shadow = content;
+      this.flushLocal(true);
+      return;
+    }
+    const current = this.read().rich;
+    const replace = diffRich(current, content);
+    this.shadow = content;
+    if (!isNoop(replace)) this.write(replace, content, false);
+  }
+
+  /** The text last agreed with the document. */
+  get agreedText(): string {
+    return this.shadow.text;
+  }
+
+  /** Re-applies typing made before an interruption (text only: formatting made meanwhile is not replayed). */
+  replay(base: string, text: string): void {
+    this.flushLocal();
+    const rebased = rebase(base, text, this.shadow.text);
+    if (isNoop(rebased)) return;
+    this.write(rebased, applyRich(this.shadow, rebased, STYLE_KEYS), false);
+    this.flushLocal();
+  }
+
+  /** Sends whatever changed in the element since the shadow, as one edit. */
+  flushLocal(opening = false): void {
+    this.dirty = false;
+    const selection = this.selection();
+    const layout = this.read(selection ?? []);
+    const now = layout.rich;
+    if (sameRich(now, this.shadow)) return;
+    if (this.readOnly) {
+      this.write(diffRich(now, this.shadow), this.shadow, false); // a viewer's element follows the document
+      return;
+    }
+    const caret = selection ? (layout.offsets[1] ?? undefined) : undefined;
+    const delta = diffRich(this.shadow, now, caret);
+    this.shadow = now;
+    this.output.edit(this.channel.send(delta), opening);
+  }
+
+  /** A change from the document (collaborators, another field, or this person's undo when `caret`). */
+  receive(message: EditMessage & { caret?: boolean }): void {
+    if (this.composing) {
+      this.held.push(message); // IME: applied after compositionend
+      return;
+    }
+    this.flushLocal();
+    const delta = this.channel.receive(message);
+    const target = this.shown(applyRich(this.shadow, delta, STYLE_KEYS));
+    this.shadow = target;
+    this.write(delta, target, message.caret === true);
+  }
+
+  /**
+   * Makes the change in the element, in place, and checks that the element now reads as
+   * `target`; keeps the selection where the person left it (moved by what was inserted or
+   * deleted before it), or puts the caret where an undo changed the text.
+   */
+  private write(delta: TextDelta, target: RichText, caretToChange: boolean): void {
+    const selection = this.selection();
+    let expected: [number, number] | null = null;
+    if (selection) {
+      const before = this.read(selection);
+      const [anchor, focus] = before.offsets;
+      if (anchor !== null && anchor !== undefined && focus !== null && focus !== undefined) expected = [moveOffset(anchor, delta), moveOffset(focus, delta)];
+    }
+    this.applying = true;
+    try {
+      try {
+        applyToElement(this.field, delta, this.plain);
+      } catch (error) {
+        console.warn('[tandem] could not apply a change in place', error); // repaired just below
+      }
+      if (!sameRich(this.read().rich, target)) rewriteElement(this.field, target, this.plain);
+      if (caretToChange) {
+        const at = changedAt(delta);
+        if (at !== null && (selection || this.field.contains(document.activeElement) || document.activeElement === this.field)) expected = [at, at];
+      }
+      if (expected) this.select(expected[0], expected[1]);
+    } finally {
+      this.applying = false;
+      this.observer.takeRecords(); // our own changes: nothing to send
+    }
+  }
+
+  /** Puts the selection at these offsets, unless it is there already (then the browser's own placement is kept). */
+  private select(anchor: number, focus: number): void {
+    const current = this.selection();
+    const layout = this.read(current ?? []);
+    if (current && layout.offsets[0] === anchor && layout.offsets[1] === focus) return;
+    const a = pointAt(layout, anchor);
+    const f = pointAt(layout, focus);
+    document.getSelection()?.setBaseAndExtent(a.node, a.offset, f.node, f.offset);
+  }
+
+  acknowledge(seen: number): void {
+    this.channel.acknowledge(seen);
+  }
+
+  stop(): void {
+    clearInterval(this.checkTimer);
+    this.observer.disconnect();
+    for (const c of this.cleanups) c();
+  }
+}
