@@ -5,8 +5,9 @@
  * document, edits from elsewhere are sent to every bound field.
  */
 import { LoroDoc, type LoroText } from 'loro-crdt/base64';
-import { SyncClient, type ClientRoom, type SyncClientOptions } from '../../../shared/client/sync-client';
+import { SyncClient, type ClientRoom, type PresenceChannel, type SyncClientOptions } from '../../../shared/client/sync-client';
 import { TEXT_CONTAINER } from '../../../shared/document';
+import { IDLE_AFTER_MS, anonymousName, encodeSelection, parsePeerState, peerStateValue, resolvePeer, type RemotePeer } from '../../../shared/presence';
 import { encodeJoinAuth } from '../../../shared/protocol/index';
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, type TextDelta } from '../../../shared/text/delta';
@@ -25,6 +26,20 @@ export interface Binding {
   channel: TextChannel;
   document: OpenDocument;
   ackTimer: ReturnType<typeof setTimeout> | null;
+  /** This field's entry in the document's presence room. */
+  presenceKey: string;
+  /** The person's selection in this field, as encoded Loro cursors (null until they put a caret there). */
+  cursors: { anchor: Uint8Array | null; head: Uint8Array | null };
+  idle: boolean;
+  idleTimer: ReturnType<typeof setTimeout> | null;
+  /** What the field was last told, to skip repeating it. */
+  lastPeers: string;
+}
+
+/** Who this browser is in presence entries. */
+export interface Identity {
+  user: string;
+  name: string;
 }
 
 export class OpenDocument {
@@ -32,6 +47,7 @@ export class OpenDocument {
   private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
   private dirtySince: number | null = null;
   private statusScheduled = false;
+  private presenceScheduled = false;
 
   constructor(
     readonly docId: string,
@@ -39,7 +55,13 @@ export class OpenDocument {
     readonly text: LoroText,
     readonly room: ClientRoom,
     private readonly hub: DocumentHub,
+    readonly presence: PresenceChannel,
+    public identity: Identity,
   ) {
+    // Collaborators' carets are cursors resolved against the document: any change to either
+    // (someone moved, someone typed, here or elsewhere) recomputes every field's offsets.
+    presence.onChange(() => this.presenceSoon());
+    doc.subscribe(() => this.presenceSoon());
     // Changes from the network reach every bound field (local ones are forwarded by `edit`).
     doc.subscribe((event) => {
       if (event.by === 'local') return;
@@ -79,6 +101,7 @@ export class OpenDocument {
       }
     }
     this.doc.commit();
+    this.active(binding);
     for (const b of this.bindings) if (b !== binding) this.send(b, delta);
     this.saveSoon();
     // A field that only types hears nothing back: acknowledge now and then, so it can forget
@@ -89,6 +112,70 @@ export class OpenDocument {
     }, 100);
     // Benchmarks set this array (from the service worker's console) to collect per-edit times.
     (globalThis as { __tandemEditTimings?: number[] }).__tandemEditTimings?.push(performance.now() - start);
+  }
+
+  /** The person moved the caret or selection in a field (offsets in the field's text after `seen` of our edits). */
+  select(binding: Binding, anchor: number, head: number, seen: number): void {
+    const a = binding.channel.positionFrom(seen, anchor);
+    const h = binding.channel.positionFrom(seen, head);
+    binding.cursors = encodeSelection(this.text, a, h);
+    this.active(binding);
+  }
+
+  /** Typing or moving: not idle; idle again after a quiet while. */
+  active(binding: Binding): void {
+    binding.idle = false;
+    if (binding.idleTimer) clearTimeout(binding.idleTimer);
+    // Tests shorten the wait from the service worker's console.
+    const idleAfter = (globalThis as { __tandemIdleAfterMs?: number }).__tandemIdleAfterMs ?? IDLE_AFTER_MS;
+    binding.idleTimer = setTimeout(() => {
+      binding.idleTimer = null;
+      binding.idle = true;
+      this.publish(binding);
+    }, idleAfter);
+    this.publish(binding);
+  }
+
+  /** Puts this field's entry in the presence room (the channel throttles what goes out). */
+  publish(binding: Binding): void {
+    if (!this.bindings.has(binding)) return;
+    this.presence.set(binding.presenceKey, peerStateValue({ ...this.identity, ...binding.cursors, idle: binding.idle }));
+  }
+
+  /** The field is gone: its entry leaves the room at once. */
+  unpublish(binding: Binding): void {
+    if (binding.idleTimer) clearTimeout(binding.idleTimer);
+    binding.idleTimer = null;
+    this.presence.delete(binding.presenceKey);
+  }
+
+  /** Everyone else in the document, offsets resolved against the document now. */
+  others(): RemotePeer[] {
+    const out: RemotePeer[] = [];
+    for (const [key, value] of this.presence.others()) {
+      const state = parsePeerState(value);
+      if (state) out.push(resolvePeer(this.doc, key, state));
+    }
+    return out;
+  }
+
+  /** Sends every field the collaborators' positions, once per task however many changes it made. */
+  presenceSoon(): void {
+    if (this.presenceScheduled) return;
+    this.presenceScheduled = true;
+    // A microtask: the deltas of this task's changes have gone to the fields (document events
+    // are synchronous), so offsets computed now are in the text the fields will have.
+    queueMicrotask(() => {
+      this.presenceScheduled = false;
+      if (this.bindings.size === 0) return;
+      const peers = this.others();
+      const json = JSON.stringify(peers);
+      for (const b of this.bindings) {
+        if (b.lastPeers === json) continue;
+        b.lastPeers = json;
+        b.port.postMessage({ t: 'presence', key: b.key, seen: b.channel.seen, peers });
+      }
+    });
   }
 
   status(): FieldStatus {
@@ -150,6 +237,19 @@ export class DocumentHub {
     this.api = new ServerApi(serverUrl);
   }
 
+  /** Someone without an account is "Anonymous" and a short id, the same for this browser session. */
+  private readonly anonId = Math.random().toString(36).slice(2, 10);
+
+  /** Who this browser is on the server now: its account, or anonymous (share links). */
+  async identity(): Promise<Identity> {
+    try {
+      const { user } = await this.api.me();
+      return { user: user.id, name: user.displayName || user.email };
+    } catch {
+      return { user: `anon:${this.anonId}`, name: anonymousName(this.anonId) };
+    }
+  }
+
   private ensureClient(): SyncClient {
     if (!this.client) {
       const api = this.api;
@@ -174,8 +274,9 @@ export class DocumentHub {
         const snapshot = await this.store.loadSnapshot(docId);
         if (snapshot) doc.import(snapshot);
         const auth = share ? encodeJoinAuth({ share }) : new Uint8Array(0);
-        const room = await this.ensureClient().open(docId, doc, this.store, auth);
-        return new OpenDocument(docId, doc, doc.getText(TEXT_CONTAINER), room, this);
+        const client = this.ensureClient();
+        const room = await client.open(docId, doc, this.store, auth);
+        return new OpenDocument(docId, doc, doc.getText(TEXT_CONTAINER), room, this, client.presence(docId), await this.identity());
       })();
       this.open.set(docId, opening);
       opening.catch(() => this.open.delete(docId));
@@ -192,10 +293,25 @@ export class DocumentHub {
     if (options.waitMs > 0) {
       await Promise.race([open.room.whenSynced(), new Promise((resolve) => setTimeout(resolve, options.waitMs))]).catch(() => {});
     }
-    const binding: Binding = { port, key, channel: new TextChannel(true), document: open, ackTimer: null };
+    const binding: Binding = {
+      port,
+      key,
+      channel: new TextChannel(true),
+      document: open,
+      ackTimer: null,
+      presenceKey: `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`,
+      cursors: { anchor: null, head: null },
+      idle: false,
+      idleTimer: null,
+      lastPeers: '',
+    };
+    // Signing in since the document was opened changes who we are.
+    open.identity = await this.identity();
     open.bindings.add(binding);
     port.postMessage({ t: 'bound', key, docId, text: open.text.toString(), link: options.link, title: options.title });
     port.postMessage({ t: 'status', key, status: open.status() });
+    open.active(binding); // here, before any caret: the others count this field's person
+    open.presenceSoon();
     return binding;
   }
 
@@ -203,16 +319,21 @@ export class DocumentHub {
     binding.document.edit(binding, message);
   }
 
+  select(binding: Binding, anchor: number, head: number, seen: number): void {
+    binding.document.select(binding, anchor, head, seen);
+  }
+
   unbind(binding: Binding): void {
     binding.document.bindings.delete(binding);
+    binding.document.unpublish(binding);
   }
 
   /** Bindings of a document, for the popup. */
-  async describe(): Promise<{ docId: string; fields: number; status: FieldStatus }[]> {
+  async describe(): Promise<{ docId: string; fields: number; status: FieldStatus; others: string[] }[]> {
     const out = [];
     for (const opening of this.open.values()) {
       const open = await opening.catch(() => null);
-      if (open) out.push({ docId: open.docId, fields: open.bindings.size, status: open.status() });
+      if (open) out.push({ docId: open.docId, fields: open.bindings.size, status: open.status(), others: [...new Set(open.others().map((p) => p.name))] });
     }
     return out;
   }
@@ -221,7 +342,10 @@ export class DocumentHub {
     const open = this.open.get(docId);
     if (!open) return;
     const doc = await open;
-    for (const b of doc.bindings) b.port.postMessage({ t: 'failed', key: b.key, message: 'Stopped collaborating on this field.', signIn: null });
+    for (const b of doc.bindings) {
+      b.port.postMessage({ t: 'failed', key: b.key, message: 'Stopped collaborating on this field.', signIn: null });
+      doc.unpublish(b);
+    }
     doc.bindings.clear();
   }
 }

@@ -175,6 +175,11 @@ export function startBackground(): void {
           if (binding) hub.edit(binding, message);
           return;
         }
+        case 'selection': {
+          const binding = bindings.get(message.key);
+          if (binding) hub.select(binding, message.anchor, message.head, message.seen);
+          return;
+        }
         case 'stop': {
           const binding = bindings.get(message.key);
           if (binding) hub.unbind(binding);

@@ -28,6 +28,9 @@ export class FieldBinding {
   private readonly cleanups: (() => void)[] = [];
   readOnly = false;
   private readonly measuring: boolean;
+  /** Hears the person's caret and selection (presence), after any edit made before it was sent. */
+  onSelection: ((selection: { anchor: number; head: number; seen: number }) => void) | null = null;
+  private lastSelection: { anchor: number; head: number } | null = null;
 
   constructor(
     readonly field: TextField,
@@ -58,6 +61,14 @@ export class FieldBinding {
       for (const message of this.held.splice(0)) this.receive(message);
     });
     on('blur', () => this.flushLocal());
+    // The caret moves by keys, clicks, selection, focus and typing; 'selectionchange' on the field
+    // is recent (Chrome 127, Firefox 92), so the older events stay as a fallback, deduplicated.
+    for (const type of ['select', 'selectionchange', 'keyup', 'mouseup', 'focus', 'input']) on(type, () => this.reportSelection());
+    const onDocumentSelection = (): void => {
+      if (field.matches(':focus')) this.reportSelection();
+    };
+    document.addEventListener('selectionchange', onDocumentSelection);
+    this.cleanups.push(() => document.removeEventListener('selectionchange', onDocumentSelection));
     // Pages that set `.value` from script fire no event: look for such changes now and then.
     this.checkTimer = setInterval(() => {
       if (!this.composing) this.flushLocal();
@@ -116,6 +127,26 @@ export class FieldBinding {
     this.sendEdit(this.channel.send(delta));
   }
 
+  /** Sends the caret and selection if they changed since last time. */
+  reportSelection(): void {
+    if (!this.onSelection || this.composing) return;
+    const start = this.field.selectionStart;
+    const end = this.field.selectionEnd;
+    if (start === null || end === null) return; // <input type=email> has no selection API
+    const backward = this.field.selectionDirection === 'backward';
+    const anchor = backward ? end : start;
+    const head = backward ? start : end;
+    if (this.lastSelection?.anchor === anchor && this.lastSelection.head === head) return;
+    this.flushLocal(); // the edit that moved the caret reaches the document first
+    this.lastSelection = { anchor, head };
+    this.onSelection({ anchor, head, seen: this.channel.seen });
+  }
+
+  /** A position the document side measured (a collaborator's caret), in the field's text now. */
+  positionFromDocument(seen: number, position: number): number {
+    return Math.min(this.channel.positionFrom(seen, position), this.field.value.length);
+  }
+
   /** A change from the document (collaborators, or this person in another tab). */
   receive(message: EditMessage): void {
     if (this.composing) {
@@ -127,6 +158,12 @@ export class FieldBinding {
     const delta = this.channel.receive(message);
     this.shadow = applyDelta(this.shadow, delta);
     this.write(delta);
+    // The remote edit moved our caret with the text (setRangeText 'preserve'): the document's
+    // cursor for it names the same character, so the selectionchange this causes is not news.
+    if (this.lastSelection && this.field.selectionStart !== null && this.field.selectionEnd !== null) {
+      const backward = this.field.selectionDirection === 'backward';
+      this.lastSelection = backward ? { anchor: this.field.selectionEnd, head: this.field.selectionStart } : { anchor: this.field.selectionStart, head: this.field.selectionEnd };
+    }
     // A page that refused part of it (maxlength, its own filter): what the field holds is sent back.
     if (this.field.value !== this.shadow) this.flushLocal();
     if (this.measuring) performance.measure('tandem:remote-edit', { start });

@@ -4,8 +4,10 @@
  * cannot break it; it never holds a secret (share links go to the clipboard, not the DOM), and
  * every click handler ignores events the page synthesised (`isTrusted`).
  */
+import type { RemotePeer } from '../../../shared/presence';
 import type { FieldStatus } from '../messages';
 import type { TextField } from './field-binding';
+import { PRESENCE_STYLE, PresenceOverlay } from './presence-overlay';
 
 const STYLE = `
 :host { all: initial; }
@@ -17,7 +19,9 @@ button.secondary { background: #fff; color: #2456c7; }
 .badge[data-state="offline"], .badge[data-state="problem"] { background: #fff4e5; color: #8a4b00; border-color: #f5c27a; }
 .notice { position: absolute; background: #1f2937; color: #fff; border-radius: 4px; padding: 4px 8px; max-width: 320px; }
 .notice a { color: #9cc2ff; }
-`;
+.peers { position: absolute; pointer-events: auto; background: #fff; color: #1c3d8c; border: 1px solid #b9cdfa; border-radius: 10px; padding: 1px 7px; white-space: nowrap; }
+.peers i { display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 2px; }
+${PRESENCE_STYLE}`;
 
 function click(el: HTMLElement, handler: () => void): void {
   el.addEventListener('click', (event) => {
@@ -33,6 +37,9 @@ export class PageUi {
   private readonly control = document.createElement('button');
   private readonly offerButton = document.createElement('button');
   private readonly badges = new Map<TextField, HTMLElement>();
+  /** "Who else is there" next to each bound field's badge. */
+  private readonly peerChips = new Map<TextField, HTMLElement>();
+  private readonly presence: PresenceOverlay;
   private notice: HTMLElement | null = null;
   private controlFor: TextField | null = null;
   private offer: { docId: string; title: string } | null = null;
@@ -44,6 +51,7 @@ export class PageUi {
     style.textContent = STYLE;
     this.layer.className = 'layer';
     root.append(style, this.layer);
+    this.presence = new PresenceOverlay(this.layer);
     this.control.textContent = 'Collaborate';
     this.control.setAttribute('aria-label', 'Collaborate on this field with Tandem');
     this.control.dataset.tandem = 'collaborate';
@@ -95,6 +103,39 @@ export class PageUi {
   removeBadge(field: TextField): void {
     this.badges.get(field)?.remove();
     this.badges.delete(field);
+    this.peerChips.get(field)?.remove();
+    this.peerChips.delete(field);
+    this.presence.remove(field);
+  }
+
+  /** Collaborators in this field's document: carets and selections over it, and who they are beside the badge. */
+  setPresence(field: TextField, peers: RemotePeer[]): void {
+    this.presence.set(field, peers);
+    let chip = this.peerChips.get(field);
+    if (!chip) {
+      chip = document.createElement('div');
+      chip.className = 'peers';
+      chip.dataset.tandem = 'peers';
+      this.layer.append(chip);
+      this.peerChips.set(field, chip);
+    }
+    // One person with two fields bound is one person here.
+    const people = new Map<string, RemotePeer>();
+    for (const p of peers) if (!people.has(p.user) || !p.idle) people.set(p.user, p);
+    const list = [...people.values()];
+    chip.hidden = list.length === 0;
+    chip.dataset.count = String(list.length);
+    chip.title = list.map((p) => `${p.name}${p.idle ? ' (idle)' : ''}`).join('\n');
+    chip.setAttribute('aria-label', `Also here: ${list.map((p) => p.name).join(', ')}`);
+    chip.replaceChildren(
+      ...list.slice(0, 3).map((p) => {
+        const dot = document.createElement('i');
+        dot.style.background = p.color;
+        return dot;
+      }),
+      `${list.length} other${list.length === 1 ? '' : 's'} here`,
+    );
+    this.layout();
   }
 
   /** A short message near the field; `link` adds a link (e.g. to sign in). */
@@ -179,7 +220,13 @@ export class PageUi {
       const rect = f.getBoundingClientRect();
       badge.style.left = `${rect.right - badge.offsetWidth - 4}px`;
       badge.style.top = `${rect.bottom - badge.offsetHeight - 4}px`;
+      const chip = this.peerChips.get(f);
+      if (chip && !chip.hidden) {
+        chip.style.left = `${rect.right - badge.offsetWidth - chip.offsetWidth - 8}px`;
+        chip.style.top = badge.style.top;
+      }
     }
+    this.presence.layout();
   }
 }
 
