@@ -118,8 +118,9 @@ export class FieldMirror {
 /** The client rects of a Range (a collapsed range: its caret). Never changes the DOM (the editor owns it). */
 export function rangeRects(range: Range): Box[] {
   const box = (r: DOMRect): Box => ({ left: r.left, top: r.top, width: r.width, height: r.height });
+  if (!range.collapsed) return textRects(range).map(box);
   const rects = [...range.getClientRects()].map(box);
-  if (rects.length > 0 || !range.collapsed) return rects;
+  if (rects.length > 0) return rects;
   // A collapsed range has no rect in some places (an element boundary): use a neighbouring character's edge.
   const node = range.startContainer;
   const offset = range.startOffset;
@@ -131,6 +132,35 @@ export function rangeRects(range: Range): Box[] {
   const r = probe.getClientRects()[0];
   if (!r) return [];
   return [{ left: offset > 0 ? r.right : r.left, top: r.top, width: 0, height: r.height }];
+}
+
+/**
+ * The rects of the text in a range, one per line: a range's own client rects also include the
+ * boxes of elements it contains, which would paint nested formatting twice.
+ */
+function textRects(range: Range): DOMRect[] {
+  const root = range.commonAncestorContainer;
+  const doc = root.ownerDocument ?? document;
+  const walker = doc.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const out: DOMRect[] = [];
+  const first = root instanceof Text ? root : walker.nextNode();
+  for (let node = first as Text | null; node; node = walker.nextNode() as Text | null) {
+    if (!range.intersectsNode(node)) continue;
+    const part = doc.createRange();
+    part.selectNodeContents(node);
+    if (node === range.startContainer) part.setStart(node, range.startOffset);
+    if (node === range.endContainer) part.setEnd(node, range.endOffset);
+    for (const r of part.getClientRects()) {
+      if (r.width === 0) continue;
+      const last = out.at(-1);
+      // The same line: widen the previous rect instead of adding one.
+      if (last && Math.abs(last.top - r.top) <= 1 && Math.abs(last.height - r.height) <= 1 && r.left <= last.right + 1) {
+        out[out.length - 1] = new DOMRect(last.left, Math.min(last.top, r.top), Math.max(last.right, r.right) - last.left, Math.max(last.height, r.height));
+      } else out.push(r);
+    }
+    if (node === range.endContainer) break;
+  }
+  return out;
 }
 
 /** The visible client box of a field (inside border and scrollbars), to clip what is drawn over it. */

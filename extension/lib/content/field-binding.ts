@@ -129,7 +129,9 @@ export class FieldBinding {
 
   /** Sends the caret and selection if they changed since last time. */
   reportSelection(): void {
-    if (!this.onSelection || this.composing) return;
+    // Only the person's own caret: not the field's selection moving under remote writes in a
+    // field they never entered (its last caret stays shown while they are elsewhere).
+    if (!this.onSelection || this.composing || applyingRemote || !this.field.matches(':focus')) return;
     const start = this.field.selectionStart;
     const end = this.field.selectionEnd;
     if (start === null || end === null) return; // <input type=email> has no selection API

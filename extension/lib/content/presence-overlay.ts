@@ -26,6 +26,17 @@ interface Drawn {
   offsetToRange: OffsetToRange;
   resize: ResizeObserver;
   scroll: () => void;
+  /** What was drawn last: the DOM is rebuilt only when this changes (layout runs often). */
+  signature: string;
+}
+
+/** One element to draw. */
+interface Mark {
+  kind: 'sel' | 'caret';
+  peer: RemotePeer;
+  box: Box;
+  start: number;
+  end: number;
 }
 
 const isTextField = (el: PresenceTarget): el is TextField => el instanceof HTMLTextAreaElement || el instanceof HTMLInputElement;
@@ -72,7 +83,7 @@ export class PresenceOverlay {
       resize.observe(target);
       const scroll = (): void => this.layout();
       target.addEventListener('scroll', scroll);
-      drawn = { container, peers, offsetToRange, resize, scroll };
+      drawn = { container, peers, offsetToRange, resize, scroll, signature: '' };
       this.drawn.set(target, drawn);
     }
     drawn.peers = peers;
@@ -102,9 +113,34 @@ export class PresenceOverlay {
   }
 
   private draw(target: PresenceTarget, drawn: Drawn): void {
+    const marks = target.isConnected ? this.marks(target, drawn) : [];
+    const signature = JSON.stringify(marks);
+    if (signature === drawn.signature) return;
+    drawn.signature = signature;
     const { container } = drawn;
     container.replaceChildren();
-    if (!target.isConnected) return;
+    for (const { kind, peer, box, start, end } of marks) {
+      const el = document.createElement('div');
+      el.className = kind;
+      el.style.background = peer.color;
+      place(el, box);
+      if (kind === 'sel') {
+        Object.assign(el.dataset, { peer: peer.id, start: String(start), end: String(end), idle: String(peer.idle) });
+      } else {
+        Object.assign(el.dataset, { peer: peer.id, offset: String(end), name: peer.name, color: peer.color, idle: String(peer.idle) });
+        const label = document.createElement('div');
+        label.className = 'label';
+        label.textContent = peer.name;
+        label.style.background = peer.color;
+        el.append(label);
+      }
+      container.append(el);
+    }
+  }
+
+  /** Where every collaborator's selection and caret are over `target` now, clipped to its visible text. */
+  private marks(target: PresenceTarget, drawn: Drawn): Mark[] {
+    const out: Mark[] = [];
     const clip = clientBox(target);
     const length = isTextField(target) ? target.value.length : Number.POSITIVE_INFINITY;
     for (const peer of drawn.peers) {
@@ -116,32 +152,16 @@ export class PresenceOverlay {
       if (end > start) {
         for (const r of this.rects(target, drawn, start, end)) {
           const box = intersect(r, clip);
-          if (!box) continue;
-          const sel = document.createElement('div');
-          sel.className = 'sel';
-          Object.assign(sel.dataset, { peer: peer.id, start: String(start), end: String(end), idle: String(peer.idle) });
-          place(sel, box);
-          sel.style.background = peer.color;
-          container.append(sel);
+          if (box) out.push({ kind: 'sel', peer, box, start, end });
         }
       }
-      const caretRect = this.rects(target, drawn, head, head)[0];
-      if (!caretRect) continue;
+      const c = this.rects(target, drawn, head, head)[0];
+      if (!c) continue;
       // Hidden when scrolled out of the field (a caret beside the field would point at nothing).
-      if (caretRect.left < clip.left - 1 || caretRect.left > clip.left + clip.width + 1 || caretRect.top + caretRect.height <= clip.top || caretRect.top >= clip.top + clip.height) continue;
-      const caret = document.createElement('div');
-      caret.className = 'caret';
-      Object.assign(caret.dataset, { peer: peer.id, offset: String(head), name: peer.name, color: peer.color, idle: String(peer.idle) });
-      place(caret, { left: caretRect.left, top: caretRect.top, width: 2, height: caretRect.height });
-      caret.style.width = '2px';
-      caret.style.background = peer.color;
-      const label = document.createElement('div');
-      label.className = 'label';
-      label.textContent = peer.name;
-      label.style.background = peer.color;
-      caret.append(label);
-      container.append(caret);
+      if (c.left < clip.left - 1 || c.left > clip.left + clip.width + 1 || c.top + c.height <= clip.top || c.top >= clip.top + clip.height) continue;
+      out.push({ kind: 'caret', peer, box: { left: c.left, top: c.top, width: 2, height: c.height }, start: head, end: head });
     }
+    return out;
   }
 }
 
