@@ -88,9 +88,11 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     for (const u of users.splice(0)) await u.close();
   });
 
-  it("B sees A's caret and selection where A's real caret is, in the textarea and on the server's editor page; A's leaving removes them", async () => {
+  it("B sees A's caret and selection where A's real caret is, following B's own typing, dimmed when A is idle, on the server's editor page too; A's leaving removes them", async () => {
     const a = await signedInChromiumUser(server, users);
     const b = await signedInChromiumUser(server, users);
+    // A goes idle after 3 s without moving instead of 60 s (read when the idle timer is armed).
+    await a.browser.worker.evaluate(() => ((globalThis as { __tandemIdleAfterMs?: number }).__tandemIdleAfterMs = 3_000));
     const nameA = ((await (await fetch(`${server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${a.token}` } })).json()) as { user: { displayName: string } }).user.displayName;
     const text = 'First line of the shared notes.\nSecond line, where A puts the caret.\nThird line.';
     const pageA = await a.browser.page(`${pages.url}/fields.html`);
@@ -125,6 +127,20 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     const chip = pageB.locator('[data-tandem=peers]');
     await waitFor(async () => (await chip.getAttribute('title'))?.includes(nameA), { what: "A's name beside B's badge" });
 
+    // B types before A's caret: the caret stays on A's character (a Loro cursor, not an offset).
+    await pageB.locator('#notes').focus();
+    await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.setSelectionRange(0, 0));
+    await pageB.keyboard.type('B: ');
+    await waitFor(async () => (await pageA.locator('#notes').inputValue()).startsWith('B: First'), { what: "B's typing at A" });
+    await overlayCaret(pageB, at + 3).waitFor();
+    // And B's caret shows at A, after the three characters B typed.
+    await overlayCaret(pageA, 3).waitFor();
+    await pageB.keyboard.press('Backspace');
+    await pageB.keyboard.press('Backspace');
+    await pageB.keyboard.press('Backspace');
+    await overlayCaret(pageB, at).waitFor();
+    await waitFor(async () => (await pageA.locator('#notes').inputValue()) === text, { what: 'the text back as it was at A' });
+
     // A selects from there across the line break: B sees translucent rectangles from A's caret position on.
     const end = text.indexOf('Third') + 5;
     await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement, [s, e]) => el.setSelectionRange(s!, e! - 1), [at, end]);
@@ -142,13 +158,18 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     await editor.locator(`[data-tandem=presence] .caret[data-offset="${end}"][data-name="${nameA}"]`).waitFor();
     await editor.locator('[data-tandem=peers]', { hasText: nameA }).waitFor();
 
+    // A does nothing for a while: dimmed (idle) at B; a key press makes A active again.
+    await pageB.locator('[data-tandem=presence] .caret[data-idle="true"]').waitFor({ timeout: 10_000 });
+    await pageA.keyboard.press('Shift+ArrowLeft');
+    await pageB.locator(`[data-tandem=presence] .caret[data-idle="false"][data-offset="${end - 1}"]`).waitFor();
+
     // A closes the tab: gone from B's field and the editor page at once (expiry would take 60 s).
     const t0 = Date.now();
     await pageA.close();
     await waitFor(async () => (await pageB.locator('[data-tandem=presence] .caret').count()) === 0, { what: "A's caret to go at B", timeoutMs: 10_000 });
     await waitFor(async () => (await editor.locator(`[data-tandem=presence] [data-name="${nameA}"]`).count()) === 0, { what: "A's caret to go on the editor page", timeoutMs: 10_000 });
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(await rects.count()).toBe(0);
+    expect(await pageB.locator('[data-tandem=presence] .sel').count()).toBe(0);
   });
 
   it('a contenteditable with nested inline elements: the caret and selection land on the text (simple text-node mapping)', async () => {
