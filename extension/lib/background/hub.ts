@@ -32,9 +32,16 @@ export interface Binding {
   cursors: { anchor: Uint8Array | null; head: Uint8Array | null };
   idle: boolean;
   idleTimer: ReturnType<typeof setTimeout> | null;
+  lastActive: number;
+  publishScheduled: boolean;
+  /** Set by a selection, cleared when published. */
+  cursorsChanged: boolean;
   /** What the field was last told, to skip repeating it. */
   lastPeers: string;
 }
+
+/** Without activity for this long a field's person is idle (tests shorten it from the service worker's console). */
+const idleAfter = (): number => (globalThis as { __tandemIdleAfterMs?: number }).__tandemIdleAfterMs ?? IDLE_AFTER_MS;
 
 /** Who this browser is in presence entries. */
 export interface Identity {
@@ -119,27 +126,39 @@ export class OpenDocument {
     const a = binding.channel.positionFrom(seen, anchor);
     const h = binding.channel.positionFrom(seen, head);
     binding.cursors = encodeSelection(this.text, a, h);
+    binding.cursorsChanged = true;
     this.active(binding);
   }
 
   /** Typing or moving: not idle; idle again after a quiet while. */
   active(binding: Binding): void {
+    const wasIdle = binding.idle;
     binding.idle = false;
-    if (binding.idleTimer) clearTimeout(binding.idleTimer);
-    // Tests shorten the wait from the service worker's console.
-    const idleAfter = (globalThis as { __tandemIdleAfterMs?: number }).__tandemIdleAfterMs ?? IDLE_AFTER_MS;
-    binding.idleTimer = setTimeout(() => {
-      binding.idleTimer = null;
-      binding.idle = true;
-      this.publish(binding);
-    }, idleAfter);
-    this.publish(binding);
+    binding.lastActive = performance.now();
+    // One timer per quiet spell, not one per keystroke: it re-arms for what is left.
+    const arm = (wait: number): void => {
+      binding.idleTimer = setTimeout(() => {
+        binding.idleTimer = null;
+        const left = binding.lastActive + idleAfter() - performance.now();
+        if (left > 0) return arm(left);
+        binding.idle = true;
+        this.publish(binding);
+      }, wait);
+    };
+    if (!binding.idleTimer) arm(idleAfter());
+    if (wasIdle || binding.cursorsChanged) this.publish(binding);
   }
 
-  /** Puts this field's entry in the presence room (the channel throttles what goes out). */
+  /** Puts this field's entry in the presence room, once per task (the channel throttles what goes out). */
   publish(binding: Binding): void {
-    if (!this.bindings.has(binding)) return;
-    this.presence.set(binding.presenceKey, peerStateValue({ ...this.identity, ...binding.cursors, idle: binding.idle }));
+    binding.cursorsChanged = false;
+    if (binding.publishScheduled) return;
+    binding.publishScheduled = true;
+    queueMicrotask(() => {
+      binding.publishScheduled = false;
+      if (!this.bindings.has(binding)) return;
+      this.presence.set(binding.presenceKey, peerStateValue({ ...this.identity, ...binding.cursors, idle: binding.idle }));
+    });
   }
 
   /** The field is gone: its entry leaves the room at once. */
@@ -303,6 +322,9 @@ export class DocumentHub {
       cursors: { anchor: null, head: null },
       idle: false,
       idleTimer: null,
+      lastActive: 0,
+      publishScheduled: false,
+      cursorsChanged: false,
       lastPeers: '',
     };
     // Signing in since the document was opened changes who we are.
@@ -310,7 +332,8 @@ export class DocumentHub {
     open.bindings.add(binding);
     port.postMessage({ t: 'bound', key, docId, text: open.text.toString(), link: options.link, title: options.title });
     port.postMessage({ t: 'status', key, status: open.status() });
-    open.active(binding); // here, before any caret: the others count this field's person
+    open.publish(binding); // here, before any caret: the others count this field's person
+    open.active(binding);
     open.presenceSoon();
     return binding;
   }

@@ -85,14 +85,17 @@ export class FieldMirror {
     const s = this.mirror.style;
     for (const p of COPIED) s[p] = cs[p];
     const rect = field.getBoundingClientRect();
-    // The mirror covers the field's client box (inside the border, without scrollbars), so its
-    // text wraps at the same width and scrolls the same way.
-    s.boxSizing = 'border-box';
-    s.left = `${rect.left + field.clientLeft}px`;
-    s.top = `${rect.top + field.clientTop}px`;
-    s.width = `${field.clientWidth}px`;
-    s.height = `${field.clientHeight}px`;
+    // The mirror has the field's client width (inside the border, without scrollbars), so its
+    // text wraps the same way, and is shifted by the field's scroll offsets instead of being
+    // scrolled: then it needs no text past the end of the wanted paragraph.
     const isInput = field instanceof HTMLInputElement;
+    s.boxSizing = 'border-box';
+    s.left = `${rect.left + field.clientLeft - field.scrollLeft}px`;
+    s.top = `${rect.top + field.clientTop - field.scrollTop}px`;
+    s.width = isInput ? 'auto' : `${field.clientWidth}px`;
+    s.minWidth = `${field.clientWidth}px`;
+    s.height = isInput ? `${field.clientHeight}px` : 'auto';
+    s.overflow = 'visible';
     s.whiteSpace = isInput ? 'pre' : 'pre-wrap';
     if (!isInput) s.overflowWrap = cs.overflowWrap === 'normal' ? 'break-word' : cs.overflowWrap; // textareas wrap long words
     if (isInput) {
@@ -105,10 +108,11 @@ export class FieldMirror {
     const to = Math.max(from, Math.min(end, value.length));
     const span = document.createElement('span');
     span.textContent = value.slice(from, to);
-    // A trailing newline needs something after it to make its line exist.
-    this.mirror.replaceChildren(document.createTextNode(value.slice(0, from)), span, document.createTextNode(value.slice(to) + '\u200b'));
-    this.mirror.scrollTop = field.scrollTop;
-    this.mirror.scrollLeft = field.scrollLeft;
+    // After the range only its paragraph matters (where its last line wraps); a trailing
+    // newline needs something after it to make its line exist.
+    const paragraphEnd = value.indexOf('\n', to);
+    const after = paragraphEnd < 0 ? value.slice(to) : value.slice(to, paragraphEnd);
+    this.mirror.replaceChildren(document.createTextNode(value.slice(0, from)), span, document.createTextNode(after + '\u200b'));
     const out = [...span.getClientRects()].map((r) => ({ left: r.left, top: r.top, width: r.width, height: r.height }));
     this.mirror.replaceChildren();
     return out;

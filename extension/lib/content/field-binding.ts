@@ -63,9 +63,9 @@ export class FieldBinding {
     on('blur', () => this.flushLocal());
     // The caret moves by keys, clicks, selection, focus and typing; 'selectionchange' on the field
     // is recent (Chrome 127, Firefox 92), so the older events stay as a fallback, deduplicated.
-    for (const type of ['select', 'selectionchange', 'keyup', 'mouseup', 'focus', 'input']) on(type, () => this.reportSelection());
+    for (const type of ['select', 'selectionchange', 'keyup', 'mouseup', 'focus', 'input']) on(type, () => this.reportSelectionSoon());
     const onDocumentSelection = (): void => {
-      if (field.matches(':focus')) this.reportSelection();
+      if (field.matches(':focus')) this.reportSelectionSoon();
     };
     document.addEventListener('selectionchange', onDocumentSelection);
     this.cleanups.push(() => document.removeEventListener('selectionchange', onDocumentSelection));
@@ -125,6 +125,21 @@ export class FieldBinding {
     const delta = diff(this.shadow, value, caret === null ? undefined : caret);
     this.shadow = value;
     this.sendEdit(this.channel.send(delta));
+  }
+
+  private selectionScheduled = false;
+
+  /**
+   * Once per task however many events it fired: a script writing thousands of edits in one go
+   * (or a paste) moves the caret once as far as anyone else can tell.
+   */
+  private reportSelectionSoon(): void {
+    if (this.selectionScheduled || applyingRemote) return;
+    this.selectionScheduled = true;
+    queueMicrotask(() => {
+      this.selectionScheduled = false;
+      this.reportSelection();
+    });
   }
 
   /** Sends the caret and selection if they changed since last time. */

@@ -88,7 +88,20 @@ export class PresenceOverlay {
     }
     drawn.peers = peers;
     drawn.offsetToRange = offsetToRange;
-    this.draw(target, drawn);
+    this.drawSoon();
+  }
+
+  private drawTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Updates arrive with every change to the document (each keystroke of anyone): measuring
+   * is the costly part, so it happens at most every 30 ms, with the latest positions.
+   */
+  private drawSoon(): void {
+    this.drawTimer ??= setTimeout(() => {
+      this.drawTimer = null;
+      this.layout();
+    }, 30);
   }
 
   /** Stops drawing over `target`. */

@@ -222,8 +222,9 @@ export class PageUi {
       badge.style.top = `${rect.bottom - badge.offsetHeight - 4}px`;
       const chip = this.peerChips.get(f);
       if (chip && !chip.hidden) {
-        chip.style.left = `${rect.right - badge.offsetWidth - chip.offsetWidth - 8}px`;
-        chip.style.top = badge.style.top;
+        // Above the field's top-right corner, outside it: over the field it would take clicks meant for the text.
+        chip.style.left = `${Math.max(0, rect.right - chip.offsetWidth)}px`;
+        chip.style.top = `${Math.max(0, rect.top - chip.offsetHeight - 2)}px`;
       }
     }
     this.presence.layout();
