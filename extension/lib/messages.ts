@@ -43,7 +43,7 @@ export type BackgroundToField =
   | { t: 'ack'; key: string; seen: number }
   | { t: 'status'; key: string; status: FieldStatus }
   /** Everyone else in the document, offsets measured after applying `seen` of the field's edits. */
-  | { t: 'presence'; key: string; seen: number; peers: RemotePeer[] }
+  | { t: 'presence'; key: string; seen: number; peers: RemotePeer[]; me: string }
   | { t: 'failed'; key: string; message: string; signIn: string | null }
   /** Bind the field this locator finds (after "open where it was written", or a reload). */
   | { t: 'autobind'; docId: string; locator: string }

@@ -139,7 +139,7 @@ async function showPresence(p: {
           peers.push({ ...peer, anchor: at(peer.anchor), head: at(peer.head) });
         }
         overlay.set(field, peers);
-        const names = [...new Set(peers.map((x) => x.name))];
+        const names = [...new Set(peers.filter((x) => x.user !== identity.user).map((x) => x.name))];
         others.dataset.count = String(names.length);
         others.textContent = names.length === 0 ? '' : `Also here: ${names.join(', ')}`;
       }),

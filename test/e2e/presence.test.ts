@@ -123,9 +123,13 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     const clip = { x: Math.floor(drawn.x) - 1, y: Math.floor(drawn.y), width: Math.ceil(drawn.width) + 2, height: Math.ceil(drawn.height) };
     const painted = await pixelsBox(pageB, await pageB.screenshot({ clip }), clip, color);
     expect(painted?.height).toBeGreaterThanOrEqual(drawn.height - 2);
-    // B's badge says who else is there.
+    // B's badge says who else is there, and so does B's popup.
     const chip = pageB.locator('[data-tandem=peers]');
     await waitFor(async () => (await chip.getAttribute('title'))?.includes(nameA), { what: "A's name beside B's badge" });
+    expect(await chip.getAttribute('data-count')).toBe('1');
+    const popup = await b.browser.page(`chrome-extension://${b.browser.extensionId}/popup.html`);
+    await popup.locator('[data-tandem=others]', { hasText: nameA }).waitFor();
+    await popup.close();
 
     // B types before A's caret: the caret stays on A's character (a Loro cursor, not an offset).
     await pageB.locator('#notes').focus();
@@ -157,19 +161,50 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     const editor = await b.browser.page(link!);
     await editor.locator(`[data-tandem=presence] .caret[data-offset="${end}"][data-name="${nameA}"]`).waitFor();
     await editor.locator('[data-tandem=peers]', { hasText: nameA }).waitFor();
+    // B's own editor page is B elsewhere: its caret shows in B's field, but B is not counted as another person.
+    await editor.locator('#tandem-editor').click();
+    const nameB = ((await (await fetch(`${server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${b.token}` } })).json()) as { user: { displayName: string } }).user.displayName;
+    await pageB.locator(`[data-tandem=presence] .caret[data-name="${nameB}"]`).waitFor();
+    expect(await chip.getAttribute('data-count')).toBe('1');
+
+    // Scrolled and resized: a long text, both fields narrowed (wrapping changes), A's caret near
+    // the end (A's field scrolls to it), B scrolled to the same place: B draws A's caret where
+    // A's browser paints it.
+    const long = `${text}\n${Array.from({ length: 40 }, (_, i) => `Line ${i + 4} of the long part, long enough to wrap when narrow.`).join('\n')}`;
+    await pageA.locator('#notes').fill(long);
+    await waitFor(async () => (await pageB.locator('#notes').inputValue()) === long, { what: 'the long text at B' });
+    for (const p of [pageA, pageB]) await p.locator('#notes').evaluate((el: HTMLTextAreaElement) => (el.style.width = '320px'));
+    const deep = long.indexOf('Line 37') + 5;
+    await caretAt(pageA, '#notes', deep);
+    const scrollTop = await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.scrollTop);
+    expect(scrollTop).toBeGreaterThan(100);
+    const realDeep = await nativeCaret(pageA, '#notes');
+    await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement, top) => (el.scrollTop = top), scrollTop);
+    const deepCaret = overlayCaret(pageB, deep);
+    await deepCaret.waitFor();
+    const drawnDeep = (await deepCaret.boundingBox())!;
+    expect(Math.abs(drawnDeep.x + drawnDeep.width / 2 - (realDeep.x + realDeep.width / 2))).toBeLessThanOrEqual(2);
+    expect(Math.abs(drawnDeep.y + drawnDeep.height / 2 - (realDeep.y + realDeep.height / 2))).toBeLessThanOrEqual(3);
+    await writeFile(join(RESULTS, 'presence-scrolled-chromium.png'), await pageB.screenshot());
+    // Scrolled back to the top, B's field does not show A's caret (it would point at nothing).
+    await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement) => (el.scrollTop = 0));
+    await waitFor(async () => (await overlayCaret(pageB, deep).count()) === 0, { what: 'the caret hidden while scrolled out of view' });
+    const end2 = deep;
 
     // A does nothing for a while: dimmed (idle) at B; a key press makes A active again.
+    await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement, top) => (el.scrollTop = top), scrollTop);
     await pageB.locator('[data-tandem=presence] .caret[data-idle="true"]').waitFor({ timeout: 10_000 });
     await pageA.keyboard.press('Shift+ArrowLeft');
-    await pageB.locator(`[data-tandem=presence] .caret[data-idle="false"][data-offset="${end - 1}"]`).waitFor();
+    await pageB.locator(`[data-tandem=presence] .caret[data-idle="false"][data-offset="${end2 - 1}"]`).waitFor();
 
     // A closes the tab: gone from B's field and the editor page at once (expiry would take 60 s).
     const t0 = Date.now();
     await pageA.close();
-    await waitFor(async () => (await pageB.locator('[data-tandem=presence] .caret').count()) === 0, { what: "A's caret to go at B", timeoutMs: 10_000 });
+    await waitFor(async () => (await pageB.locator(`[data-tandem=presence] .caret[data-name="${nameA}"]`).count()) === 0, { what: "A's caret to go at B", timeoutMs: 10_000 });
     await waitFor(async () => (await editor.locator(`[data-tandem=presence] [data-name="${nameA}"]`).count()) === 0, { what: "A's caret to go on the editor page", timeoutMs: 10_000 });
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await pageB.locator('[data-tandem=presence] .sel').count()).toBe(0);
+    await waitFor(async () => (await chip.getAttribute('data-count')) === '0', { what: "B's chip to count nobody else" });
   });
 
   it('a contenteditable with nested inline elements: the caret and selection land on the text (simple text-node mapping)', async () => {

@@ -195,7 +195,7 @@ export class OpenDocument {
       for (const b of this.bindings) {
         if (b.lastPeers === json) continue;
         b.lastPeers = json;
-        b.port.postMessage({ t: 'presence', key: b.key, seen: b.channel.seen, peers });
+        b.port.postMessage({ t: 'presence', key: b.key, seen: b.channel.seen, peers, me: this.identity.user });
       }
     }, 40);
   }

@@ -123,7 +123,7 @@ export function startBindings(): void {
         if (!entry || !binding) return;
         // Offsets were measured in the document; the field may hold typing the document has not seen yet.
         const at = (pos: number | null): number | null => (pos === null ? null : binding.positionFromDocument(message.seen, pos));
-        ui.setPresence(entry.field, message.peers.map((p) => ({ ...p, anchor: at(p.anchor), head: at(p.head) })));
+        ui.setPresence(entry.field, message.peers.map((p) => ({ ...p, anchor: at(p.anchor), head: at(p.head) })), message.me);
         return;
       }
       case 'status': {

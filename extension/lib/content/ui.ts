@@ -108,8 +108,11 @@ export class PageUi {
     this.presence.remove(field);
   }
 
-  /** Collaborators in this field's document: carets and selections over it, and who they are beside the badge. */
-  setPresence(field: TextField, peers: RemotePeer[]): void {
+  /**
+   * Collaborators in this field's document: carets and selections over it, and who they are
+   * above it. `me` (this person's user id) is drawn (their other tab's caret) but not counted.
+   */
+  setPresence(field: TextField, peers: RemotePeer[], me: string): void {
     this.presence.set(field, peers);
     let chip = this.peerChips.get(field);
     if (!chip) {
@@ -121,7 +124,7 @@ export class PageUi {
     }
     // One person with two fields bound is one person here.
     const people = new Map<string, RemotePeer>();
-    for (const p of peers) if (!people.has(p.user) || !p.idle) people.set(p.user, p);
+    for (const p of peers) if (p.user !== me && (!people.has(p.user) || !p.idle)) people.set(p.user, p);
     const list = [...people.values()];
     chip.hidden = list.length === 0;
     chip.dataset.count = String(list.length);
