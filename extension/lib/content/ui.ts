@@ -7,7 +7,8 @@
 import type { RemotePeer } from '../../../shared/presence';
 import type { FieldStatus } from '../messages';
 import type { TextField } from './field-binding';
-import { PRESENCE_STYLE, PresenceOverlay } from './presence-overlay';
+import type { OffsetToRange } from './caret-geometry';
+import { PRESENCE_STYLE, PresenceOverlay, type PresenceTarget } from './presence-overlay';
 
 const STYLE = `
 :host { all: initial; }
@@ -38,7 +39,7 @@ export class PageUi {
   private readonly offerButton = document.createElement('button');
   private readonly badges = new Map<TextField, HTMLElement>();
   /** "Who else is there" next to each bound field's badge. */
-  private readonly peerChips = new Map<TextField, HTMLElement>();
+  private readonly peerChips = new Map<PresenceTarget, HTMLElement>();
   private readonly presence: PresenceOverlay;
   private notice: HTMLElement | null = null;
   private controlFor: TextField | null = null;
@@ -103,17 +104,23 @@ export class PageUi {
   removeBadge(field: TextField): void {
     this.badges.get(field)?.remove();
     this.badges.delete(field);
-    this.peerChips.get(field)?.remove();
-    this.peerChips.delete(field);
-    this.presence.remove(field);
+    this.removePresence(field);
+  }
+
+  /** Stops showing collaborators over `target` (it unbound). */
+  removePresence(target: PresenceTarget): void {
+    this.peerChips.get(target)?.remove();
+    this.peerChips.delete(target);
+    this.presence.remove(target);
   }
 
   /**
    * Collaborators in this field's document: carets and selections over it, and who they are
    * above it. `me` (this person's user id) is drawn (their other tab's caret) but not counted.
+   * A contenteditable binding passes how its text offsets map to the DOM (`offsetToRange`).
    */
-  setPresence(field: TextField, peers: RemotePeer[], me: string): void {
-    this.presence.set(field, peers);
+  setPresence(field: PresenceTarget, peers: RemotePeer[], me: string, offsetToRange?: OffsetToRange): void {
+    this.presence.set(field, peers, offsetToRange);
     let chip = this.peerChips.get(field);
     if (!chip) {
       chip = document.createElement('div');
@@ -223,12 +230,13 @@ export class PageUi {
       const rect = f.getBoundingClientRect();
       badge.style.left = `${rect.right - badge.offsetWidth - 4}px`;
       badge.style.top = `${rect.bottom - badge.offsetHeight - 4}px`;
-      const chip = this.peerChips.get(f);
-      if (chip && !chip.hidden) {
-        // Above the field's top-right corner, outside it: over the field it would take clicks meant for the text.
-        chip.style.left = `${Math.max(0, rect.right - chip.offsetWidth)}px`;
-        chip.style.top = `${Math.max(0, rect.top - chip.offsetHeight - 2)}px`;
-      }
+    }
+    for (const [f, chip] of this.peerChips) {
+      if (!f.isConnected || chip.hidden) continue;
+      // Above the field's top-right corner, outside it: over the field it would take clicks meant for the text.
+      const rect = f.getBoundingClientRect();
+      chip.style.left = `${Math.max(0, rect.right - chip.offsetWidth)}px`;
+      chip.style.top = `${Math.max(0, rect.top - chip.offsetHeight - 2)}px`;
     }
     this.presence.layout();
   }
