@@ -157,6 +157,20 @@ describe.each(backends)('presence ($name)', (backend) => {
     await waitFor(() => p.status === 'failed', { what: 'the stranger to be refused' });
   });
 
+  it("revoking a viewer's link evicts them from presence too: their entry goes, and they hear nobody", async () => {
+    const docId = await createDocument(server);
+    const view = await createShareLink(server, docId, 'view');
+    const owner = await member(docId);
+    const viewer = await member(docId, { share: view.token, token: null });
+    viewer.presence.set('viewer', state('Viewer'));
+    owner.presence.set('owner', state('Owner'));
+    await waitFor(() => names(owner.presence).join() === 'Viewer' && names(viewer.presence).join() === 'Owner', { what: 'both to see each other' });
+    const res = await fetch(`${server.httpUrl}/api/documents/${docId}/links/${view.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${server.token}` } });
+    expect(res.status).toBe(204);
+    await waitFor(() => viewer.presence.status === 'failed' && viewer.presence.others().size === 0, { what: 'the viewer evicted from presence' });
+    await waitFor(() => owner.presence.others().size === 0, { what: "the viewer's entry to go at the owner" });
+  });
+
   it('carets travel as Loro cursors: they follow concurrent edits made before them', async () => {
     const docId = await createDocument(server);
     const a = await member(docId);
