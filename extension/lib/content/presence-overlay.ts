@@ -92,19 +92,24 @@ export class PresenceOverlay {
   }
 
   private drawTimer: ReturnType<typeof setTimeout> | null = null;
-  /** How long the last layout took: the next waits at least four times that. */
+  /** How long the last layout took: the next waits at least eight times that. */
   private lastCost = 0;
 
   /**
    * Updates arrive with every change to the document (each keystroke of anyone), and measuring
    * a long text is the costly part: it happens at most every 30 ms, and never takes more than
-   * about a fifth of the page's time (a 50 KB textarea takes milliseconds to lay out).
+   * about a ninth of the page's time (a 50 KB textarea takes milliseconds to lay out).
    */
+  /** A layout soon, within the throttle (for periodic checks). */
+  layoutSoon(): void {
+    this.drawSoon();
+  }
+
   private drawSoon(): void {
     this.drawTimer ??= setTimeout(() => {
       this.drawTimer = null;
       this.layout();
-    }, Math.max(30, 4 * this.lastCost));
+    }, Math.max(30, 8 * this.lastCost));
   }
 
   /** Stops drawing over `target`. */

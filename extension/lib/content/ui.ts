@@ -65,10 +65,18 @@ export class PageUi {
     this.offerButton.addEventListener('mousedown', (e) => e.preventDefault());
     click(this.offerButton, () => this.controlFor && this.offer && this.actions.bindOffered(this.controlFor, this.offer.docId));
     (document.body ?? document.documentElement).append(this.host);
-    const reposition = (): void => this.layout();
+    // Collaborators' carets follow at once when the page scrolls or resizes; the periodic pass
+    // (layout changes that fire no event) goes through the overlay's own throttle.
+    const reposition = (): void => {
+      this.layout();
+      this.presence.layout();
+    };
     addEventListener('scroll', reposition, true);
     addEventListener('resize', reposition);
-    setInterval(reposition, 300); // fields move with page layout changes that fire no event
+    setInterval(() => {
+      this.layout();
+      this.presence.layoutSoon();
+    }, 300);
   }
 
   /** Shows the control next to a focused field that is not bound. */
@@ -238,7 +246,6 @@ export class PageUi {
       chip.style.left = `${Math.max(0, rect.right - chip.offsetWidth)}px`;
       chip.style.top = `${Math.max(0, rect.top - chip.offsetHeight - 2)}px`;
     }
-    this.presence.layout();
   }
 }
 
