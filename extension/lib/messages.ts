@@ -5,6 +5,7 @@
  */
 import type { EditMessage } from '../../shared/text/channel';
 import type { TextDelta } from '../../shared/text/delta';
+import type { RemotePeer } from '../../shared/presence';
 
 /** How a bound field looks to the person typing in it. */
 export interface FieldStatus {
@@ -31,6 +32,8 @@ export type FieldToBackground =
   /** Undo (or redo) this person's last change to the document (Ctrl+Z in a bound field). */
   | { t: 'undo'; key: string; redo: boolean }
   | { t: 'stop'; key: string }
+  /** The person's caret (`head`) and selection, after applying `seen` of the background's edits. */
+  | { t: 'selection'; key: string; anchor: number; head: number; seen: number }
   /** On the server's own pages: remember this server, or open a shared document. */
   | { t: 'use-server'; origin: string }
   | { t: 'open-shared'; docId: string; share: string; mode: 'origin' | 'pick' };
@@ -44,6 +47,8 @@ export type BackgroundToField =
   /** The background applied `seen` of the field's edits (sent when it has nothing else to say). */
   | { t: 'ack'; key: string; seen: number }
   | { t: 'status'; key: string; status: FieldStatus }
+  /** Everyone else in the document, offsets measured after applying `seen` of the field's edits. */
+  | { t: 'presence'; key: string; seen: number; peers: RemotePeer[]; me: string }
   | { t: 'failed'; key: string; message: string; signIn: string | null }
   /** Bind the field this locator finds (after "open where it was written", or a reload). */
   | { t: 'autobind'; docId: string; locator: string }
@@ -59,7 +64,7 @@ export type OneOff =
   | { t: 'popup-state' }
   | { t: 'popup-stop'; docId: string };
 
-export type { EditMessage, TextDelta };
+export type { EditMessage, RemotePeer, TextDelta };
 
 export const BINDING_PORT = 'tandem-binding';
 

@@ -6,7 +6,7 @@ interface PopupState {
   server: string;
   signInUrl: string;
   user: { email: string } | null;
-  bound: { docId: string; title: string; link: string | null; fields: number; status: FieldStatus }[];
+  bound: { docId: string; title: string; link: string | null; fields: number; status: FieldStatus; others: string[] }[];
   recent: { docId: string; title: string; link: string | null; originUrl: string | null }[];
 }
 
@@ -32,6 +32,12 @@ export async function renderPopup(doc: Document): Promise<void> {
     const s = d.status;
     const status = s.problem ?? `${s.connection === 'live' ? 'live' : 'offline'} · ${s.unsaved === 0 ? 'saved' : `${s.unsaved} unsaved`}`;
     li.append(`${d.title || d.docId} — ${status}`);
+    if (d.others.length > 0) {
+      const others = doc.createElement('div');
+      others.dataset.tandem = 'others';
+      others.textContent = `Also here: ${d.others.join(', ')}`;
+      li.append(others);
+    }
     if (d.link) {
       const input = doc.createElement('input');
       input.readOnly = true;

@@ -8,9 +8,11 @@ import { LoroDoc, UndoManager } from 'loro-crdt'; // aliased to loro-crdt/base64
 import { SyncClient, type SyncClientOptions } from '../../shared/client/sync-client';
 import { TEXT_CONTAINER, configureText } from '../../shared/document';
 import { encodeJoinAuth } from '../../shared/protocol/index';
+import { IDLE_AFTER_MS, anonymousName, encodeSelection, parsePeerState, peerStateValue, resolvePeer, type PeerState, type RemotePeer } from '../../shared/presence';
 import { TextChannel } from '../../shared/text/channel';
 import type { TextDelta } from '../../shared/text/delta';
 import { OPENING_ORIGIN, applyEdit, undoStepBoundary } from '../../shared/text/loro-edit';
+import { PresenceOverlay } from '../lib/content/presence-overlay';
 import { RichBinding } from '../lib/content/rich-binding';
 
 const UNDO_MERGE_MS = 1_000;
@@ -100,6 +102,82 @@ async function main(): Promise<void> {
     wireToolbar(toolbar, field, () => binding.flushLocal());
   }
   show();
+  await showPresence({ client, docId, doc, text, docSide, binding, field, status });
+}
+
+/**
+ * The same presence as the extension's: this page's caret goes to the document's %EPH room as
+ * Loro cursors, and everyone else's carets are drawn over the editor (viewers take part too).
+ */
+async function showPresence(p: {
+  client: SyncClient;
+  docId: string;
+  doc: LoroDoc;
+  text: ReturnType<LoroDoc['getText']>;
+  docSide: TextChannel;
+  binding: RichBinding;
+  field: HTMLElement;
+  status: HTMLElement;
+}): Promise<void> {
+  const { client, docId, doc, text, docSide, binding, field, status } = p;
+  const presence = client.presence(docId);
+  const me = (await fetch('/api/me', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null), () => null)) as { user: { id: string; displayName: string; email: string } } | null;
+  const anonId = Math.random().toString(36).slice(2, 10);
+  const identity = me ? { user: me.user.id, name: me.user.displayName || me.user.email } : { user: `anon:${anonId}`, name: anonymousName(anonId) };
+  const key = `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  const mine: PeerState = { ...identity, anchor: null, head: null, idle: false };
+  let idleTimer: ReturnType<typeof setTimeout> | null = null;
+  const active = (): void => {
+    mine.idle = false;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      mine.idle = true;
+      presence.set(key, peerStateValue(mine));
+    }, IDLE_AFTER_MS);
+    presence.set(key, peerStateValue(mine));
+  };
+  binding.onSelection = ({ anchor, head, seen }) => {
+    // After the edits sent before it, which cross in microtasks too.
+    queueMicrotask(() => {
+      Object.assign(mine, encodeSelection(text, docSide.positionFrom(seen, anchor), docSide.positionFrom(seen, head)));
+      active();
+    });
+  };
+  addEventListener('pagehide', () => presence.delete(key));
+  active();
+  if (field.matches(':focus')) binding.reportSelection();
+
+  const overlay = PresenceOverlay.standalone();
+  const others = document.createElement('p');
+  others.dataset.tandem = 'peers';
+  status.after(others);
+  let scheduled = false;
+  const redraw = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    // After this task's remote deltas reached the field (they cross in microtasks).
+    queueMicrotask(() =>
+      queueMicrotask(() => {
+        scheduled = false;
+        const peers: RemotePeer[] = [];
+        for (const [id, value] of presence.others()) {
+          const state = parsePeerState(value);
+          if (!state) continue;
+          const peer = resolvePeer(doc, id, state);
+          const at = (pos: number | null): number | null => (pos === null ? null : binding.positionFromDocument(docSide.seen, pos));
+          peers.push({ ...peer, anchor: at(peer.anchor), head: at(peer.head) });
+        }
+        overlay.set(field, peers, binding.offsetToRange);
+        const names = [...new Set(peers.filter((x) => x.user !== identity.user).map((x) => x.name))];
+        others.dataset.count = String(names.length);
+        others.textContent = names.length === 0 ? '' : `Also here: ${names.join(', ')}`;
+      }),
+    );
+  };
+  presence.onChange(redraw);
+  doc.subscribe(redraw);
+  field.addEventListener('input', redraw);
+  redraw();
 }
 
 /** Formatting commands: the browser's own where it has one (they fire `input`, which the binding reads). */

@@ -35,6 +35,9 @@ import {
   type Permission,
   type ProtocolMessage,
 } from '../protocol/index';
+import { PresenceChannel, type PresenceHost, type PresenceOptions } from './presence-channel';
+
+export { PresenceChannel, type PresenceOptions, type PresenceState } from './presence-channel';
 
 /** The part of the WHATWG WebSocket the client uses. */
 export interface WebSocketLike {
@@ -127,7 +130,7 @@ export class ClientRoom {
     readonly doc: LoroDoc,
     private readonly store: OutboxStore,
     /** Join payload (a share token, see `encodeJoinAuth`); empty when the connection's session decides. */
-    private readonly auth: Uint8Array,
+    readonly auth: Uint8Array,
   ) {}
 
   /** @internal Loads the persisted outbox and starts capturing local edits. */
@@ -440,9 +443,10 @@ export class ClientRoom {
   }
 }
 
-export class SyncClient {
+export class SyncClient implements PresenceHost {
   private ws: WebSocketLike | null = null;
   private readonly rooms = new Map<string, ClientRoom>();
+  private readonly presences = new Map<string, PresenceChannel>();
   private readonly assembler = new FragmentAssembler({ maxUpdateBytes: 256 * 1024 * 1024, maxConcurrentBatches: 64 });
   private readonly fragmentTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -484,8 +488,29 @@ export class SyncClient {
     return room;
   }
 
-  /** Stops syncing a document (its outbox stays in its store). */
+  /**
+   * The presence room of an open document: joined now (with the document's auth) and after
+   * every reconnect. One per document; later calls return the same channel.
+   */
+  presence(docId: string, options: PresenceOptions = {}): PresenceChannel {
+    const existing = this.presences.get(docId);
+    if (existing) return existing;
+    const room = this.rooms.get(docId);
+    if (!room) throw new Error(`document ${docId} is not open`);
+    const channel = new PresenceChannel(this, docId, room.auth, options);
+    this.presences.set(docId, channel);
+    if (this.isOpen) this.sendMessage(channel.joinRequest());
+    return channel;
+  }
+
+  /** Stops syncing a document (its outbox stays in its store), and leaves its presence room. */
   leave(docId: string): void {
+    const presence = this.presences.get(docId);
+    if (presence) {
+      this.presences.delete(docId);
+      if (this.isOpen) this.sendMessage({ type: MessageType.Leave, crdt: CrdtType.LoroEphemeralStore, roomId: docId });
+      presence.dispose();
+    }
     const room = this.rooms.get(docId);
     if (!room) return;
     this.rooms.delete(docId);
@@ -504,6 +529,8 @@ export class SyncClient {
     this.ws = null;
     for (const room of this.rooms.values()) room.dispose();
     this.rooms.clear();
+    for (const presence of this.presences.values()) presence.dispose();
+    this.presences.clear();
     this.setStatus('closed');
   }
 
@@ -535,6 +562,7 @@ export class SyncClient {
       this.setStatus('open');
       this.startPing();
       for (const room of this.rooms.values()) if (room.status !== 'failed') this.sendMessage(room.joinRequest());
+      for (const presence of this.presences.values()) if (presence.status !== 'failed') this.sendMessage(presence.joinRequest());
     };
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
@@ -556,6 +584,7 @@ export class SyncClient {
       for (const t of this.fragmentTimers.values()) clearTimeout(t);
       this.fragmentTimers.clear();
       for (const room of this.rooms.values()) room.socketLost();
+      for (const presence of this.presences.values()) presence.socketLost();
       this.setStatus('closed');
       if (isRetryableClose(event.code)) this.scheduleReconnect();
       else this.reportError(new Error(`server closed the connection: ${event.code} ${event.reason}`));
@@ -589,7 +618,11 @@ export class SyncClient {
     const decoded = decodeMessage(frame);
     if (!decoded.ok) return this.reportError(decoded.error);
     const message = decoded.message;
-    if (message.crdt !== CrdtType.Loro) return; // presence rooms are handled elsewhere
+    if (message.crdt === CrdtType.LoroEphemeralStore) {
+      this.presences.get(message.roomId)?.handle(message);
+      return;
+    }
+    if (message.crdt !== CrdtType.Loro) return;
     const room = this.rooms.get(message.roomId);
     if (!room) return;
     if (message.type === MessageType.DocUpdateFragmentHeader) {
@@ -642,6 +675,13 @@ export class SyncClient {
   retryJoinLater(room: ClientRoom): void {
     setTimeout(() => {
       if (this.rooms.get(room.docId) === room && this.isOpen) this.sendMessage(room.joinRequest());
+    }, 1_000);
+  }
+
+  /** @internal */
+  retryPresenceJoinLater(channel: PresenceChannel): void {
+    setTimeout(() => {
+      if (this.presences.get(channel.docId) === channel && this.isOpen) this.sendMessage(channel.joinRequest());
     }, 1_000);
   }
 

@@ -63,4 +63,32 @@ export class TextChannel {
   get pending(): number {
     return this.outstanding.length;
   }
+
+  /**
+   * A position the other side measured after applying `seen` of this side's edits (a caret,
+   * presence), moved over the edits of ours it had not applied yet: where it is in our text.
+   * Does not acknowledge anything (positions travel beside edits, not in their order).
+   */
+  positionFrom(seen: number, position: number): number {
+    const firstUnseen = Math.max(0, seen - (this.sent - this.outstanding.length));
+    let pos = position;
+    for (let i = firstUnseen; i < this.outstanding.length; i++) pos = movePosition(this.outstanding[i]!, pos);
+    return pos;
+  }
+}
+
+/** Where `position` is after `delta`: inserts at or before it push it right, deletes before it pull it left. */
+export function movePosition(delta: TextDelta, position: number): number {
+  let at = 0; // in the text before the delta
+  let shift = 0;
+  for (const op of delta) {
+    if (at > position) break;
+    if ('retain' in op) at += op.retain;
+    else if ('insert' in op) shift += op.insert.length;
+    else {
+      shift -= Math.min(op.delete, position - at);
+      at += op.delete;
+    }
+  }
+  return position + shift;
 }

@@ -36,6 +36,7 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   const reactScript = bundle.outputFiles[0]!.text;
+  const overlayBundle = await build({ entryPoints: [join(import.meta.dirname, 'pages/presence-overlay.ts')], bundle: true, write: false, format: 'iife' });
   const pages: Record<string, { body: string; type?: string; headers?: Record<string, string> }> = {
     '/fields.html': {
       body: `<!doctype html><title>Fields</title><h1>Notes</h1>
@@ -71,6 +72,11 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
   window.pageRich.addEventListener('keydown', () => window.pageKeys++);
 </script>`,
     },
+    // The presence overlay over a contenteditable with nested inline elements (offsets by text nodes).
+    '/presence-rich.html': {
+      body: `<!doctype html><title>Rich</title><div id="rich" contenteditable="true" style="width: 320px; font: 18px/1.6 serif; padding: 8px; border: 1px solid #999; caret-color: #ff0000">Hello <b>bold</b> and <i>italic <u>nested</u></i> words that wrap onto a second line of text.</div><script src="/presence-overlay.js"></script>`,
+    },
+    '/presence-overlay.js': { body: overlayBundle.outputFiles[0]!.text, type: 'text/javascript' },
     '/inner.html': { body: `<!doctype html><title>Inner</title><textarea id="framed" rows="4" cols="50"></textarea>` },
   };
   const server: Server = createServer((req, res) => {

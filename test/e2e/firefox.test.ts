@@ -85,7 +85,16 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     return (await (await opened).page())!;
   }
 
-  it('two users type at once: both fields and the stored document end identical', async () => {
+  /** The carets drawn over fields on this page (our shadow root): peer name and offset. */
+  const drawnCarets = (page: Page): Promise<{ name: string; offset: number }[]> =>
+    page.evaluate(() =>
+      [...(document.querySelector('[data-tandem-ui]')?.shadowRoot?.querySelectorAll('[data-tandem=presence] .caret') ?? [])].map((el) => ({
+        name: el.getAttribute('data-name') ?? '',
+        offset: Number(el.getAttribute('data-offset')),
+      })),
+    );
+
+  it("two users type at once: both fields and the stored document end identical; each sees the other's caret, gone when the tab closes", async () => {
     const a = await user();
     const b = await user();
     const pageA = await a.browser.newPage();
@@ -123,6 +132,15 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
       { what: 'the stored document' },
     );
     expect(await pageA.$eval('#notes', (el) => (el as HTMLTextAreaElement).selectionStart)).toBe(expected.length);
+
+    // Presence: A's caret (at the end) is drawn in B's field with A's name, B's (after its text) in A's.
+    const nameOf = async (token: string): Promise<string> => ((await (await fetch(`${server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as { user: { displayName: string } }).user.displayName;
+    const [nameA, nameB] = [await nameOf(a.token), await nameOf(b.token)];
+    await waitFor(async () => (await drawnCarets(pageB)).some((c) => c.name === nameA && c.offset === expected.length), { what: "A's caret at B" });
+    await waitFor(async () => (await drawnCarets(pageA)).some((c) => c.name === nameB && c.offset === typedB.length), { what: "B's caret at A" });
+    // A closes the tab: A's caret leaves B's field at once.
+    await pageA.close();
+    await waitFor(async () => (await drawnCarets(pageB)).length === 0, { what: "A's caret to go at B" });
   });
 
   it('rich text: bold made in one contenteditable appears in place in the other; typing and undo go both ways', async () => {

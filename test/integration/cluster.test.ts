@@ -162,7 +162,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     pb.close();
   });
 
-  it('presence crosses nodes', async () => {
+  it('presence crosses nodes, and so does a departure (the socket closes on one node, the entry goes on the other)', async () => {
     const [a, b] = await startNodes(2);
     const docId = await createDocument(a!);
     const pa = await RawPeer.connect(a!.wsUrl, a!.token);
@@ -181,9 +181,14 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       return seen.get('ada');
     }, { what: 'presence from the other node' });
     expect(seen.get('ada')).toEqual({ cursor: 7 });
+    pa.close();
+    await pb.until(() => {
+      for (const u of pb.updatesFor(docId, CrdtType.LoroEphemeralStore).slice(applied)) seen.apply(u);
+      applied = pb.updatesFor(docId, CrdtType.LoroEphemeralStore).length;
+      return seen.get('ada') === undefined;
+    }, { what: 'the departure from the other node (long before the 30 s expiry)' });
     store.destroy();
     seen.destroy();
-    pa.close();
     pb.close();
   });
 

@@ -5,8 +5,9 @@
  * document, edits from elsewhere are sent to every bound field.
  */
 import { LoroDoc, UndoManager, type LoroText } from 'loro-crdt/base64';
-import { SyncClient, type ClientRoom, type SyncClientOptions } from '../../../shared/client/sync-client';
+import { SyncClient, type ClientRoom, type PresenceChannel, type SyncClientOptions } from '../../../shared/client/sync-client';
 import { TEXT_CONTAINER, configureText } from '../../../shared/document';
+import { IDLE_AFTER_MS, anonymousName, encodeSelection, parsePeerState, peerStateValue, resolvePeer, type RemotePeer } from '../../../shared/presence';
 import { encodeJoinAuth } from '../../../shared/protocol/index';
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, type TextDelta } from '../../../shared/text/delta';
@@ -26,6 +27,27 @@ export interface Binding {
   channel: TextChannel;
   document: OpenDocument;
   ackTimer: ReturnType<typeof setTimeout> | null;
+  /** This field's entry in the document's presence room. */
+  presenceKey: string;
+  /** The person's selection in this field, as encoded Loro cursors (null until they put a caret there). */
+  cursors: { anchor: Uint8Array | null; head: Uint8Array | null };
+  idle: boolean;
+  idleTimer: ReturnType<typeof setTimeout> | null;
+  lastActive: number;
+  publishScheduled: boolean;
+  /** Set by a selection, cleared when published. */
+  cursorsChanged: boolean;
+  /** What the field was last told, to skip repeating it. */
+  lastPeers: string;
+}
+
+/** Without activity for this long a field's person is idle (tests shorten it from the service worker's console). */
+const idleAfter = (): number => (globalThis as { __tandemIdleAfterMs?: number }).__tandemIdleAfterMs ?? IDLE_AFTER_MS;
+
+/** Who this browser is in presence entries. */
+export interface Identity {
+  user: string;
+  name: string;
 }
 
 /** How long a pause in typing ends an undo step: a typed word, or a burst of typing, undoes at once (see `undoStepBoundary`). */
@@ -47,6 +69,7 @@ export class OpenDocument {
   /** The binding that asked for an undo or redo: it moves its caret to what changed. */
   private undoing: Binding | null = null;
   private lastEdit: TextDelta | null = null;
+  private presenceScheduled = false;
 
   constructor(
     readonly docId: string,
@@ -54,11 +77,17 @@ export class OpenDocument {
     readonly text: LoroText,
     readonly room: ClientRoom,
     private readonly hub: DocumentHub,
+    readonly presence: PresenceChannel,
+    public identity: Identity,
   ) {
     this.undo = new UndoManager(doc, { mergeInterval: UNDO_MERGE_MS, maxUndoSteps: 500, excludeOriginPrefixes: [OPENING_ORIGIN] });
     // Every change reaches every bound field but the one that made it: from the network, from
     // a field (as Loro describes it: a plain field's typing inside bold text is bold), or an undo.
     // Loro emits a commit's events synchronously, inside `commit()` / `undo()`.
+    // Collaborators' carets are cursors resolved against the document: any change to either
+    // (someone moved, someone typed, here or elsewhere) recomputes every field's offsets.
+    presence.onChange(() => this.presenceSoon());
+    doc.subscribe(() => this.presenceSoon());
     doc.subscribe((event) => {
       if (event.by === 'local' && this.undoing === null && this.onlyEditing()) {
         // A field's edit and no other field to tell: reading the event's diff out of Loro
@@ -107,6 +136,7 @@ export class OpenDocument {
       this.editing = null;
       this.undo.setMergeInterval(UNDO_MERGE_MS);
     }
+    this.active(binding);
     // A field that only types hears nothing back: acknowledge now and then, so it can forget
     // the edits it keeps for rewriting remote ones.
     binding.ackTimer ??= setTimeout(() => {
@@ -128,6 +158,85 @@ export class OpenDocument {
     } finally {
       this.undoing = null;
     }
+  }
+
+  /** The person moved the caret or selection in a field (offsets in the field's text after `seen` of our edits). */
+  select(binding: Binding, anchor: number, head: number, seen: number): void {
+    const a = binding.channel.positionFrom(seen, anchor);
+    const h = binding.channel.positionFrom(seen, head);
+    binding.cursors = encodeSelection(this.text, a, h);
+    binding.cursorsChanged = true;
+    this.active(binding);
+  }
+
+  /** Typing or moving: not idle; idle again after a quiet while. */
+  active(binding: Binding): void {
+    const wasIdle = binding.idle;
+    binding.idle = false;
+    binding.lastActive = performance.now();
+    // One timer per quiet spell, not one per keystroke: it re-arms for what is left.
+    const arm = (wait: number): void => {
+      binding.idleTimer = setTimeout(() => {
+        binding.idleTimer = null;
+        const left = binding.lastActive + idleAfter() - performance.now();
+        if (left > 0) return arm(left);
+        binding.idle = true;
+        this.publish(binding);
+      }, wait);
+    };
+    if (!binding.idleTimer) arm(idleAfter());
+    if (wasIdle || binding.cursorsChanged) this.publish(binding);
+  }
+
+  /** Puts this field's entry in the presence room, once per task (the channel throttles what goes out). */
+  publish(binding: Binding): void {
+    binding.cursorsChanged = false;
+    if (binding.publishScheduled) return;
+    binding.publishScheduled = true;
+    queueMicrotask(() => {
+      binding.publishScheduled = false;
+      if (!this.bindings.has(binding)) return;
+      this.presence.set(binding.presenceKey, peerStateValue({ ...this.identity, ...binding.cursors, idle: binding.idle }));
+    });
+  }
+
+  /** The field is gone: its entry leaves the room at once. */
+  unpublish(binding: Binding): void {
+    if (binding.idleTimer) clearTimeout(binding.idleTimer);
+    binding.idleTimer = null;
+    this.presence.delete(binding.presenceKey);
+  }
+
+  /** Everyone else in the document, offsets resolved against the document now. */
+  others(): RemotePeer[] {
+    const out: RemotePeer[] = [];
+    for (const [key, value] of this.presence.others()) {
+      const state = parsePeerState(value);
+      if (state) out.push(resolvePeer(this.doc, key, state));
+    }
+    return out;
+  }
+
+  /**
+   * Sends every field the collaborators' positions, at most every 40 ms however many changes
+   * came meanwhile (resolving cursors in a long history costs; a caret 40 ms late is not seen).
+   * Offsets are computed when sent: every delta posted to a field before then is in them, and
+   * the field maps them over its own unsent typing.
+   */
+  presenceSoon(): void {
+    if (this.presenceScheduled) return;
+    this.presenceScheduled = true;
+    setTimeout(() => {
+      this.presenceScheduled = false;
+      if (this.bindings.size === 0) return;
+      const peers = this.others();
+      const json = JSON.stringify(peers);
+      for (const b of this.bindings) {
+        if (b.lastPeers === json) continue;
+        b.lastPeers = json;
+        b.port.postMessage({ t: 'presence', key: b.key, seen: b.channel.seen, peers, me: this.identity.user });
+      }
+    }, 40);
   }
 
   status(): FieldStatus {
@@ -189,6 +298,19 @@ export class DocumentHub {
     this.api = new ServerApi(serverUrl);
   }
 
+  /** Someone without an account is "Anonymous" and a short id, the same for this browser session. */
+  private readonly anonId = Math.random().toString(36).slice(2, 10);
+
+  /** Who this browser is on the server now: its account, or anonymous (share links). */
+  async identity(): Promise<Identity> {
+    try {
+      const { user } = await this.api.me();
+      return { user: user.id, name: user.displayName || user.email };
+    } catch {
+      return { user: `anon:${this.anonId}`, name: anonymousName(this.anonId) };
+    }
+  }
+
   private ensureClient(): SyncClient {
     if (!this.client) {
       const api = this.api;
@@ -214,8 +336,9 @@ export class DocumentHub {
         const snapshot = await this.store.loadSnapshot(docId);
         if (snapshot) doc.import(snapshot);
         const auth = share ? encodeJoinAuth({ share }) : new Uint8Array(0);
-        const room = await this.ensureClient().open(docId, doc, this.store, auth);
-        return new OpenDocument(docId, doc, doc.getText(TEXT_CONTAINER), room, this);
+        const client = this.ensureClient();
+        const room = await client.open(docId, doc, this.store, auth);
+        return new OpenDocument(docId, doc, doc.getText(TEXT_CONTAINER), room, this, client.presence(docId), await this.identity());
       })();
       this.open.set(docId, opening);
       opening.catch(() => this.open.delete(docId));
@@ -232,10 +355,29 @@ export class DocumentHub {
     if (options.waitMs > 0) {
       await Promise.race([open.room.whenSynced(), new Promise((resolve) => setTimeout(resolve, options.waitMs))]).catch(() => {});
     }
-    const binding: Binding = { port, key, channel: new TextChannel(true), document: open, ackTimer: null };
+    const binding: Binding = {
+      port,
+      key,
+      channel: new TextChannel(true),
+      document: open,
+      ackTimer: null,
+      presenceKey: `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`,
+      cursors: { anchor: null, head: null },
+      idle: false,
+      idleTimer: null,
+      lastActive: 0,
+      publishScheduled: false,
+      cursorsChanged: false,
+      lastPeers: '',
+    };
+    // Signing in since the document was opened changes who we are.
+    open.identity = await this.identity();
     open.bindings.add(binding);
     port.postMessage({ t: 'bound', key, docId, text: open.text.toString(), content: open.text.toDelta() as TextDelta, link: options.link, title: options.title });
     port.postMessage({ t: 'status', key, status: open.status() });
+    open.publish(binding); // here, before any caret: the others count this field's person
+    open.active(binding);
+    open.presenceSoon();
     return binding;
   }
 
@@ -247,16 +389,21 @@ export class DocumentHub {
     binding.document.undoRedo(binding, redo);
   }
 
+  select(binding: Binding, anchor: number, head: number, seen: number): void {
+    binding.document.select(binding, anchor, head, seen);
+  }
+
   unbind(binding: Binding): void {
     binding.document.bindings.delete(binding);
+    binding.document.unpublish(binding);
   }
 
   /** Bindings of a document, for the popup. */
-  async describe(): Promise<{ docId: string; fields: number; status: FieldStatus }[]> {
+  async describe(): Promise<{ docId: string; fields: number; status: FieldStatus; others: string[] }[]> {
     const out = [];
     for (const opening of this.open.values()) {
       const open = await opening.catch(() => null);
-      if (open) out.push({ docId: open.docId, fields: open.bindings.size, status: open.status() });
+      if (open) out.push({ docId: open.docId, fields: open.bindings.size, status: open.status(), others: [...new Set(open.others().map((p) => p.name))] });
     }
     return out;
   }
@@ -265,7 +412,10 @@ export class DocumentHub {
     const open = this.open.get(docId);
     if (!open) return;
     const doc = await open;
-    for (const b of doc.bindings) b.port.postMessage({ t: 'failed', key: b.key, message: 'Stopped collaborating on this field.', signIn: null });
+    for (const b of doc.bindings) {
+      b.port.postMessage({ t: 'failed', key: b.key, message: 'Stopped collaborating on this field.', signIn: null });
+      doc.unpublish(b);
+    }
     doc.bindings.clear();
   }
 }

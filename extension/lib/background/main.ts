@@ -180,6 +180,11 @@ export function startBackground(): void {
           if (binding) hub.undoRedo(binding, message.redo);
           return;
         }
+        case 'selection': {
+          const binding = bindings.get(message.key);
+          if (binding) hub.select(binding, message.anchor, message.head, message.seen);
+          return;
+        }
         case 'stop': {
           const binding = bindings.get(message.key);
           if (binding) hub.unbind(binding);

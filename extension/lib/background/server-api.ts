@@ -45,7 +45,7 @@ export class ServerApi {
     return payload as T;
   }
 
-  me(): Promise<{ user: { email: string; displayName: string } }> {
+  me(): Promise<{ user: { id: string; email: string; displayName: string } }> {
     return this.call('GET', '/api/me');
   }
 

@@ -41,6 +41,8 @@ export function parseFieldMessage(raw: unknown): FieldToBackground | null {
       return str(m.key, 64) && typeof m.redo === 'boolean' ? (m as FieldToBackground) : null;
     case 'stop':
       return str(m.key, 64) ? (m as FieldToBackground) : null;
+    case 'selection':
+      return str(m.key, 64) && count(m.anchor) && count(m.head) && count(m.seen) ? (m as FieldToBackground) : null;
     case 'use-server':
       return str(m.origin, 500) ? (m as FieldToBackground) : null;
     case 'open-shared':

@@ -116,10 +116,12 @@ export function startBindings(): void {
           undo: (redo) => post({ t: 'undo', key, redo }),
         });
         entry.binding = binding;
+        binding.onSelection = (selection) => post({ t: 'selection', key: message.key, ...selection });
         // A new document or a resumed binding: the field holds the latest text. Joining: the document's text wins.
         binding.begin(message, entry.mode !== 'attach');
         const stash = takeStash(message.docId);
         if (stash) binding.replay(stash.base, stash.text);
+        if (entry.field.matches(':focus')) binding.reportSelection(); // bound while the person is in it
         if (message.link) {
           const link = message.link;
           navigator.clipboard.writeText(link).then(
@@ -135,6 +137,20 @@ export function startBindings(): void {
       case 'ack':
         entries.get(message.key)?.binding?.acknowledge(message.seen);
         return;
+      case 'presence': {
+        const entry = entries.get(message.key);
+        const binding = entry?.binding;
+        if (!entry || !binding) return;
+        // Offsets were measured in the document; the field may hold typing the document has not seen yet.
+        const at = (pos: number | null): number | null => (pos === null ? null : binding.positionFromDocument(message.seen, pos));
+        ui.setPresence(
+          entry.field,
+          message.peers.map((p) => ({ ...p, anchor: at(p.anchor), head: at(p.head) })),
+          message.me,
+          binding instanceof RichBinding ? binding.offsetToRange : undefined,
+        );
+        return;
+      }
       case 'status': {
         const entry = entries.get(message.key);
         if (!entry) return;

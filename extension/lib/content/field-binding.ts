@@ -37,6 +37,9 @@ export class FieldBinding {
   private readonly cleanups: (() => void)[] = [];
   readOnly = false;
   private readonly measuring: boolean;
+  /** Hears the person's caret and selection (presence), after any edit made before it was sent. */
+  onSelection: ((selection: { anchor: number; head: number; seen: number }) => void) | null = null;
+  private lastSelection: { anchor: number; head: number } | null = null;
 
   constructor(
     readonly field: TextField,
@@ -74,6 +77,14 @@ export class FieldBinding {
         this.output.undo(redo);
       }),
     );
+    // The caret moves by keys, clicks, selection, focus and typing; 'selectionchange' on the field
+    // is recent (Chrome 127, Firefox 92), so the older events stay as a fallback, deduplicated.
+    for (const type of ['select', 'selectionchange', 'keyup', 'mouseup', 'focus', 'input']) on(type, () => this.reportSelectionSoon());
+    const onDocumentSelection = (): void => {
+      if (field.matches(':focus')) this.reportSelectionSoon();
+    };
+    document.addEventListener('selectionchange', onDocumentSelection);
+    this.cleanups.push(() => document.removeEventListener('selectionchange', onDocumentSelection));
     // Pages that set `.value` from script fire no event: look for such changes now and then.
     this.checkTimer = setInterval(() => {
       if (!this.composing) this.flushLocal();
@@ -133,6 +144,43 @@ export class FieldBinding {
     this.output.edit(this.channel.send(delta), opening);
   }
 
+  private selectionScheduled = false;
+
+  /**
+   * Once per task however many events it fired: a script writing thousands of edits in one go
+   * (or a paste) moves the caret once as far as anyone else can tell.
+   */
+  private reportSelectionSoon(): void {
+    if (this.selectionScheduled || applyingRemote) return;
+    this.selectionScheduled = true;
+    queueMicrotask(() => {
+      this.selectionScheduled = false;
+      this.reportSelection();
+    });
+  }
+
+  /** Sends the caret and selection if they changed since last time. */
+  reportSelection(): void {
+    // Only the person's own caret: not the field's selection moving under remote writes in a
+    // field they never entered (its last caret stays shown while they are elsewhere).
+    if (!this.onSelection || this.composing || applyingRemote || !this.field.matches(':focus')) return;
+    const start = this.field.selectionStart;
+    const end = this.field.selectionEnd;
+    if (start === null || end === null) return; // <input type=email> has no selection API
+    const backward = this.field.selectionDirection === 'backward';
+    const anchor = backward ? end : start;
+    const head = backward ? start : end;
+    if (this.lastSelection?.anchor === anchor && this.lastSelection.head === head) return;
+    this.flushLocal(); // the edit that moved the caret reaches the document first
+    this.lastSelection = { anchor, head };
+    this.onSelection({ anchor, head, seen: this.channel.seen });
+  }
+
+  /** A position the document side measured (a collaborator's caret), in the field's text now. */
+  positionFromDocument(seen: number, position: number): number {
+    return Math.min(this.channel.positionFrom(seen, position), this.field.value.length);
+  }
+
   /** A change from the document (collaborators, or this person in another tab). */
   receive(message: EditMessage & { caret?: boolean }): void {
     if (this.composing) {
@@ -156,6 +204,12 @@ export class FieldBinding {
           // <input type=email> has no selection API: the caret stays where the browser put it.
         }
       }
+    }
+    // The remote edit moved our caret with the text (setRangeText 'preserve'): the document's
+    // cursor for it names the same character, so the selectionchange this causes is not news.
+    if (this.lastSelection && this.field.selectionStart !== null && this.field.selectionEnd !== null) {
+      const backward = this.field.selectionDirection === 'backward';
+      this.lastSelection = backward ? { anchor: this.field.selectionEnd, head: this.field.selectionStart } : { anchor: this.field.selectionStart, head: this.field.selectionEnd };
     }
     // A page that refused part of it (maxlength, its own filter): what the field holds is sent back.
     if (this.field.value !== this.shadow) this.flushLocal();

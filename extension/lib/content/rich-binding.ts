@@ -9,6 +9,7 @@ import { STYLE_KEYS } from '../../../shared/document';
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { isNoop, rebase, type TextDelta } from '../../../shared/text/delta';
 import { applyRich, diffRich, richFromDelta, sameRich, type RichText } from '../../../shared/text/rich';
+import type { OffsetToRange } from './caret-geometry';
 import type { BindingOutput } from './field-binding';
 import { changedAt, interceptHistory } from './history';
 import { applyToElement, pointAt, readLayout, rewriteElement, type Layout, type Point } from './rich-dom';
@@ -42,6 +43,10 @@ export class RichBinding {
   private readonly observer: MutationObserver;
   private dirty = false;
   readOnly = false;
+  /** Hears the person's caret and selection (presence), after any edit made before it was sent. */
+  onSelection: ((selection: { anchor: number; head: number; seen: number }) => void) | null = null;
+  private lastSelection: { anchor: number; head: number } | null = null;
+  private selectionScheduled = false;
 
   constructor(
     readonly field: HTMLElement,
@@ -75,6 +80,11 @@ export class RichBinding {
         this.output.undo(redo);
       }),
     );
+    // The caret moves by keys, clicks and typing; the document's selectionchange covers the rest.
+    for (const type of ['keyup', 'mouseup', 'focus', 'input']) on(type, () => this.reportSelectionSoon());
+    const onDocumentSelection = (): void => this.reportSelectionSoon();
+    document.addEventListener('selectionchange', onDocumentSelection);
+    this.cleanups.push(() => document.removeEventListener('selectionchange', onDocumentSelection));
     // Pages that change the element from script (their own toolbars) fire no input event:
     // look for such changes now and then, when something in the element changed.
     this.observer = new MutationObserver(() => {
@@ -203,7 +213,12 @@ export class RichBinding {
         const at = changedAt(delta);
         if (at !== null && (selection || this.field.contains(document.activeElement) || document.activeElement === this.field)) expected = [at, at];
       }
-      if (expected) this.select(expected[0], expected[1]);
+      if (expected) {
+        this.select(expected[0], expected[1]);
+        // Our caret moved with the text: the document's cursor for it names the same character,
+        // so the selectionchange this causes is not news.
+        if (this.lastSelection) this.lastSelection = { anchor: expected[0], head: expected[1] };
+      }
     } finally {
       this.applying = false;
       this.observer.takeRecords(); // our own changes: nothing to send
@@ -223,6 +238,49 @@ export class RichBinding {
   acknowledge(seen: number): void {
     this.channel.acknowledge(seen);
   }
+
+  /** Once per task however many events fired (a paste moves the caret once as far as others can tell). */
+  private reportSelectionSoon(): void {
+    if (this.selectionScheduled || this.applying) return;
+    this.selectionScheduled = true;
+    queueMicrotask(() => {
+      this.selectionScheduled = false;
+      this.reportSelection();
+    });
+  }
+
+  /** Sends the caret and selection, in the document's offsets, if they changed since last time. */
+  reportSelection(): void {
+    if (!this.onSelection || this.composing || this.applying) return;
+    const selection = this.selection();
+    if (!selection) return; // the person is elsewhere: their last caret here stays shown
+    this.flushLocal(); // the edit that moved the caret reaches the document first
+    const [anchor, head] = this.read(selection).offsets;
+    if (anchor === null || anchor === undefined || head === null || head === undefined) return;
+    if (this.lastSelection?.anchor === anchor && this.lastSelection.head === head) return;
+    this.lastSelection = { anchor, head };
+    this.onSelection({ anchor, head, seen: this.channel.seen });
+  }
+
+  /** A position the document side measured (a collaborator's caret), in the element's text now. */
+  positionFromDocument(seen: number, position: number): number {
+    return Math.min(this.channel.positionFrom(seen, position), this.shadow.text.length);
+  }
+
+  /** Text offsets to a DOM range in this element's own text model (for drawing others' carets). */
+  readonly offsetToRange: OffsetToRange = (root, start, end) => {
+    const layout = readLayout(root, this.plain);
+    const a = pointAt(layout, start);
+    const b = pointAt(layout, end);
+    const range = document.createRange();
+    try {
+      range.setStart(a.node, a.offset);
+      range.setEnd(b.node, b.offset);
+    } catch {
+      return null;
+    }
+    return range;
+  };
 
   stop(): void {
     clearInterval(this.checkTimer);

@@ -4,10 +4,13 @@
  * cannot break it; it never holds a secret (share links go to the clipboard, not the DOM), and
  * every click handler ignores events the page synthesised (`isTrusted`).
  */
+import type { RemotePeer } from '../../../shared/presence';
 import type { FieldStatus } from '../messages';
 
 /** A bound or bindable field (text control or editing host). */
 type TextField = HTMLElement;
+import type { OffsetToRange } from './caret-geometry';
+import { PRESENCE_STYLE, PresenceOverlay, type PresenceTarget } from './presence-overlay';
 
 const STYLE = `
 :host { all: initial; }
@@ -19,7 +22,9 @@ button.secondary { background: #fff; color: #2456c7; }
 .badge[data-state="offline"], .badge[data-state="problem"] { background: #fff4e5; color: #8a4b00; border-color: #f5c27a; }
 .notice { position: absolute; background: #1f2937; color: #fff; border-radius: 4px; padding: 4px 8px; max-width: 320px; }
 .notice a { color: #9cc2ff; }
-`;
+.peers { position: absolute; pointer-events: auto; background: #fff; color: #1c3d8c; border: 1px solid #b9cdfa; border-radius: 10px; padding: 1px 7px; white-space: nowrap; }
+.peers i { display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 2px; }
+${PRESENCE_STYLE}`;
 
 function click(el: HTMLElement, handler: () => void): void {
   el.addEventListener('click', (event) => {
@@ -35,6 +40,9 @@ export class PageUi {
   private readonly control = document.createElement('button');
   private readonly offerButton = document.createElement('button');
   private readonly badges = new Map<TextField, HTMLElement>();
+  /** "Who else is there" next to each bound field's badge. */
+  private readonly peerChips = new Map<PresenceTarget, HTMLElement>();
+  private readonly presence: PresenceOverlay;
   private notice: HTMLElement | null = null;
   private controlFor: TextField | null = null;
   private offer: { docId: string; title: string } | null = null;
@@ -46,6 +54,7 @@ export class PageUi {
     style.textContent = STYLE;
     this.layer.className = 'layer';
     root.append(style, this.layer);
+    this.presence = new PresenceOverlay(this.layer);
     this.control.textContent = 'Collaborate';
     this.control.setAttribute('aria-label', 'Collaborate on this field with Tandem');
     this.control.dataset.tandem = 'collaborate';
@@ -58,10 +67,18 @@ export class PageUi {
     this.offerButton.addEventListener('mousedown', (e) => e.preventDefault());
     click(this.offerButton, () => this.controlFor && this.offer && this.actions.bindOffered(this.controlFor, this.offer.docId));
     (document.body ?? document.documentElement).append(this.host);
-    const reposition = (): void => this.layout();
+    // Collaborators' carets follow at once when the page scrolls or resizes; the periodic pass
+    // (layout changes that fire no event) goes through the overlay's own throttle.
+    const reposition = (): void => {
+      this.layout();
+      this.presence.layout();
+    };
     addEventListener('scroll', reposition, true);
     addEventListener('resize', reposition);
-    setInterval(reposition, 300); // fields move with page layout changes that fire no event
+    setInterval(() => {
+      this.layout();
+      this.presence.layoutSoon();
+    }, 300);
   }
 
   /** Shows the control next to a focused field that is not bound. */
@@ -97,6 +114,48 @@ export class PageUi {
   removeBadge(field: TextField): void {
     this.badges.get(field)?.remove();
     this.badges.delete(field);
+    this.removePresence(field);
+  }
+
+  /** Stops showing collaborators over `target` (it unbound). */
+  removePresence(target: PresenceTarget): void {
+    this.peerChips.get(target)?.remove();
+    this.peerChips.delete(target);
+    this.presence.remove(target);
+  }
+
+  /**
+   * Collaborators in this field's document: carets and selections over it, and who they are
+   * above it. `me` (this person's user id) is drawn (their other tab's caret) but not counted.
+   * A contenteditable binding passes how its text offsets map to the DOM (`offsetToRange`).
+   */
+  setPresence(field: PresenceTarget, peers: RemotePeer[], me: string, offsetToRange?: OffsetToRange): void {
+    this.presence.set(field, peers, offsetToRange);
+    let chip = this.peerChips.get(field);
+    if (!chip) {
+      chip = document.createElement('div');
+      chip.className = 'peers';
+      chip.dataset.tandem = 'peers';
+      this.layer.append(chip);
+      this.peerChips.set(field, chip);
+    }
+    // One person with two fields bound is one person here.
+    const people = new Map<string, RemotePeer>();
+    for (const p of peers) if (p.user !== me && (!people.has(p.user) || !p.idle)) people.set(p.user, p);
+    const list = [...people.values()];
+    chip.hidden = list.length === 0;
+    chip.dataset.count = String(list.length);
+    chip.title = list.map((p) => `${p.name}${p.idle ? ' (idle)' : ''}`).join('\n');
+    chip.setAttribute('aria-label', `Also here: ${list.map((p) => p.name).join(', ')}`);
+    chip.replaceChildren(
+      ...list.slice(0, 3).map((p) => {
+        const dot = document.createElement('i');
+        dot.style.background = p.color;
+        return dot;
+      }),
+      `${list.length} other${list.length === 1 ? '' : 's'} here`,
+    );
+    this.layout();
   }
 
   /** A short message near the field; `link` adds a link (e.g. to sign in). */
@@ -181,6 +240,13 @@ export class PageUi {
       const rect = f.getBoundingClientRect();
       badge.style.left = `${rect.right - badge.offsetWidth - 4}px`;
       badge.style.top = `${rect.bottom - badge.offsetHeight - 4}px`;
+    }
+    for (const [f, chip] of this.peerChips) {
+      if (!f.isConnected || chip.hidden) continue;
+      // Above the field's top-right corner, outside it: over the field it would take clicks meant for the text.
+      const rect = f.getBoundingClientRect();
+      chip.style.left = `${Math.max(0, rect.right - chip.offsetWidth)}px`;
+      chip.style.top = `${Math.max(0, rect.top - chip.offsetHeight - 2)}px`;
     }
   }
 }
