@@ -104,8 +104,24 @@ export function storedServerUrl(stored: Record<string, unknown>): string {
 /** The focused element, looking through open shadow roots. */
 export function deepActiveElement(): Element | null {
   let el = document.activeElement;
-  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  for (let root = el && shadowRootOf(el); root?.activeElement; root = shadowRootOf(el)) el = root.activeElement;
   return el;
+}
+
+/**
+ * An element's shadow root, closed ones included where the browser lets an extension open them:
+ * `chrome.dom.openOrClosedShadowRoot` in Chromium content scripts, `openOrClosedShadowRoot()` on
+ * elements in Firefox's. Pages use closed roots to keep their own scripts out, not us.
+ */
+export function shadowRootOf(el: Element): ShadowRoot | null {
+  if (el.shadowRoot) return el.shadowRoot;
+  const chromeDom = (globalThis as { chrome?: { dom?: { openOrClosedShadowRoot?: (e: Element) => ShadowRoot | null } } }).chrome?.dom;
+  const firefox = (el as Element & { openOrClosedShadowRoot?: () => ShadowRoot | null }).openOrClosedShadowRoot;
+  try {
+    return chromeDom?.openOrClosedShadowRoot?.(el) ?? firefox?.call(el) ?? null;
+  } catch {
+    return null; // not an element that can host a shadow root
+  }
 }
 
 /** True for a plain-text editing host (`contenteditable="plaintext-only"`): bound as plain text, no formatting. */

@@ -56,6 +56,14 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
     '/shadow.html': {
       body: `<!doctype html><title>Shadow</title><div id="host"></div><script>document.getElementById('host').attachShadow({ mode: 'open' }).innerHTML = '<textarea id="shadowed" rows="4" cols="50"></textarea>';</script>`,
     },
+    // A textarea inside a closed shadow root (the page keeps a handle for the test; Playwright cannot reach in).
+    '/closed.html': {
+      body: `<!doctype html><title>Closed</title><div id="host"></div><script>const root = document.getElementById('host').attachShadow({ mode: 'closed' }); root.innerHTML = '<textarea id="sealed" rows="4" cols="50"></textarea>'; window.sealed = root.querySelector('textarea');</script>`,
+    },
+    // Editors the TinyMCE/CKEditor way: a srcdoc iframe whose body is the editing host, and an about:blank one filled by script.
+    '/framed-editors.html': {
+      body: `<!doctype html><title>Framed editors</title><iframe id="srcdoc" srcdoc="<!doctype html><body contenteditable='true'><p>In a srcdoc frame</p></body>"></iframe><iframe id="blank"></iframe><script>const d = document.getElementById('blank').contentDocument; d.body.innerHTML = '<p>In an about:blank frame</p>'; d.body.contentEditable = 'true';</script>`,
+    },
     // A page claiming to be a Tandem server (any page can carry the meta tag and the button).
     '/impostor.html': { body: `<!doctype html><html><head><meta name="tandem-server" content="1"><title>Free prizes</title></head><body><p id="tandem-extension-status"></p><button id="tandem-use-server" type="button">Claim your prize</button></body></html>` },
     // Rich text: a contenteditable with formatting and a page's own node and listeners, and an empty one.

@@ -294,6 +294,45 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     expect(await value(pageA, '#shadowed')).toBe('in a shadow root + B');
   });
 
+  it('binds a field inside a closed shadow root, and editors in srcdoc and about:blank iframes', async () => {
+    const a = await user();
+    const b = await user();
+    // Closed shadow root: the page's handle focuses it; our control appears over it.
+    const closedA = await a.browser.page(`${pages.url}/closed.html`);
+    await closedA.evaluate(() => (window as unknown as { sealed: HTMLTextAreaElement }).sealed.focus());
+    await closedA.keyboard.type('sealed away', { delay: 10 });
+    await closedA.locator('[data-tandem=collaborate]').click();
+    await closedA.locator('[data-tandem=badge][data-state=saved]').waitFor();
+    const [sealedLink] = await a.browser.popupLinks();
+    await waitFor(async () => (await storedText(server, docIdOf(sealedLink!), a.token)) === 'sealed away', { what: 'the closed-root field stored' });
+    const closedB = await openWhereWritten(b.browser, sealedLink!);
+    const sealedValue = (page: Page): Promise<string> => page.evaluate(() => (window as unknown as { sealed: HTMLTextAreaElement }).sealed.value);
+    await waitFor(async () => (await sealedValue(closedB)) === 'sealed away', { what: 'B in the closed shadow root' });
+    await closedB.evaluate(() => {
+      const field = (window as unknown as { sealed: HTMLTextAreaElement }).sealed;
+      field.focus();
+      field.setSelectionRange(field.value.length, field.value.length);
+    });
+    await closedB.keyboard.type(' + B', { delay: 10 });
+    await waitFor(async () => (await sealedValue(closedA)) === 'sealed away + B', { what: 'A in the closed shadow root' });
+
+    // TinyMCE/CKEditor style: the iframe's body is the editor.
+    const framesA = await a.browser.page(`${pages.url}/framed-editors.html`);
+    for (const frame of ['#srcdoc', '#blank']) {
+      const body = framesA.frameLocator(frame).locator('body');
+      await body.click();
+      await body.press('End');
+      await framesA.keyboard.type(` + ${frame}`, { delay: 10 });
+      await framesA.frameLocator(frame).locator('[data-tandem=collaborate]').click();
+      await framesA.frameLocator(frame).locator('[data-tandem=badge][data-state=saved]').waitFor();
+    }
+    const links = (await a.browser.popupLinks()).filter((l) => l !== sealedLink);
+    expect(links).toHaveLength(2);
+    // (A body that is the editing host ends its last paragraph with a newline in our text model.)
+    const stored = await Promise.all(links.map(async (l) => (await storedText(server, docIdOf(l), a.token)).trimEnd()));
+    expect(stored.sort()).toEqual(['In a srcdoc frame + #srcdoc', 'In an about:blank frame + #blank'].sort());
+  });
+
   it('binds a field on a strict-CSP page and a field inside an iframe', async () => {
     const a = await user();
     const b = await user();

@@ -3,7 +3,7 @@
  * (shadow) root from the document down to the field. Each step prefers what pages keep stable
  * (an id, a name) over position.
  */
-import { FIELD_SELECTOR } from '../messages';
+import { FIELD_SELECTOR, shadowRootOf } from '../messages';
 
 export interface Locator {
   /** The frame's address without #fragment: fields in iframes are found by their own frame. */
@@ -50,8 +50,9 @@ export function findField(locator: Locator): HTMLElement | null {
     el = resolveStep(root, locator.steps[i]!);
     if (!el) return null;
     if (i < locator.steps.length - 1) {
-      if (!el.shadowRoot) return null;
-      root = el.shadowRoot;
+      const shadow = shadowRootOf(el);
+      if (!shadow) return null;
+      root = shadow;
     }
   }
   return el instanceof HTMLElement && el.matches(FIELD_SELECTOR) ? el : null;
