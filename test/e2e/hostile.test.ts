@@ -96,6 +96,8 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
   it('a page posing as a Tandem server cannot switch the server: the person is asked, naming the origin', async () => {
     const a = await user();
     const page = await a.browser.page(`${pages.url}/impostor.html`);
+    // The extension has taken the page (the click is ours to hear) once it says it is installed.
+    await page.locator('#tandem-extension-status', { hasText: 'The Tandem extension is installed' }).waitFor();
     await page.locator('#tandem-use-server').click();
     const dialog = page.locator('[data-tandem-ui] [role=alertdialog]');
     expect(await dialog.textContent()).toContain(pages.url);
