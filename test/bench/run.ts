@@ -10,7 +10,7 @@
  *
  * Flags: `--backend embedded|postgres|all` (default all available), `--quick` (shorter runs).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoroDoc } from 'loro-crdt';
@@ -532,11 +532,21 @@ async function main(): Promise<void> {
 async function compare(): Promise<void> {
   if (!postgresUrl) throw new Error('--compare needs TANDEM_BENCH_DATABASE_URL: every server stores in Postgres');
   const servers = args.includes('--servers') ? args[args.indexOf('--servers') + 1]!.split(',') : undefined;
-  const results = await runCompare({ quick, postgresUrl, redisUrl: process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null, ...(servers ? { servers } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
+  const measured = await runCompare({ quick, postgresUrl, redisUrl: process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null, ...(servers ? { servers } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
   await mkdir('bench-results', { recursive: true });
   const date = new Date().toISOString();
   const command = `npm run bench -- ${args.join(' ')}`;
+  // `--servers` re-measures some servers: their rows replace those of an earlier run of the same kind.
+  let results = measured.map((r) => ({ ...r, measuredAt: date }));
+  if (servers) {
+    const earlier = await readFile(join('bench-results', 'compare.json'), 'utf8').then((t) => JSON.parse(t) as { quick: boolean; results: typeof results }, () => null);
+    if (earlier && earlier.quick === quick) {
+      const fresh = new Map(results.map((r) => [r.server, r]));
+      const kept = earlier.results.map((r) => fresh.get(r.server) ?? r);
+      results = [...kept, ...results.filter((r) => !earlier.results.some((e) => e.server === r.server))];
+    }
+  }
   await writeFile(join('bench-results', 'compare.json'), `${JSON.stringify({ date, command, machine, quick, results }, null, 2)}\n`);
   const caption = `${date.slice(0, 10)} · ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.node} · ${command}`;
   await writeFile(join('bench-results', 'compare.svg'), compareChart(results, caption));

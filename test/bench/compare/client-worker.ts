@@ -32,7 +32,8 @@ export type WorkerReply =
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-const MARKER = /#(\d+(?:\.\d+)?)#/g;
+/** A send time between ⟪ and ⟫: characters no trace contains (automerge-paper's LaTeX has `#1#`). */
+const MARKER = /⟪(\d+(?:\.\d+)?)⟫/g;
 
 const clients = new Map<string, BenchClient>();
 const latencies: number[] = [];
@@ -71,7 +72,7 @@ async function type(durationMs: number, intervalMs: number, sizes: string[]): Pr
         setInterval(() => {
           const text = sizes[sent % sizes.length]!;
           sent++;
-          client.splice(Math.floor(Math.random() * (client.length() + 1)), 0, `#${nowMs().toFixed(3)}#${text}`);
+          client.splice(Math.floor(Math.random() * (client.length() + 1)), 0, `⟪${nowMs().toFixed(3)}⟫${text}`);
         }, intervalMs),
       );
     }, Math.random() * intervalMs);

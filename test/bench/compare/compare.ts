@@ -61,6 +61,8 @@ export interface LoadResult {
 export interface PeerResult {
   server: string;
   durableAcks: string;
+  /** When this server was measured (a re-run of some servers keeps the others' rows). */
+  measuredAt?: string;
   loads: LoadResult[];
   replay: { updates: number; seconds: number; updatesPerSecond: number; converged: boolean; storedBytes: number } | null;
   large: LargeDocResult | null;

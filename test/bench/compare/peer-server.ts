@@ -50,9 +50,13 @@ async function main(): Promise<number> {
     setPersistence({
       provider: pool,
       bindState: async (name: string, ydoc: InstanceType<typeof Y.Doc>) => {
+        // Listening before the stored rows are read: an update arriving meanwhile is stored too.
+        const loaded = Symbol('loaded');
+        ydoc.on('update', (update: Uint8Array, origin: unknown) => {
+          if (origin !== loaded) void pool.query('insert into bench_yws (name, update) values ($1, $2)', [name, update]);
+        });
         const rows = (await pool.query('select update from bench_yws where name = $1 order by seq', [name])).rows as { update: Buffer }[];
-        Y.transact(ydoc, () => rows.forEach((r) => Y.applyUpdate(ydoc, r.update)));
-        ydoc.on('update', (update: Uint8Array) => void pool.query('insert into bench_yws (name, update) values ($1, $2)', [name, update]));
+        Y.transact(ydoc, () => rows.forEach((r) => Y.applyUpdate(ydoc, r.update)), loaded);
       },
       writeState: async () => {},
     });
