@@ -158,21 +158,23 @@ export class RichBinding {
     this.flushLocal();
   }
 
-  /** Sends whatever changed in the element since the shadow, as one edit. */
-  flushLocal(opening = false): void {
+  /** Sends whatever changed in the element since the shadow, as one edit; returns the selection's offsets as read (null: no selection here, or the element was rewritten). */
+  flushLocal(opening = false): (number | null)[] | null {
     this.dirty = false;
     const selection = this.selection();
     const layout = this.read(selection ?? []);
     const now = layout.rich;
-    if (sameRich(now, this.shadow)) return;
-    if (this.readOnly) {
+    if (this.readOnly && !sameRich(now, this.shadow)) {
       this.write(diffRich(now, this.shadow), this.shadow, false); // a viewer's element follows the document
-      return;
+      return null;
     }
-    const caret = selection ? (layout.offsets[1] ?? undefined) : undefined;
-    const delta = diffRich(this.shadow, now, caret);
-    this.shadow = now;
-    this.output.edit(this.channel.send(delta), opening);
+    if (!sameRich(now, this.shadow)) {
+      const caret = selection ? (layout.offsets[1] ?? undefined) : undefined;
+      const delta = diffRich(this.shadow, now, caret);
+      this.shadow = now;
+      this.output.edit(this.channel.send(delta), opening);
+    }
+    return selection ? layout.offsets : null;
   }
 
   /** A change from the document (collaborators, another field, or this person's undo when `caret`). */
@@ -254,8 +256,8 @@ export class RichBinding {
     if (!this.onSelection || this.composing || this.applying) return;
     const selection = this.selection();
     if (!selection) return; // the person is elsewhere: their last caret here stays shown
-    this.flushLocal(); // the edit that moved the caret reaches the document first
-    const [anchor, head] = this.read(selection).offsets;
+    // The edit that moved the caret reaches the document first; the same read gives the caret.
+    const [anchor, head] = this.flushLocal() ?? this.read(selection).offsets;
     if (anchor === null || anchor === undefined || head === null || head === undefined) return;
     if (this.lastSelection?.anchor === anchor && this.lastSelection.head === head) return;
     this.lastSelection = { anchor, head };
