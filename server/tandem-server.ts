@@ -26,7 +26,7 @@ import type { Services } from './http/services';
 import { DocumentAuthorizer, type JoinAuthorizer } from './sync/authorizer';
 import { WorkerCompactor } from './sync/compactor';
 import { DocStore } from './sync/doc-store';
-import { CoalescingLogWriter, DirectLogWriter } from './sync/log-writer';
+import { GroupLogWriter } from './sync/log-writer';
 import { RoomRegistry } from './sync/room-registry';
 import { SyncEndpoint } from './sync/sync-endpoint';
 
@@ -93,8 +93,8 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
         : { kind: 'embedded', dataDir: config.database.dataDir },
     ));
   const compactor = new WorkerCompactor();
-  // One connection (embedded) commits one document at a time: coalesce across documents.
-  const writer = database.kind === 'embedded' ? new CoalescingLogWriter(database.db) : new DirectLogWriter(database.db);
+  // Group commit across documents (see log-writer.ts), embedded or pooled alike.
+  const writer = new GroupLogWriter(database.db);
   const store = new DocStore(database.db, writer, compactor);
   const bus = options.bus ?? (await startBus(config, database, log));
   const link = new ClusterLink(bus, database.db, { headCheckMs: config.cluster.headCheckMs, log });

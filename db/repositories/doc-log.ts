@@ -78,6 +78,36 @@ export async function appendLogEntry(db: Db, docId: string, updates: readonly Ui
   return row.seq;
 }
 
+/**
+ * Appends one log entry to each of several documents in one statement (one round trip, one
+ * commit, one WAL flush: a group commit across documents). Returns each entry's sequence
+ * number, or null where the document is gone. Each document may appear once.
+ *
+ * Rows are listed in document-id order, so two nodes committing overlapping groups usually
+ * lock document rows in the same order; a deadlock that still happens is a transient error
+ * (40P01) and the caller's retry writes the group again.
+ */
+export async function appendLogEntries(db: Db, entries: readonly { docId: string; updates: readonly Uint8Array[] }[]): Promise<(number | null)[]> {
+  if (entries.length === 0) return [];
+  const order = entries.map((_, i) => i).sort((a, b) => (entries[a]!.docId < entries[b]!.docId ? -1 : entries[a]!.docId > entries[b]!.docId ? 1 : 0));
+  const rows = order.map((i) => {
+    const { docId, updates } = entries[i]!;
+    return sql`(${docId}::text, ${encodeUpdateBatch(updates)}::bytea, ${updates.length}::integer)`;
+  });
+  const result = await sql<{ doc_id: string; seq: number }>`
+    with input (doc_id, updates, update_count) as materialized (values ${sql.join(rows)}),
+    head as (
+      update documents d set head_seq = d.head_seq + 1, updated_at = now()
+      from input i where d.id = i.doc_id and d.deleted_at is null
+      returning d.id, d.head_seq
+    )
+    insert into doc_updates (doc_id, seq, updates, update_count)
+    select i.doc_id, h.head_seq, i.updates, i.update_count from input i join head h on h.id = i.doc_id
+    returning doc_id, seq`.execute(db);
+  const seqs = new Map(result.rows.map((r) => [r.doc_id, Number(r.seq)]));
+  return entries.map((e) => seqs.get(e.docId) ?? null);
+}
+
 /** Latest snapshot plus the log after it, read from one consistent view. */
 export async function loadStoredDocument(db: Kysely<Database>, docId: string): Promise<StoredDocument> {
   return db

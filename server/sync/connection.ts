@@ -21,7 +21,6 @@ import {
   batchKey,
   decodeMessage,
   encodeMessage,
-  encodeUpdates,
   type BatchId,
   type DocUpdateFragment,
   type DocUpdateFragmentHeader,
@@ -34,7 +33,7 @@ import type { Logger } from '../logger';
 import type { JoinAuthorizer, Principal } from './authorizer';
 import { CommitError, type DocRoom } from './doc-room';
 import { DocumentGoneError, isTransientDatabaseError } from './doc-store';
-import type { RoomMember } from './member';
+import { Relay, type RoomMember } from './member';
 import type { PeerSocket } from './peer-socket';
 import type { PresenceRoom } from './presence-room';
 import type { RoomRegistry } from './room-registry';
@@ -220,7 +219,7 @@ export class Connection implements RoomMember {
       const state = room.join(this);
       this.memberships.set(key, { kind: 'presence', room, permission, auth: request.auth.slice() });
       this.send({ type: MessageType.JoinResponseOk, crdt, roomId, permission, version: new Uint8Array(0), extra: new Uint8Array(0) });
-      this.deliver('presence', roomId, state);
+      this.deliver(new Relay('presence', roomId, state));
       return;
     }
 
@@ -249,7 +248,7 @@ export class Connection implements RoomMember {
     }
     this.memberships.set(key, { kind: 'doc', room, permission, auth: request.auth.slice() });
     this.send({ type: MessageType.JoinResponseOk, crdt, roomId, permission, version: outcome.version, extra: new Uint8Array(0) });
-    this.deliver('doc', roomId, outcome.catchUp);
+    this.deliver(new Relay('doc', roomId, outcome.catchUp));
   }
 
   private submit(crdt: CrdtType, roomId: string, batchId: BatchId, updates: readonly Uint8Array[]): void {
@@ -414,10 +413,9 @@ export class Connection implements RoomMember {
 
   // RoomMember
 
-  deliver(kind: 'doc' | 'presence', docId: string, updates: readonly Uint8Array[]): void {
-    if (this.closed || updates.length === 0) return;
-    const crdt = kind === 'doc' ? CrdtType.Loro : CrdtType.LoroEphemeralStore;
-    for (const frame of encodeUpdates(crdt, docId, updates)) this.socket.sendBinary(frame);
+  deliver(relay: Relay): void {
+    if (this.closed || relay.updates.length === 0) return;
+    for (const frame of relay.frames) this.socket.sendBinary(frame);
     if (this.socket.bufferedAmount > this.deps.options.maxSocketBufferBytes) {
       this.closeWith(CloseCode.SlowConsumer, `more than ${this.deps.options.maxSocketBufferBytes} bytes unread`);
     }

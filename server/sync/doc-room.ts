@@ -25,7 +25,7 @@ import { LoroDoc, VersionVector, type PeerID } from 'loro-crdt';
 import { RoomErrorCode } from '../../shared/protocol/index';
 import type { Logger } from '../logger';
 import { DocumentGoneError, isTransientDatabaseError, type DocStore, type LogEntry, type Snapshot } from './doc-store';
-import type { RoomMember } from './member';
+import { Relay, type RoomMember } from './member';
 
 /** Why an accepted update could not be stored. */
 export type CommitFailure = 'document_gone' | 'storage_failed';
@@ -88,6 +88,9 @@ const RETRY_MAX_MS = 2_000;
 /** Most submits (and bytes) in one commit; the rest go in the next one. */
 const MAX_SUBMITS_PER_COMMIT = 10_000;
 const MAX_BYTES_PER_COMMIT = 16 * 1024 * 1024;
+
+/** A commit of more updates than this is stored as one merged update (see `logEntryOf`). */
+const MERGE_ABOVE_UPDATES = 8;
 
 /** Log entries imported between yields while loading. */
 const LOAD_CHUNK = 100;
@@ -238,7 +241,7 @@ export class DocRoom {
     this.tail.push(entry);
     this.countTail(entry, 1);
     this.advanceTo(seq);
-    for (const member of this.members) member.deliver('doc', this.docId, updates);
+    this.relay(updates);
     this.maybeCompact();
   }
 
@@ -292,7 +295,7 @@ export class DocRoom {
       }
       this.advanceTo(entry.seq);
     }
-    if (relayed.length > 0) for (const member of this.members) member.deliver('doc', this.docId, relayed);
+    if (relayed.length > 0) this.relay(relayed);
     this.maybeCompact();
   }
 
@@ -380,7 +383,7 @@ export class DocRoom {
         invalid = error instanceof Error ? error.message : String(error);
       }
     }
-    if (accepted.length > 0) for (const member of this.members) if (member !== from) member.deliver('doc', this.docId, accepted);
+    if (accepted.length > 0) this.relay(accepted, from);
     // A duplicate still takes its place in the queue: it may repeat an update that is queued
     // but not yet committed, and its Ack must not overtake that commit.
     const committed = new Promise<void>((resolve, reject) => {
@@ -392,6 +395,12 @@ export class DocRoom {
       return { kind: 'invalid', reason: invalid };
     }
     return { kind: 'accepted', committed };
+  }
+
+  /** Sends updates to every member but `except` (framed once for all). */
+  private relay(updates: readonly Uint8Array[], except?: RoomMember): void {
+    const relay = new Relay('doc', this.docId, updates);
+    for (const member of this.members) if (member !== except) member.deliver(relay);
   }
 
   private kick(): void {
@@ -429,13 +438,7 @@ export class DocRoom {
   }
 
   private async writeBatch(batch: QueuedWrite[]): Promise<void> {
-    const spans = mergeSpans(batch.flatMap((w) => w.spans));
-    const updates = [
-      ...(spans.length > 0
-        ? [this.doc.export({ mode: 'updates-in-range', spans: spans.map((s) => ({ id: { peer: s.peer, counter: s.start }, len: s.end - s.start })) })]
-        : []),
-      ...batch.flatMap((w) => w.pending),
-    ];
+    const updates = this.logEntryOf(batch);
     if (updates.length > 0) {
       let seq: number;
       try {
@@ -481,6 +484,23 @@ export class DocRoom {
     for (const w of batch) w.resolve();
     this.options.onCommit(batch.reduce((n, w) => n + w.updates.length, 0));
     this.maybeCompact();
+  }
+
+  /**
+   * What a commit stores. A few updates are stored as they came (re-exporting a keystroke from
+   * the oplog cost more than the rest of its commit); many are merged into one update by span,
+   * so that a log of thousands of keystrokes does not load as thousands of imports.
+   */
+  private logEntryOf(batch: readonly QueuedWrite[]): Uint8Array[] {
+    const sent = batch.reduce((n, w) => n + w.updates.length, 0);
+    if (sent <= MERGE_ABOVE_UPDATES) return batch.flatMap((w) => w.updates);
+    const spans = mergeSpans(batch.flatMap((w) => w.spans));
+    return [
+      ...(spans.length > 0
+        ? [this.doc.export({ mode: 'updates-in-range', spans: spans.map((s) => ({ id: { peer: s.peer, counter: s.start }, len: s.end - s.start })) })]
+        : []),
+      ...batch.flatMap((w) => w.pending),
+    ];
   }
 
   private maybeCompact(): void {

@@ -7,7 +7,7 @@
  * entries are deleted at once and everyone is told, instead of lingering until they expire.
  */
 import { EphemeralStore } from 'loro-crdt';
-import type { RoomMember } from './member';
+import { Relay, type RoomMember } from './member';
 
 /** Entries not refreshed for this long are dropped (clients refresh while they are present). */
 const PRESENCE_TIMEOUT_MS = 60_000;
@@ -49,7 +49,8 @@ export class PresenceRoom {
       removals.push(this.store.encode(key));
     }
     if (removals.length === 0) return;
-    for (const m of this.members) m.deliver('presence', this.docId, removals);
+    const relay = new Relay('presence', this.docId, removals);
+    for (const m of this.members) m.deliver(relay);
     this.onLocal(removals);
   }
 
@@ -76,7 +77,8 @@ export class PresenceRoom {
     }
     off();
     if (valid.length > 0) {
-      for (const member of this.members) if (member !== from) member.deliver('presence', this.docId, valid);
+      const relay = new Relay('presence', this.docId, valid);
+      for (const member of this.members) if (member !== from) member.deliver(relay);
       this.onLocal(valid);
     }
     return invalid === null ? { kind: 'accepted' } : { kind: 'invalid', reason: invalid };
@@ -93,7 +95,9 @@ export class PresenceRoom {
         // Another node already validated it; a failure here is a version mismatch, ignore.
       }
     }
-    if (valid.length > 0) for (const member of this.members) member.deliver('presence', this.docId, valid);
+    if (valid.length === 0) return;
+    const relay = new Relay('presence', this.docId, valid);
+    for (const member of this.members) member.deliver(relay);
   }
 
   /** Removes every member (they are told by the caller) and frees the store. */

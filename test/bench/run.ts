@@ -29,7 +29,7 @@ import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
 import { clusterTable, runClusterBench } from './cluster';
 import { compareChart } from './compare/chart';
-import { compareTable, runCompare } from './compare/compare';
+import { PARTS, compareTable, runCompare, type Part } from './compare/compare';
 import { extensionTable, runExtensionBench } from './extension';
 import { round, summary } from './stats';
 
@@ -532,8 +532,17 @@ async function main(): Promise<void> {
 async function compare(): Promise<void> {
   if (!postgresUrl) throw new Error('--compare needs TANDEM_BENCH_DATABASE_URL: every server stores in Postgres');
   const servers = args.includes('--servers') ? args[args.indexOf('--servers') + 1]!.split(',') : undefined;
-  const measured = await runCompare({ quick, postgresUrl, redisUrl: process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null, ...(servers ? { servers } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
+  // `--loads 10x10,100x10` (documents × clients each) and `--parts typing,replay,large,idle`: one workload, for profiling.
+  const loads = args.includes('--loads') ? args[args.indexOf('--loads') + 1]!.split(',').map((l) => l.split('x').map(Number) as [number, number]) : undefined;
+  const parts = args.includes('--parts') ? new Set(args[args.indexOf('--parts') + 1]!.split(',') as Part[]) : undefined;
+  for (const part of parts ?? []) if (!PARTS.includes(part)) throw new Error(`--parts: ${part} is not one of ${PARTS.join(', ')}`);
+  const measured = await runCompare({ quick, postgresUrl, redisUrl: process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null, ...(servers ? { servers } : {}), ...(loads ? { loads } : {}), ...(parts ? { parts } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
+  if (loads || parts) {
+    // A partial run (for profiling) prints its figures and leaves the full comparison's files alone.
+    process.stdout.write(`\n${compareTable(measured)}\n\n(partial run: bench-results/compare.json not written)\n`);
+    return;
+  }
   await mkdir('bench-results', { recursive: true });
   const date = new Date().toISOString();
   const command = `npm run bench -- ${args.join(' ')}`;

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
 import { WorkerCompactor } from '../../server/sync/compactor';
 import { DocStore } from '../../server/sync/doc-store';
-import { DirectLogWriter } from '../../server/sync/log-writer';
+import { GroupLogWriter } from '../../server/sync/log-writer';
 import type { SyncClient } from '../../shared/client/sync-client';
 import { CrdtType, MessageType, UpdateStatus } from '../../shared/protocol/index';
 import { backends, type TestDatabase } from '../helpers/backends';
@@ -57,8 +57,45 @@ describe.each(backends)('rooms ($name)', (backend) => {
       Array.from({ length: stored.log.length }, (_, i) => (stored.snapshot?.seq ?? 0) + i + 1),
     );
     expect(seqs.at(-1)).toBe(stored.headSeq);
+    // An entry holds a few updates as sent, or many merged into one.
+    for (const entry of stored.log) expect(entry.updates.length).toBeLessThanOrEqual(8);
     expect(textOf(await storedDoc(db.handle.db, docId)).split(' ').filter(Boolean)).toHaveLength(200);
     for (const p of peers) p.close();
+  });
+
+  it('commits appends to many documents together, one entry each, and a deleted document fails alone', async () => {
+    const docIds = await Promise.all(Array.from({ length: 12 }, () => createDocument(server)));
+    const gone = docIds[5]!;
+    await sql`update documents set deleted_at = now() where id = ${gone}`.execute(db.handle.db);
+    const writer = new GroupLogWriter(db.handle.db);
+    // Three rounds of appends to all twelve at once. The very first append is written at once,
+    // alone; the others wait for it, and then go one entry per document per commit.
+    const rounds = [0, 1, 2].map((round) =>
+      docIds.map((docId) => {
+        const doc = new LoroDoc();
+        doc.getText(TEXT).insert(0, `${docId}:${round}`);
+        return writer.append(docId, [doc.export({ mode: 'update' })]).then(
+          (seq) => ({ docId, seq }),
+          (error: unknown) => ({ docId, error }),
+        );
+      }),
+    );
+    const outcomes = await Promise.all(rounds.flat());
+    for (const o of outcomes) {
+      if (o.docId === gone) expect(o).toMatchObject({ error: expect.objectContaining({ name: 'DocumentGoneError' }) });
+      else expect(o).not.toHaveProperty('error');
+    }
+    for (const docId of docIds.filter((d) => d !== gone)) {
+      const stored = await loadStoredDocument(db.handle.db, docId);
+      expect(stored.log.map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect(stored.headSeq).toBe(3);
+    }
+    const rows = await sql<{ n: number }>`select count(*)::int as n from doc_updates where doc_id = ${gone}`.execute(db.handle.db);
+    expect(rows.rows[0]!.n).toBe(0);
+    // Rows written by one transaction share its xmin: 33 entries in 4 commits.
+    const commits = await sql<{ n: number; entries: number }>`
+      select count(distinct xmin::text)::int as n, count(*)::int as entries from doc_updates where doc_id in (${sql.join(docIds)})`.execute(db.handle.db);
+    expect(commits.rows[0]).toEqual({ n: 4, entries: 33 });
   });
 
   it('compacts the log into a snapshot, and a reload from snapshot + tail is exact', async () => {
@@ -102,7 +139,7 @@ describe.each(backends)('rooms ($name)', (backend) => {
       expect((await peer.ackFor(peer.update(docId, [doc.export({ mode: 'update', from: before })]))).status).toBe(UpdateStatus.Ok);
     }
     const compactor = new WorkerCompactor();
-    const store = new DocStore(db.handle.db, new DirectLogWriter(db.handle.db), compactor);
+    const store = new DocStore(db.handle.db, new GroupLogWriter(db.handle.db), compactor);
     const results = await Promise.all([store.compact(docId), store.compact(docId)]);
     await compactor.close();
     expect(results.filter((r) => r !== null)).toHaveLength(1);
@@ -126,7 +163,7 @@ describe.each(backends)('rooms ($name)', (backend) => {
     // u2 arrives alone: Loro holds it as pending (its parent u1 is missing), and it is stored.
     expect((await peer.ackFor(peer.update(docId, [u2]))).status).toBe(UpdateStatus.Ok);
     const compactor = new WorkerCompactor();
-    const compacted = await new DocStore(db.handle.db, new DirectLogWriter(db.handle.db), compactor).compact(docId);
+    const compacted = await new DocStore(db.handle.db, new GroupLogWriter(db.handle.db), compactor).compact(docId);
     await compactor.close();
     expect(compacted?.pending).not.toBeNull();
     expect((await loadStoredDocument(db.handle.db, docId)).log).toEqual([]);

@@ -504,6 +504,9 @@ async function idleMemory(peer: RunningPeer, docs: number): Promise<number> {
   }
 }
 
+export const PARTS = ['typing', 'replay', 'large', 'idle'] as const;
+export type Part = (typeof PARTS)[number];
+
 export const SERVERS = ['tandem-embedded', 'tandem-postgres', 'tandem-3-nodes', 'hocuspocus', 'hocuspocus-3-nodes', 'y-websocket', 'loro'] as const;
 
 export async function runCompare(options: {
@@ -511,9 +514,14 @@ export async function runCompare(options: {
   postgresUrl: string;
   redisUrl: string | null;
   servers?: readonly string[];
+  /** Typing loads as [documents, clients per document]; default by `quick`. */
+  loads?: readonly (readonly [number, number])[];
+  /** Which workloads to run (default all): for profiling one of them. */
+  parts?: ReadonlySet<Part>;
   log: (m: string) => void;
 }): Promise<PeerResult[]> {
-  const loads = options.quick ? [[5, 2], [25, 4]] : [[5, 2], [25, 4], [50, 10], [100, 10]];
+  const loads = options.loads ?? (options.quick ? [[5, 2], [25, 4]] : [[5, 2], [25, 4], [50, 10], [100, 10]]);
+  const runs = (part: Part): boolean => !options.parts || options.parts.has(part);
   const durationMs = options.quick ? 5_000 : 15_000;
   const stormClients = options.quick ? 50 : 200;
   const results: PeerResult[] = [];
@@ -524,16 +532,22 @@ export async function runCompare(options: {
     try {
       peer = await startPeer(name, options.postgresUrl, options.redisUrl);
       result.durableAcks = DURABLE_ACKS[peer.kind];
-      for (const [docs, perDoc] of loads) {
+      for (const [docs, perDoc] of runs('typing') ? loads : []) {
         options.log(`${name}: typing, ${docs! * perDoc!} connections`);
         result.loads.push(await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs)));
       }
-      options.log(`${name}: trace replay`);
-      result.replay = await stage('the trace replay', 300_000, () => replay(peer!));
-      options.log(`${name}: cold start and join storm (${stormClients} clients)`);
-      result.large = await stage('cold start and join storm', 300_000, () => largeDocument_(peer!, 1, stormClients));
-      options.log(`${name}: memory per idle document`);
-      result.idleKiBPerDoc = await stage('memory per idle document', 120_000, () => idleMemory(peer!, options.quick ? 50 : 200));
+      if (runs('replay')) {
+        options.log(`${name}: trace replay`);
+        result.replay = await stage('the trace replay', 300_000, () => replay(peer!));
+      }
+      if (runs('large')) {
+        options.log(`${name}: cold start and join storm (${stormClients} clients)`);
+        result.large = await stage('cold start and join storm', 300_000, () => largeDocument_(peer!, 1, stormClients));
+      }
+      if (runs('idle')) {
+        options.log(`${name}: memory per idle document`);
+        result.idleKiBPerDoc = await stage('memory per idle document', 120_000, () => idleMemory(peer!, options.quick ? 50 : 200));
+      }
       Object.assign(result, peer.stats());
     } catch (error) {
       result.error = error instanceof Error ? error.message : String(error);
