@@ -19,7 +19,7 @@ import {
   UpdateStatus,
   assertNever,
   encodeBatch,
-  randomBatchId,
+  newBatchId,
   type ProtocolMessage,
 } from '../protocol/index';
 
@@ -217,7 +217,7 @@ export class PresenceChannel {
     this.dirty.clear();
     this.lastSent = performance.now();
     this.sentBatches++;
-    for (const frame of encodeBatch(CrdtType.LoroEphemeralStore, this.docId, updates, randomBatchId())) this.host.sendFrame(frame);
+    for (const frame of encodeBatch(CrdtType.LoroEphemeralStore, this.docId, updates, newBatchId())) this.host.sendFrame(frame);
   }
 
   /** @internal Stops timers and frees the stores. */

@@ -30,7 +30,7 @@ import {
   encodeMessage,
   isRetryableClose,
   packedSize,
-  randomBatchId,
+  newBatchId,
   type BatchId,
   type Permission,
   type ProtocolMessage,
@@ -364,7 +364,7 @@ export class ClientRoom {
         this.unsentHead++;
       }
       if (seqs.length === 0) break;
-      const id = randomBatchId();
+      const id = newBatchId();
       this.inFlight.set(id, seqs);
       for (const frame of encodeBatch(CrdtType.Loro, this.docId, updates, id)) this.client.sendFrame(frame);
     }

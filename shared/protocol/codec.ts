@@ -185,11 +185,23 @@ export function batchIdToBytes(id: BatchId): Uint8Array {
   return out;
 }
 
-/** A fresh random batch id. */
-export function randomBatchId(): BatchId {
-  const bytes = new Uint8Array(BATCH_ID_BYTES);
-  crypto.getRandomValues(bytes);
-  return bytesToBatchId(bytes);
+/** Four random bytes, drawn once per process: the first half of every batch id it makes. */
+let batchIdPrefix: string | null = null;
+let batchIdCounter = 0;
+
+/**
+ * A fresh batch id: this process's random prefix and a counter. Unique per sender, which is
+ * all an Ack needs to find its batch; a random draw per id (`getRandomValues`) was a visible
+ * cost per keystroke on both ends.
+ */
+export function newBatchId(): BatchId {
+  if (batchIdPrefix === null) {
+    const bytes = new Uint8Array(4);
+    crypto.getRandomValues(bytes);
+    batchIdPrefix = bytesToBatchId(bytes);
+  }
+  batchIdCounter = (batchIdCounter + 1) >>> 0;
+  return `${batchIdPrefix}${batchIdCounter.toString(16).padStart(8, '0')}` as BatchId;
 }
 
 /** Byte length of a room id as it travels (UTF-8). */

@@ -2,7 +2,7 @@
  * Splitting updates into frames under the 256 KiB limit, and reassembling fragmented ones.
  * Pure: the caller owns the clock (it arms the reassembly timeout and calls `drop`).
  */
-import { encodeMessage, randomBatchId } from './codec';
+import { encodeMessage, newBatchId } from './codec';
 import {
   MAX_MESSAGE_BYTES,
   MessageType,
@@ -65,7 +65,7 @@ export function encodeBatch(crdt: CrdtType, roomId: string, group: readonly Uint
 
 /** Encodes `updates` for one room as the fewest frames under the limit, fresh batch ids. */
 export function encodeUpdates(crdt: CrdtType, roomId: string, updates: readonly Uint8Array[]): Uint8Array[] {
-  return groupUpdates(updates).flatMap((group) => encodeBatch(crdt, roomId, group, randomBatchId()));
+  return groupUpdates(updates).flatMap((group) => encodeBatch(crdt, roomId, group, newBatchId()));
 }
 
 /** Header + fragments for one update. */

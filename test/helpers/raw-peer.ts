@@ -10,7 +10,7 @@ import {
   decodeMessage,
   encodeJoinAuth,
   encodeMessage,
-  randomBatchId,
+  newBatchId,
   type Ack,
   type BatchId,
   type ProtocolMessage,
@@ -120,7 +120,7 @@ export class RawPeer {
   }
 
   /** Sends a DocUpdate and returns its batch id. */
-  update(roomId: string, updates: Uint8Array[], { crdt = CrdtType.Loro, batchId = randomBatchId() }: { crdt?: CrdtType; batchId?: BatchId } = {}): BatchId {
+  update(roomId: string, updates: Uint8Array[], { crdt = CrdtType.Loro, batchId = newBatchId() }: { crdt?: CrdtType; batchId?: BatchId } = {}): BatchId {
     this.send({ type: MessageType.DocUpdate, crdt, roomId, updates, batchId });
     return batchId;
   }

@@ -16,7 +16,7 @@ import {
   MessageType,
   UpdateStatus,
   encodeMessage,
-  randomBatchId,
+  newBatchId,
   type JoinError,
 } from '../../shared/protocol/index';
 import { newDocumentId } from '../../shared/ids';
@@ -167,7 +167,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
     const viewerWrite = await peer.ackFor(peer.update(readOnly, [edit(new LoroDoc(), 'viewer')]));
     expect(viewerWrite.status).toBe(UpdateStatus.PermissionDenied);
     // A viewer's fragments are refused before anything is buffered.
-    const batchId = randomBatchId();
+    const batchId = newBatchId();
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: readOnly, batchId, fragmentCount: 2, totalSizeBytes: 10 });
     expect((await peer.ackFor(batchId)).status).toBe(UpdateStatus.PermissionDenied);
     expect((await loadStoredDocument(db.handle.db, readOnly)).headSeq).toBe(0);
@@ -180,18 +180,18 @@ describe.each(backends)('bad input ($name)', (backend) => {
   it('fragments that never complete get fragment_timeout; oversized ones payload_too_large', async () => {
     const peer = await RawPeer.connect(server.wsUrl, server.token);
     await peer.joinAndWait(healthyDoc);
-    const stalled = randomBatchId();
+    const stalled = newBatchId();
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: stalled, fragmentCount: 2, totalSizeBytes: 2048 });
     peer.send({ type: MessageType.DocUpdateFragment, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: stalled, index: 0, fragment: new Uint8Array(1024) });
     expect((await peer.ackFor(stalled)).status).toBe(UpdateStatus.FragmentTimeout);
 
     // A header announcing millions of tiny fragments (a memory bomb) is refused outright.
-    const bomb = randomBatchId();
+    const bomb = newBatchId();
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: bomb, fragmentCount: 1_000_000, totalSizeBytes: 1_000_000 });
     expect((await peer.ackFor(bomb)).status).toBe(UpdateStatus.InvalidUpdate);
 
     // Announcing more than the socket may hold at once is refused: nothing is reserved for it.
-    const ids = [randomBatchId(), randomBatchId(), randomBatchId()];
+    const ids = [newBatchId(), newBatchId(), newBatchId()];
     for (const batchId of ids) {
       peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId, fragmentCount: 4, totalSizeBytes: 1024 * 1024 });
     }
@@ -199,11 +199,11 @@ describe.each(backends)('bad input ($name)', (backend) => {
     // The two that fit are dropped when nothing more arrives.
     for (const batchId of ids.slice(0, 2)) expect((await peer.ackFor(batchId)).status).toBe(UpdateStatus.FragmentTimeout);
 
-    const huge = randomBatchId();
+    const huge = newBatchId();
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: huge, fragmentCount: 40, totalSizeBytes: 10 * 1024 * 1024 });
     expect((await peer.ackFor(huge)).status).toBe(UpdateStatus.PayloadTooLarge);
 
-    const lying = randomBatchId();
+    const lying = newBatchId();
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: lying, fragmentCount: 1, totalSizeBytes: 4 });
     peer.send({ type: MessageType.DocUpdateFragment, crdt: CrdtType.Loro, roomId: healthyDoc, batchId: lying, index: 0, fragment: new Uint8Array(9) });
     expect((await peer.ackFor(lying)).status).toBe(UpdateStatus.InvalidUpdate);
@@ -221,7 +221,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
     big.commit();
     const update = big.export({ mode: 'update', from: before });
     expect(update.length).toBeGreaterThan(MAX_MESSAGE_BYTES);
-    const batchId = randomBatchId();
+    const batchId = newBatchId();
     const chunk = 200 * 1024;
     const count = Math.ceil(update.length / chunk);
     peer.send({ type: MessageType.DocUpdateFragmentHeader, crdt: CrdtType.Loro, roomId: healthyDoc, batchId, fragmentCount: count, totalSizeBytes: update.length });

@@ -25,7 +25,8 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { type: 'connected'; ms: number[] }
-  | { type: 'typed'; latencies: number[]; sent: number; settled: boolean }
+  /** `cpuSeconds`: this client process's CPU time while typing (user + system). */
+  | { type: 'typed'; latencies: number[]; sent: number; settled: boolean; cpuSeconds: number }
   /** Each client's text as length:sha1 (whole texts of large documents are too big to post). */
   | { type: 'texts'; texts: Record<string, string> }
   | { type: 'error'; message: string };
@@ -63,6 +64,7 @@ async function connect(specs: ClientSpec[]): Promise<void> {
 /** Every client types one update per interval (a timestamp marker plus a trace-sized insert). */
 async function type(durationMs: number, intervalMs: number, sizes: string[]): Promise<void> {
   latencies.length = 0;
+  const cpuBefore = process.cpuUsage();
   let sent = 0;
   const timers: ReturnType<typeof setInterval>[] = [];
   const all = [...clients.values()];
@@ -81,7 +83,8 @@ async function type(durationMs: number, intervalMs: number, sizes: string[]): Pr
   await new Promise((resolve) => setTimeout(resolve, durationMs));
   for (const t of timers) clearInterval(t);
   const settled = await Promise.race([Promise.all(all.map((c) => c.settled())).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
-  reply({ type: 'typed', latencies: [...latencies], sent, settled });
+  const cpu = process.cpuUsage(cpuBefore);
+  reply({ type: 'typed', latencies: [...latencies], sent, settled, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
 }
 
 process.on('message', (message: WorkerRequest) => {

@@ -55,6 +55,9 @@ export interface LoadResult {
   docs: number;
   latency: { p50: number; p99: number; p999: number; n: number };
   sentPerSecond: number;
+  /** CPU seconds of the server processes, and of the client processes, during this load. */
+  serverCpuSeconds: number;
+  clientCpuSeconds: number;
   converged: boolean;
 }
 
@@ -329,9 +332,14 @@ class ClientPool {
     return replies.flatMap((r) => r.ms);
   }
 
-  async type(durationMs: number, intervalMs: number, sizes: string[]): Promise<{ latencies: number[]; sent: number; settled: boolean }> {
+  async type(durationMs: number, intervalMs: number, sizes: string[]): Promise<{ latencies: number[]; sent: number; settled: boolean; cpuSeconds: number }> {
     const replies = await Promise.all(this.workers.map((_, w) => this.ask(w, { type: 'type', durationMs, intervalMs, sizes }, 'typed')));
-    return { latencies: replies.flatMap((r) => r.latencies), sent: replies.reduce((n, r) => n + r.sent, 0), settled: replies.every((r) => r.settled) };
+    return {
+      latencies: replies.flatMap((r) => r.latencies),
+      sent: replies.reduce((n, r) => n + r.sent, 0),
+      settled: replies.every((r) => r.settled),
+      cpuSeconds: replies.reduce((n, r) => n + r.cpuSeconds, 0),
+    };
   }
 
   async texts(): Promise<Record<string, string>> {
@@ -371,7 +379,9 @@ async function typing(peer: RunningPeer, docs: number, perDoc: number, durationM
     const placement = Array.from({ length: docs * perDoc }, (_, i) => docIds[i % docs]!);
     await pool.connect(peer, placement);
     const started = performance.now();
+    const serverCpuBefore = peer.stats().cpuSeconds;
     const typed = await pool.type(durationMs, 200, sizes());
+    const serverCpuSeconds = peer.stats().cpuSeconds - serverCpuBefore;
     const seconds = (performance.now() - started) / 1000;
     const converged = await waitUntil(async () => {
       const texts = await pool.texts();
@@ -388,6 +398,8 @@ async function typing(peer: RunningPeer, docs: number, perDoc: number, durationM
       docs,
       latency: { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), p999: round(percentile(latencies, 99.9), 2), n: latencies.length },
       sentPerSecond: round(typed.sent / seconds),
+      serverCpuSeconds: round(serverCpuSeconds, 2),
+      clientCpuSeconds: round(typed.cpuSeconds, 2),
       converged: converged && typed.settled,
     };
   } finally {
@@ -577,5 +589,15 @@ export function compareTable(results: PeerResult[]): string {
     const error = r.error ? ` (failed: ${r.error})` : '';
     return `| ${r.server}${error} | ${r.durableAcks} | ${cells.join(' | ')} | ${replayCell} | ${r.replay?.storedBytes ?? ''} | ${cold} | ${storm} | ${r.idleKiBPerDoc ?? ''} | ${r.cpuSeconds} | ${r.peakRssMiB} MiB |`;
   });
-  return [header, sep, ...rows].join('\n');
+  // Where the CPU went while typing: on 2 shared cores the clients' cost is every server's load too.
+  const cpuHeader = `| server | ${loads.map((c) => `CPU s at ${c} conns: server / clients`).join(' | ')} |`;
+  const cpuSep = `| --- | ${loads.map(() => '---').join(' | ')} |`;
+  const cpuRows = results.map((r) => {
+    const cells = loads.map((c) => {
+      const l = r.loads.find((x) => x.connections === c);
+      return l?.clientCpuSeconds !== undefined ? `${l.serverCpuSeconds} / ${l.clientCpuSeconds}` : '';
+    });
+    return `| ${r.server} | ${cells.join(' | ')} |`;
+  });
+  return [header, sep, ...rows, '', cpuHeader, cpuSep, ...cpuRows].join('\n');
 }
