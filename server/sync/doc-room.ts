@@ -21,7 +21,7 @@
  * again, and SyncClient re-sends what the server lacks on every join, so the update comes
  * back from whoever saw it. Other nodes still learn of an update only after its COMMIT.
  */
-import { LoroDoc, VersionVector, type PeerID } from 'loro-crdt';
+import { LoroDoc, VersionVector, type ImportStatus, type PeerID } from 'loro-crdt';
 import { RoomErrorCode } from '../../shared/protocol/index';
 import type { Logger } from '../logger';
 import { DocumentGoneError, isTransientDatabaseError, type DocStore, type LogEntry, type Snapshot } from './doc-store';
@@ -92,6 +92,26 @@ const MAX_BYTES_PER_COMMIT = 16 * 1024 * 1024;
 /** A commit of more updates than this is stored as one merged update (see `logEntryOf`). */
 const MERGE_ABOVE_UPDATES = 8;
 
+/** Updates imported after the whole-document export before it is made again. */
+const WHOLE_EXPORT_TAIL = 8;
+
+/** Largest oplog exported whole for a joiner (automerge-paper's 260k ops export in ~15 ms). */
+const WHOLE_EXPORT_MAX_OPS = 400_000;
+
+const hasPending = (status: ImportStatus): boolean => (status.pending?.size ?? 0) > 0;
+
+/** Ops in a document's oplog (the sum of its version vector). */
+function opCount(doc: LoroDoc): number {
+  const version = doc.oplogVersion();
+  try {
+    let ops = 0;
+    for (const counter of version.toJSON().values()) ops += counter;
+    return ops;
+  } finally {
+    version.free();
+  }
+}
+
 /** Log entries imported between yields while loading. */
 const LOAD_CHUNK = 100;
 
@@ -136,6 +156,10 @@ export class DocRoom {
   private readonly ownAhead = new Set<number>();
   private catchingUp: Promise<void> | null = null;
   private catchUpAgain = false;
+  /** The oplog exported as one update for joiners with nothing, and the updates imported since. */
+  private whole: { bytes: Uint8Array; since: Uint8Array[] } | null = null;
+  /** Some import left ops waiting for dependencies (rare): joiners then get the stored bytes. */
+  private mayHavePending = false;
 
   private constructor(
     private readonly options: DocRoomOptions,
@@ -167,19 +191,22 @@ export class DocRoom {
   static async load(options: DocRoomOptions): Promise<DocRoom> {
     const stored = await options.store.load(options.docId);
     const doc = new LoroDoc();
+    let pending = false;
     try {
       if (stored.snapshot) doc.import(stored.snapshot.bytes);
       doc.detach();
       const updates = [...(stored.snapshot?.pending ? [stored.snapshot.pending] : []), ...stored.log.flatMap((e) => e.updates)];
       for (let start = 0; start < updates.length; start += LOAD_CHUNK) {
         await yieldToEventLoop();
-        doc.importBatch(updates.slice(start, start + LOAD_CHUNK));
+        pending = hasPending(doc.importBatch(updates.slice(start, start + LOAD_CHUNK))) || pending;
       }
     } catch (error) {
       doc.free();
       throw error;
     }
-    return new DocRoom(options, doc, stored.snapshot, stored.log, stored.headSeq);
+    const room = new DocRoom(options, doc, stored.snapshot, stored.log, stored.headSeq);
+    room.mayHavePending = pending;
+    return room;
   }
 
   /** Sizes, for logs and server stats. */
@@ -231,7 +258,7 @@ export class DocRoom {
       return;
     }
     try {
-      this.doc.importBatch(updates);
+      this.imported(this.doc.importBatch(updates), updates);
     } catch (error) {
       this.options.log.warn('doc.offered_entry_invalid', { docId: this.docId, seq, error });
       this.requestCatchUp();
@@ -276,9 +303,10 @@ export class DocRoom {
       // Another node folded entries we never read into a snapshot: take the snapshot.
       const before = this.doc.oplogVersion();
       this.doc.import(since.snapshot.bytes);
-      if (since.snapshot.pending) this.doc.import(since.snapshot.pending);
+      if (since.snapshot.pending && hasPending(this.doc.import(since.snapshot.pending))) this.mayHavePending = true;
       const diff = this.doc.export({ mode: 'update', from: before });
       before.free();
+      this.imported(null, [diff]);
       relayed.push(diff);
       this.base = since.snapshot;
       for (const entry of this.tail) if (entry.seq <= since.snapshot.seq) this.countTail(entry, -1);
@@ -288,7 +316,7 @@ export class DocRoom {
     for (const entry of since.log) {
       if (entry.seq <= this.appliedSeq) continue;
       if (!this.ownAhead.has(entry.seq)) {
-        this.doc.importBatch(entry.updates);
+        this.imported(this.doc.importBatch(entry.updates), entry.updates);
         this.tail.push(entry);
         this.countTail(entry, 1);
         relayed.push(...entry.updates);
@@ -344,10 +372,43 @@ export class DocRoom {
   }
 
   /**
+   * The whole document, for a member that has nothing: one update exported from the oplog
+   * (shared by every such joiner until it falls behind), else the stored bytes.
+   *
+   * An update, not the snapshot, because of what it costs the client. A Loro document that
+   * has subscribers (every Tandem client's does: the text binding, undo) imports a snapshot of
+   * automerge-paper's history in ~1.5 s (Loro computes the event by replaying the history),
+   * and the same history as an update in ~57 ms; exporting it here takes ~15 ms, once.
+   * Larger oplogs (automerge-paper ×10: ~400 ms to export) still go as stored bytes, so a
+   * join never holds the event loop that long; exporting those in the compaction worker is
+   * the next step.
+   */
+  private everything(): Uint8Array[] {
+    if (this.mayHavePending) return this.storedEverything(); // pending ops are not in the oplog's export
+    if (!this.whole) {
+      // The export holds the event loop for ~60 ns an op: past a bound, the stored bytes go as they are.
+      if (opCount(this.doc) > WHOLE_EXPORT_MAX_OPS) return this.storedEverything();
+      this.whole = { bytes: this.doc.export({ mode: 'update' }), since: [] };
+    }
+    return [this.whole.bytes, ...this.whole.since];
+  }
+
+  /**
+   * Notes an import into the oplog: the whole-document export grows a tail (or is dropped when
+   * the tail gets long), and an update waiting for its dependencies turns the export off.
+   */
+  private imported(status: ImportStatus | null, updates: readonly Uint8Array[]): void {
+    if (status && hasPending(status)) this.mayHavePending = true;
+    if (!this.whole) return;
+    this.whole.since.push(...updates);
+    if (this.whole.since.length > WHOLE_EXPORT_TAIL) this.whole = null;
+  }
+
+  /**
    * The whole document as stored bytes (latest snapshot + the committed log after it), then
    * the accepted updates not yet committed: those were relayed before this member joined.
    */
-  private everything(): Uint8Array[] {
+  private storedEverything(): Uint8Array[] {
     return [
       ...(this.base ? [this.base.bytes] : []),
       ...(this.base?.pending ? [this.base.pending] : []),
@@ -375,6 +436,7 @@ export class DocRoom {
     for (const update of updates) {
       try {
         const status = this.doc.import(update);
+        this.imported(status, [update]);
         for (const [peer, { start, end }] of status.success) spans.push({ peer, start, end });
         if (status.pending && status.pending.size > 0) pending.push(update);
         // A pure duplicate brought nothing new: it is already stored or queued.

@@ -2,7 +2,7 @@
  * Room lifecycle and storage: group commit, compaction, unloading after the grace period,
  * presence relay.
  */
-import { EphemeralStore, LoroDoc } from 'loro-crdt';
+import { EphemeralStore, LoroDoc, decodeImportBlobMeta } from 'loro-crdt';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
@@ -96,6 +96,62 @@ describe.each(backends)('rooms ($name)', (backend) => {
     const commits = await sql<{ n: number; entries: number }>`
       select count(distinct xmin::text)::int as n, count(*)::int as entries from doc_updates where doc_id in (${sql.join(docIds)})`.execute(db.handle.db);
     expect(commits.rows[0]).toEqual({ n: 4, entries: 33 });
+  });
+
+  it('a joiner with nothing gets the document as one update, shared by the next joiners, with later updates after it', async () => {
+    const docId = await createDocument(server);
+    const author = await RawPeer.connect(server.wsUrl, server.token);
+    await author.joinAndWait(docId);
+    const doc = new LoroDoc();
+    const edit = (text: string): Uint8Array => {
+      const before = doc.oplogVersion();
+      doc.getText(TEXT).insert(0, text);
+      doc.commit();
+      return doc.export({ mode: 'update', from: before });
+    };
+    // 25 acknowledged updates: past compactAfterUpdates (20), so the room's base is a snapshot.
+    for (let i = 0; i < 25; i++) expect((await author.ackFor(author.update(docId, [edit(`${i} `)]))).status).toBe(UpdateStatus.Ok);
+    await waitFor(async () => (await loadStoredDocument(db.handle.db, docId)).snapshot !== null, { what: 'a snapshot' });
+
+    const joinEmpty = async (): Promise<{ peer: RawPeer; updates: Uint8Array[] }> => {
+      const peer = await RawPeer.connect(server.wsUrl, server.token);
+      await peer.joinAndWait(docId);
+      await peer.until(() => {
+        const replica = new LoroDoc();
+        replica.importBatch(peer.updatesFor(docId));
+        return textOf(replica) === textOf(doc);
+      }, { what: 'the whole document' });
+      return { peer, updates: peer.updatesFor(docId) };
+    };
+    const first = await joinEmpty();
+    // An update, not the snapshot: a client with subscribers imports a snapshot by replaying
+    // its history to compute the event (see DocRoom.everything).
+    expect(first.updates).toHaveLength(1);
+    expect(decodeImportBlobMeta(first.updates[0]!, true).mode).toBe('update');
+    const second = await joinEmpty();
+    expect(Buffer.from(second.updates[0]!).equals(Buffer.from(first.updates[0]!))).toBe(true);
+
+    // A later edit follows the shared export.
+    const later = edit('later ');
+    expect((await author.ackFor(author.update(docId, [later]))).status).toBe(UpdateStatus.Ok);
+    const third = await joinEmpty();
+    expect(third.updates).toHaveLength(2);
+    expect(Buffer.from(third.updates[0]!).equals(Buffer.from(first.updates[0]!))).toBe(true);
+    expect(Buffer.from(third.updates[1]!).equals(Buffer.from(later))).toBe(true);
+
+    // An update whose dependencies are missing is not in the oplog's export: from then on
+    // joiners get the stored bytes, which hold it.
+    const other = new LoroDoc();
+    other.getText(TEXT).insert(0, 'a');
+    other.commit();
+    const v1 = other.oplogVersion();
+    other.getText(TEXT).insert(1, 'b');
+    other.commit();
+    const orphan = other.export({ mode: 'update', from: v1 });
+    expect((await author.ackFor(author.update(docId, [orphan]))).status).toBe(UpdateStatus.Ok);
+    const fourth = await joinEmpty();
+    expect(fourth.updates.some((u) => Buffer.from(u).equals(Buffer.from(orphan)))).toBe(true);
+    for (const p of [author, first.peer, second.peer, third.peer, fourth.peer]) p.close();
   });
 
   it('compacts the log into a snapshot, and a reload from snapshot + tail is exact', async () => {
