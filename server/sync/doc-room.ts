@@ -95,6 +95,9 @@ const MERGE_ABOVE_UPDATES = 8;
 /** Updates imported after the whole-document export before it is made again. */
 const WHOLE_EXPORT_TAIL = 8;
 
+/** A log without snapshot up to this size goes to joiners as stored. */
+const SMALL_LOG_BYTES = 64 * 1024;
+
 /** Largest oplog exported whole for a joiner (automerge-paper's 260k ops export in ~15 ms). */
 const WHOLE_EXPORT_MAX_OPS = 400_000;
 
@@ -385,12 +388,19 @@ export class DocRoom {
    */
   private everything(): Uint8Array[] {
     if (this.mayHavePending) return this.storedEverything(); // pending ops are not in the oplog's export
+    // No snapshot and a short, small log: the stored bytes are a few small updates already (a
+    // large entry may be a client's snapshot, which is what the export is for).
+    if (!this.base && this.tailBytes <= SMALL_LOG_BYTES && this.tailUpdates + this.unstoredUpdates() <= WHOLE_EXPORT_TAIL) return this.storedEverything();
     if (!this.whole) {
       // The export holds the event loop for ~60 ns an op: past a bound, the stored bytes go as they are.
       if (opCount(this.doc) > WHOLE_EXPORT_MAX_OPS) return this.storedEverything();
       this.whole = { bytes: this.doc.export({ mode: 'update' }), since: [] };
     }
     return [this.whole.bytes, ...this.whole.since];
+  }
+
+  private unstoredUpdates(): number {
+    return this.inFlight.reduce((n, w) => n + w.updates.length, 0) + this.queue.reduce((n, w) => n + w.updates.length, 0);
   }
 
   /**

@@ -109,7 +109,15 @@ describe.each(backends)('rooms ($name)', (backend) => {
       doc.commit();
       return doc.export({ mode: 'update', from: before });
     };
-    // 25 acknowledged updates: past compactAfterUpdates (20), so the room's base is a snapshot.
+    // A short log without snapshot goes as stored: a few small updates are what an export would be.
+    const early = [edit('a '), edit('b '), edit('c ')];
+    for (const update of early) expect((await author.ackFor(author.update(docId, [update]))).status).toBe(UpdateStatus.Ok);
+    const small = await RawPeer.connect(server.wsUrl, server.token);
+    await small.joinAndWait(docId);
+    await small.until(() => small.updatesFor(docId).length >= 3, { what: 'the three stored updates' });
+    expect(small.updatesFor(docId).map((u) => Buffer.from(u).toString('hex'))).toEqual(early.map((u) => Buffer.from(u).toString('hex')));
+    small.close();
+    // 25 more acknowledged updates: past compactAfterUpdates (20), so the room's base is a snapshot.
     for (let i = 0; i < 25; i++) expect((await author.ackFor(author.update(docId, [edit(`${i} `)]))).status).toBe(UpdateStatus.Ok);
     await waitFor(async () => (await loadStoredDocument(db.handle.db, docId)).snapshot !== null, { what: 'a snapshot' });
 
