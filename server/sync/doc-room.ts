@@ -89,8 +89,11 @@ const RETRY_MAX_MS = 2_000;
 const MAX_SUBMITS_PER_COMMIT = 10_000;
 const MAX_BYTES_PER_COMMIT = 16 * 1024 * 1024;
 
-/** A commit of more updates than this is stored as one merged update (see `logEntryOf`). */
-const MERGE_ABOVE_UPDATES = 8;
+/**
+ * A commit of more updates than this is stored as one merged update (see `logEntryOf`). One:
+ * every entry then counts as one update towards compaction, however the commit was made.
+ */
+const MERGE_ABOVE_UPDATES = 1;
 
 /** Updates imported after the whole-document export before it is made again. */
 const WHOLE_EXPORT_TAIL = 8;
@@ -559,9 +562,10 @@ export class DocRoom {
   }
 
   /**
-   * What a commit stores. A few updates are stored as they came (re-exporting a keystroke from
-   * the oplog cost more than the rest of its commit); many are merged into one update by span,
-   * so that a log of thousands of keystrokes does not load as thousands of imports.
+   * What a commit stores. A lone update is stored as it came (re-exporting a keystroke from the
+   * oplog cost more than the rest of its commit); several are merged into one update by span,
+   * so that a log of thousands of keystrokes does not load as thousands of imports, and the
+   * log's update count (which triggers compaction) grows by one per commit.
    */
   private logEntryOf(batch: readonly QueuedWrite[]): Uint8Array[] {
     const sent = batch.reduce((n, w) => n + w.updates.length, 0);

@@ -1,0 +1,124 @@
+/**
+ * `npx tsx test/bench/compare/import-cost.ts`: what one received update costs a client, Loro
+ * against Yjs, in one process with nothing else running. The comparison's latency at 100
+ * connections and its join storm are bound by this on a 2-core machine (see README "Against the
+ * alternatives"): every receiving client pays it for every update of its document.
+ */
+import { LoroDoc } from 'loro-crdt';
+import * as Y from 'yjs';
+import { buildDocument } from './clients';
+import { loadSequentialTrace, patchesOf } from '../../helpers/traces';
+
+const ROUNDS = 400;
+const PEERS = 4;
+const INSERT = '⟪12345.678⟫x';
+
+interface Replica {
+  /** Makes one local edit and returns its update. */
+  edit(): Uint8Array;
+  receive(update: Uint8Array): void;
+}
+
+function loroReplica(subscribed: boolean): Replica {
+  const doc = new LoroDoc();
+  const text = doc.getText('text');
+  if (subscribed) doc.subscribe(() => {});
+  return {
+    edit: () => {
+      const before = doc.oplogVersion();
+      text.insert(Math.floor(Math.random() * (text.length + 1)), INSERT);
+      doc.commit();
+      return doc.export({ mode: 'update', from: before });
+    },
+    receive: (u) => void doc.import(u),
+  };
+}
+
+function yReplica(subscribed: boolean): Replica {
+  const doc = new Y.Doc();
+  const text = doc.getText('text');
+  if (subscribed) text.observe(() => {});
+  return {
+    edit: () => {
+      let update: Uint8Array | null = null;
+      const take = (u: Uint8Array): void => void (update = u);
+      doc.once('update', take);
+      text.insert(Math.floor(Math.random() * (text.length + 1)), INSERT);
+      return update!;
+    },
+    receive: (u) => Y.applyUpdate(doc, u),
+  };
+}
+
+/**
+ * µs per received update. `concurrent`: every peer edits, then all exchange (each update is
+ * concurrent with the receiver's own); else one peer edits at a time and the others catch up.
+ */
+function perUpdate(make: () => Replica, concurrent: boolean): number {
+  const peers = Array.from({ length: PEERS }, make);
+  let ms = 0;
+  let received = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const editors = concurrent ? peers : [peers[round % PEERS]!];
+    const updates = editors.map((p) => ({ from: p, update: p.edit() }));
+    for (const to of peers) {
+      for (const { from, update } of updates) {
+        if (from === to) continue;
+        const started = performance.now();
+        to.receive(update);
+        ms += performance.now() - started;
+        received++;
+      }
+    }
+  }
+  return (ms / received) * 1000;
+}
+
+/** ms to load automerge-paper's history into an empty document. */
+function loadMs(): Record<string, number> {
+  const patches = [...patchesOf(loadSequentialTrace('automerge-paper'))];
+  const loro = buildDocument('loro', patches, 1);
+  const update = (() => {
+    const d = new LoroDoc();
+    d.import(loro.bytes);
+    return d.export({ mode: 'update' });
+  })();
+  const yjs = buildDocument('yjs', patches, 1);
+  const time = (run: () => void): number => {
+    run(); // warm
+    const started = performance.now();
+    for (let i = 0; i < 3; i++) run();
+    return (performance.now() - started) / 3;
+  };
+  return {
+    'Loro snapshot, no subscriber': time(() => new LoroDoc().import(loro.bytes)),
+    'Loro snapshot, subscribed': time(() => {
+      const d = new LoroDoc();
+      d.subscribe(() => {});
+      d.import(loro.bytes);
+    }),
+    'Loro update, subscribed': time(() => {
+      const d = new LoroDoc();
+      d.subscribe(() => {});
+      d.import(update);
+    }),
+    'Yjs update, observed': time(() => {
+      const d = new Y.Doc();
+      d.getText('text').observe(() => {});
+      Y.applyUpdate(d, yjs.bytes);
+    }),
+  };
+}
+
+const rows: [string, number][] = [];
+for (const concurrent of [false, true]) {
+  for (const subscribed of [false, true]) {
+    const label = `${concurrent ? 'concurrent' : 'sequential'}, ${subscribed ? 'subscribed' : 'no subscriber'}`;
+    rows.push([`Loro, ${label}`, perUpdate(() => loroReplica(subscribed), concurrent)]);
+    rows.push([`Yjs, ${label}`, perUpdate(() => yReplica(subscribed), concurrent)]);
+  }
+}
+process.stdout.write(`| one received keystroke (${PEERS} peers, ${ROUNDS} rounds) | µs |\n| --- | --- |\n`);
+for (const [label, us] of rows) process.stdout.write(`| ${label} | ${us.toFixed(1)} |\n`);
+process.stdout.write(`\n| load automerge-paper (260k edits) into an empty document | ms |\n| --- | --- |\n`);
+for (const [label, ms] of Object.entries(loadMs())) process.stdout.write(`| ${label} | ${ms.toFixed(1)} |\n`);
