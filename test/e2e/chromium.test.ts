@@ -156,7 +156,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     expect(await value(pageA, '#notes')).toBe(trace.endContent);
     await waitFor(async () => (await value(pageB, '#notes')) === trace.endContent, { what: 'B to reach endContent', timeoutMs: 180_000 });
     await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === trace.endContent, { what: 'the stored document', timeoutMs: 60_000 });
-  }, 420_000); // ~3.5 min alone; the full suite's parallel browsers and servers share 2 cores with it
+  }, 600_000); // ~3.5 min alone, 6.5 min in the full suite (browsers and servers share 2 cores with it)
 
   it('the server’s document page edits without the extension, formats (toolbar, Ctrl+B), undoes its own typing, and is read-only for viewers', async () => {
     const a = await user();

@@ -204,7 +204,7 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
     const cluster = await startCluster(3);
     await replayBoth(cluster, async () => {});
     for (const n of nodes) expect(n.child.exitCode).toBeNull();
-  }, 300_000);
+  }, 600_000); // ~2 min alone; the full suite runs two files at once on 2 cores, with browsers
 
   it('a node SIGKILLed and Postgres gone in the middle: no acknowledged update lost, texts exact', async () => {
     const cluster = await startCluster(3);
@@ -219,7 +219,7 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
     });
     expect(nodes[0]!.child.exitCode).toBeNull();
     expect(nodes[2]!.child.exitCode).toBeNull();
-  }, 300_000);
+  }, 600_000); // ~2 min alone; the full suite runs two files at once on 2 cores, with browsers
 
   /** Seeds that once failed stay here for good. */
   const KEPT_SEEDS: number[] = [];
@@ -272,7 +272,7 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
     } finally {
       await handle.close();
     }
-  }, 300_000);
+  }, 600_000); // ~2 min alone; the full suite runs two files at once on 2 cores, with browsers
 });
 
 describe.skipIf(!postgresBackend)('TANDEM_NODES (one machine, one port)', () => {
