@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- --compare`: the same workloads against Tandem and the servers people would
- * pick instead, each server in its own process on a fresh Postgres database, clients in this
- * process speaking each server's own protocol. Work in progress (see the README): typing at
- * several loads and a trace replay so far; the join storm, cold start and three-node runs follow.
+ * pick instead, each server in its own processes on a fresh Postgres database, clients in
+ * worker processes (client-worker.ts) speaking each server's own protocol: typing at several
+ * loads, a trace replay, cold start, a join storm and memory per idle document (README
+ * "Against the alternatives"). `--loads` and `--parts` run one workload, for profiling.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
