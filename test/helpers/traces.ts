@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { LoroDoc, LoroText } from 'loro-crdt';
+import { LoroDoc, type LoroText } from 'loro-crdt';
 import { TEXT_CONTAINER } from '../../shared/document';
 
 export type Patch = [position: number, deleted: number, inserted: string];
@@ -48,6 +48,16 @@ export const loadConcurrentTrace = (name: 'friendsforever-concurrent'): Concurre
 export function applyPatch(text: LoroText, [pos, del, ins]: Patch): void {
   if (del > 0) text.delete(pos, del);
   if (ins.length > 0) text.insert(pos, ins);
+}
+
+/** The text some patches make from an empty document (a trace's prefix has no endContent). */
+export function textAfter(patches: Iterable<Patch>): string {
+  const doc = new LoroDoc();
+  const text = doc.getText(TEXT);
+  for (const patch of patches) applyPatch(text, patch);
+  const result = text.toString();
+  doc.free();
+  return result;
 }
 
 /** Every patch of a sequential trace, in order. */
