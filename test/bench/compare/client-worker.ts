@@ -9,6 +9,9 @@
  */
 import { connectClient, fingerprint, type BenchClient, type ServerKind } from './clients';
 
+// Every y-websocket provider adds a process 'exit' listener; hundreds per process are expected here.
+process.setMaxListeners(0);
+
 export interface ClientSpec {
   id: string;
   kind: ServerKind;

@@ -33,6 +33,28 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
+/** How long a server gets to exit after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 15_000;
+
+/**
+ * Stops a server process: SIGTERM, then SIGKILL if it is still there after the grace period
+ * (Hocuspocus's Redis extension once kept retrying "Could not acquire lock" after SIGTERM, and
+ * the whole comparison waited on it).
+ */
+async function stopProcess(child: ChildProcess, what: string): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
+  if ((await Promise.race([exited, late])) === 'late') {
+    process.stderr.write(`${what} (pid ${child.pid}) still running ${STOP_GRACE_MS / 1000} s after SIGTERM: killed\n`);
+    child.kill('SIGKILL');
+    await exited;
+  }
+  clearTimeout(timer);
+}
+
 interface RunningPeer {
   name: string;
   kind: ServerKind;
@@ -195,8 +217,7 @@ async function startPeer(name: string, adminUrl: string, redisUrl: string | null
     };
     const stopAll = async (): Promise<void> => {
       meter.retire();
-      for (const s of servers) s.child.kill('SIGTERM');
-      await Promise.all(servers.map((s) => s.exited));
+      await Promise.all(servers.map((s) => stopProcess(s.child, name)));
     };
     await start();
     const { token } = await signUp(servers[0]!.httpUrl);
@@ -234,13 +255,7 @@ async function startPeer(name: string, adminUrl: string, redisUrl: string | null
   };
   const stopAll = async (): Promise<void> => {
     meter.retire();
-    await Promise.all(
-      children.map(({ child }) => {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        return exited;
-      }),
-    );
+    await Promise.all(children.map(({ child }) => stopProcess(child, name)));
   };
   await start();
   let counter = 0;
@@ -477,8 +492,8 @@ async function largeDocument_(peer: RunningPeer, copies: number, stormClients: n
   const coldStarted = performance.now();
   const first = await connectClient(peer.kind, peer.wsUrl(docId), docId, peer.token);
   // Listening to changes before the content arrives, as every editor does (and as the storm's
-  // clients do): what a CRDT costs to load depends on it (a Loro snapshot: ~1.6 ms without a
-  // subscriber, ~1.5 s with one).
+  // clients do): what a CRDT costs to load can depend on it (a Loro snapshot: ~1 s with a
+  // subscriber; see import-cost.ts).
   first.onRemoteInsert(() => {});
   await first.ready();
   const synced = await waitUntil(() => first.text().length === length, 120_000);
@@ -580,8 +595,10 @@ export async function runCompare(options: {
 
 export function compareTable(results: PeerResult[]): string {
   const loads = [...new Set(results.flatMap((r) => r.loads.map((l) => l.connections)))].sort((a, b) => a - b);
-  const header = `| server | durable acks | ${loads.map((c) => `p50 / p99 / p999 at ${c} conns`).join(' | ')} | replay updates/s | stored bytes | cold start | join storm (all synced) | idle KiB/doc | CPU s | peak RSS |`;
-  const sep = `| --- | --- | ${loads.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- | --- |`;
+  const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  const columns = ['server', 'durable acks', ...loads.map((c) => `p50 / p99 / p999 at ${c} conns`), 'replay updates/s', 'stored bytes', 'cold start', 'join storm (all synced)', 'idle KiB/doc', 'CPU s', 'peak RSS'];
+  const header = row(columns);
+  const sep = row(columns.map(() => '---'));
   const rows = results.map((r) => {
     const cells = loads.map((c) => {
       const l = r.loads.find((x) => x.connections === c);
@@ -592,17 +609,18 @@ export function compareTable(results: PeerResult[]): string {
     const cold = r.large ? `${r.large.coldStartMs} ms` : '';
     const storm = r.large ? `${r.large.storm.allSyncedMs} ms (${r.large.storm.clients})${r.large.storm.converged ? '' : ' (DIVERGED)'}` : '';
     const error = r.error ? ` (failed: ${r.error})` : '';
-    return `| ${r.server}${error} | ${r.durableAcks} | ${cells.join(' | ')} | ${replayCell} | ${r.replay?.storedBytes ?? ''} | ${cold} | ${storm} | ${r.idleKiBPerDoc ?? ''} | ${r.cpuSeconds} | ${r.peakRssMiB} MiB |`;
+    return row([`${r.server}${error}`, r.durableAcks, ...cells, replayCell, String(r.replay?.storedBytes ?? ''), cold, storm, String(r.idleKiBPerDoc ?? ''), String(r.cpuSeconds), `${r.peakRssMiB} MiB`]);
   });
   // Where the CPU went while typing: on 2 shared cores the clients' cost is every server's load too.
-  const cpuHeader = `| server | ${loads.map((c) => `CPU s at ${c} conns: server / clients`).join(' | ')} |`;
-  const cpuSep = `| --- | ${loads.map(() => '---').join(' | ')} |`;
+  if (loads.length === 0) return [header, sep, ...rows].join('\n');
+  const cpuHeader = row(['server', ...loads.map((c) => `CPU s at ${c} conns: server / clients`)]);
+  const cpuSep = row(['---', ...loads.map(() => '---')]);
   const cpuRows = results.map((r) => {
     const cells = loads.map((c) => {
       const l = r.loads.find((x) => x.connections === c);
       return l?.clientCpuSeconds !== undefined ? `${l.serverCpuSeconds} / ${l.clientCpuSeconds}` : '';
     });
-    return `| ${r.server} | ${cells.join(' | ')} |`;
+    return row([r.server, ...cells]);
   });
   return [header, sep, ...rows, '', cpuHeader, cpuSep, ...cpuRows].join('\n');
 }
