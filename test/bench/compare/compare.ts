@@ -303,6 +303,22 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
   return false;
 }
 
+/**
+ * A document's stored bytes once they stop changing: servers that store on a timer get time to
+ * save, and y-websocket's persistence (an insert per update, queued on a pool) time to drain.
+ */
+async function storedOnceSettled(peer: RunningPeer, docId: string, timeoutMs: number): Promise<number> {
+  let last = -1;
+  await waitUntil(async () => {
+    const now = await peer.storedBytes(docId);
+    const stable = now > 0 && now === last;
+    last = now;
+    if (!stable) await new Promise((resolve) => setTimeout(resolve, 500));
+    return stable;
+  }, timeoutMs);
+  return Math.max(last, 0);
+}
+
 /** Client processes (one per core), each holding a share of the benchmark's clients. */
 class ClientPool {
   private readonly workers: { child: ChildProcess; replies: WorkerReply[]; waiting: ((r: WorkerReply) => void) | null }[] = [];
@@ -443,9 +459,7 @@ async function replay(peer: RunningPeer): Promise<PeerResult['replay']> {
   await writer.settled();
   const converged = await waitUntil(() => reader.text() === trace.endContent, 120_000);
   const seconds = (performance.now() - start) / 1000;
-  // Stores that save on a timer get time to save before bytes are counted.
-  let storedBytes = 0;
-  await waitUntil(async () => (storedBytes = await peer.storedBytes(docId)) > 0, 15_000);
+  const storedBytes = await storedOnceSettled(peer, docId, 120_000);
   writer.close();
   reader.close();
   return { updates: patches.length, seconds: round(seconds, 2), updatesPerSecond: round(patches.length / seconds), converged, storedBytes };
@@ -479,14 +493,7 @@ async function largeDocument_(peer: RunningPeer, copies: number, stormClients: n
   const seeder = await connectClient(peer.kind, peer.wsUrl(docId), docId, peer.token, bytes);
   await seeder.ready();
   await seeder.settled();
-  // Servers that store on a timer get until their bytes stop changing.
-  let last = -1;
-  await waitUntil(async () => {
-    const now = await peer.storedBytes(docId);
-    const stable = now > 0 && now === last;
-    last = now;
-    return stable;
-  }, 30_000);
+  await storedOnceSettled(peer, docId, 120_000);
   seeder.close();
   await peer.restart();
   const coldStarted = performance.now();

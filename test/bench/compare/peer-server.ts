@@ -47,13 +47,21 @@ async function main(): Promise<number> {
     const Y = await import('yjs');
     const { setupWSConnection, setPersistence } = await import('@y/websocket-server/utils');
     await pool.query('create table if not exists bench_yws (seq bigserial primary key, name text not null, update bytea not null)');
+    // Inserts queue on the pool (a replay queues 260k of them); on SIGTERM they are drained
+    // before exiting, as a server that appends every update would on a graceful shutdown.
+    const pending = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>): void => {
+      const done = p.catch((error: unknown) => process.stderr.write(`[y-websocket store] ${String(error)}\n`)).finally(() => pending.delete(done));
+      pending.add(done);
+    };
+    process.once('SIGTERM', () => void Promise.all(pending).then(() => process.exit(0)));
     setPersistence({
       provider: pool,
       bindState: async (name: string, ydoc: InstanceType<typeof Y.Doc>) => {
         // Listening before the stored rows are read: an update arriving meanwhile is stored too.
         const loaded = Symbol('loaded');
         ydoc.on('update', (update: Uint8Array, origin: unknown) => {
-          if (origin !== loaded) void pool.query('insert into bench_yws (name, update) values ($1, $2)', [name, update]);
+          if (origin !== loaded) track(pool.query('insert into bench_yws (name, update) values ($1, $2)', [name, update]));
         });
         const rows = (await pool.query('select update from bench_yws where name = $1 order by seq', [name])).rows as { update: Buffer }[];
         Y.transact(ydoc, () => rows.forEach((r) => Y.applyUpdate(ydoc, r.update)), loaded);
