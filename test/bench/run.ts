@@ -29,7 +29,7 @@ import { spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
 import { clusterTable, runClusterBench } from './cluster';
 import { compareChart } from './compare/chart';
-import { PARTS, compareTable, runCompare, type Part } from './compare/compare';
+import { PARTS, compareMarkdown, compareTable, runCompare, type Part } from './compare/compare';
 import { extensionTable, runExtensionBench } from './extension';
 import { round, summary } from './stats';
 
@@ -577,7 +577,8 @@ async function compare(): Promise<void> {
   await writeFile(join('bench-results', 'compare.json'), `${JSON.stringify({ date, command, machine, quick, results }, null, 2)}\n`);
   const caption = `${date.slice(0, 10)} · ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.node} · ${command}`;
   await writeFile(join('bench-results', 'compare.svg'), compareChart(results, caption));
-  process.stdout.write(`\n${compareTable(results)}\n\nwritten: bench-results/compare.json, bench-results/compare.svg\n`);
+  await writeFile(join('bench-results', 'compare.md'), compareMarkdown(results, caption));
+  process.stdout.write(`\n${compareTable(results)}\n\nwritten: bench-results/compare.json, compare.md, compare.svg\n`);
 }
 
 main().catch((error: unknown) => {

@@ -600,6 +600,12 @@ export async function runCompare(options: {
   return results;
 }
 
+/** bench-results/compare.md: the tables, with when, where and how they were measured. */
+export function compareMarkdown(results: (PeerResult & { measuredAt?: string })[], caption: string): string {
+  const when = [...new Set(results.map((r) => r.measuredAt).filter(Boolean))].join(', ');
+  return `# Tandem against the alternatives\n\n${caption}\n\nRows measured at: ${when}. Latency in ms (edit to every other client of the document); CPU s and peak RSS of the server processes over the whole run. See README "Against the alternatives".\n\n${compareTable(results)}\n`;
+}
+
 export function compareTable(results: PeerResult[]): string {
   const loads = [...new Set(results.flatMap((r) => r.loads.map((l) => l.connections)))].sort((a, b) => a - b);
   const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
