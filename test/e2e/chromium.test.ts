@@ -4,45 +4,27 @@
  * page and a field in an iframe.
  */
 import { chromium, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEXT_CONTAINER } from '../../shared/document';
-import type { TestDatabase } from '../helpers/backends';
 import { storedDoc } from '../helpers/stored';
 import { loadSequentialTrace, textAfter } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
-import { CHROMIUM, ChromiumUser, RestartableServer, chromiumAvailable, collaborate, docIdOf, e2eBackend, openWhereWritten, signedInChromiumUser, startPageServer, storedText } from './harness';
+import { CHROMIUM, ChromiumUser, chromiumSuite, chromiumAvailable, collaborate, docIdOf, openWhereWritten, storedText } from './harness';
 
 describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
-  let db: TestDatabase;
-  let server: RestartableServer;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
-  const users: ChromiumUser[] = [];
+  const env = chromiumSuite();
+  const { user } = env;
 
-  beforeAll(async () => {
-    db = await e2eBackend().create();
-    server = await RestartableServer.start(db);
-    pages = await startPageServer();
-  });
-  afterAll(async () => {
-    await pages.close();
-    await server.down();
-    await db.drop();
-  });
-  afterEach(async () => {
-    for (const u of users.splice(0)) await u.close();
-  });
-
-  const user = () => signedInChromiumUser(server, users);
   const value = (page: Page, selector: string): Promise<string> => page.locator(selector).inputValue();
 
   it('two users type at once in a textarea: both fields and the stored document end identical, carets stay put', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', 'The middle. ');
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
-    expect(link).toMatch(new RegExp(`^${server.httpUrl}/d/[\\w-]+#sh_`));
+    expect(link).toMatch(new RegExp(`^${env.server.httpUrl}/d/[\\w-]+#sh_`));
 
     const pageB = await openWhereWritten(b.browser, link!);
     await waitFor(async () => (await value(pageB, '#notes')) === 'The middle. ', { what: 'B to get the text' });
@@ -58,7 +40,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
 
     const expected = `${typedB}The middle. ${typedA}`;
     await waitFor(async () => (await value(pageA, '#notes')) === expected && (await value(pageB, '#notes')) === expected, { what: 'both fields to converge', timeoutMs: 20_000 });
-    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
+    await waitFor(async () => (await storedText(env.server, docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
     // Carets: A's stayed after its own text although B inserted before it; B's after B's text.
     expect(await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(expected.length);
     expect(await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(typedB.length);
@@ -67,7 +49,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
   it('a text input and a React-controlled textarea stay in step, and React state follows remote edits', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await collaborate(pageA, '#subject');
     await collaborate(pageA, '#react-notes');
     const links = await a.browser.popupLinks();
@@ -101,14 +83,14 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
   it('offline: A keeps typing with the server down, restarts the browser, comes back: nothing lost, B sees it', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', 'Before the outage.');
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
     const pageB = await openWhereWritten(b.browser, link!);
     await waitFor(async () => (await value(pageB, '#notes')) === 'Before the outage.', { what: 'B to join' });
 
-    await server.down();
+    await env.server.down();
     await pageA.locator('#notes').click();
     await pageA.locator('#notes').press('End');
     await pageA.keyboard.type(' Written offline.', { delay: 10 });
@@ -116,23 +98,23 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await pageA.locator('[data-tandem=badge][data-state=offline]', { hasText: 'kept on this device' }).waitFor({ timeout: 20_000 });
 
     const profile = a.browser.profileDir;
-    users.splice(users.indexOf(a.browser), 1);
+    env.users.splice(env.users.indexOf(a.browser), 1);
     await a.browser.close(false);
-    await server.up();
+    await env.server.up();
     const again = await ChromiumUser.launch(profile);
-    users.push(again);
-    const pageA2 = await again.page(`${pages.url}/fields.html`);
+    env.users.push(again);
+    const pageA2 = await again.page(`${env.pages.url}/fields.html`);
     const expected = 'Before the outage. Written offline.';
     await waitFor(async () => (await value(pageA2, '#notes')) === expected, { what: 'A’s field to come back with the offline text', timeoutMs: 30_000 });
     await waitFor(async () => (await value(pageB, '#notes')) === expected, { what: 'B to see the offline edits', timeoutMs: 30_000 });
-    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
+    await waitFor(async () => (await storedText(env.server, docIdOf(link!), a.token)) === expected, { what: 'the stored document' });
   });
 
   it('replays the first 50,000 edits of seph-blog1 as keystrokes into A’s textarea: B’s field ends at the same text', async () => {
     const trace = loadSequentialTrace('seph-blog1');
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
     const pageB = await openWhereWritten(b.browser, link!);
@@ -158,18 +140,18 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     }
     expect(await value(pageA, '#notes')).toBe(endText);
     await waitFor(async () => (await value(pageB, '#notes')) === endText, { what: 'B to reach the replayed text', timeoutMs: 180_000 });
-    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === endText, { what: 'the stored document', timeoutMs: 60_000 });
+    await waitFor(async () => (await storedText(env.server, docIdOf(link!), a.token)) === endText, { what: 'the stored document', timeoutMs: 60_000 });
   }, 600_000); // ~1.2 min alone, ~2 min in the full suite (browsers and servers share 2 cores with it)
 
   it('the server’s document page edits without the extension, formats (toolbar, Ctrl+B), undoes its own typing, and is read-only for viewers', async () => {
     const a = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', 'From the extension.');
     await collaborate(pageA, '#notes');
     const [ownLink] = await a.browser.popupLinks();
     const docId = docIdOf(ownLink!);
     const link = async (access: 'edit' | 'view'): Promise<string> => {
-      const res = await fetch(`${server.httpUrl}/api/documents/${docId}/links`, {
+      const res = await fetch(`${env.server.httpUrl}/api/documents/${docId}/links`, {
         method: 'POST',
         headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ access }),
@@ -201,7 +183,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
       await editor.keyboard.press('Control+b');
       await selectText('page');
       await editor.locator('#tandem-toolbar button[data-format=code]').click();
-      const stored = async () => JSON.stringify((await storedDoc(db.handle.db, docId)).getText(TEXT_CONTAINER).toDelta());
+      const stored = async () => JSON.stringify((await storedDoc(env.db.handle.db, docId)).getText(TEXT_CONTAINER).toDelta());
       await waitFor(
         async () =>
           (await stored()) === JSON.stringify([{ insert: 'From the ' }, { insert: 'extension', attributes: { bold: true } }, { insert: '. From the ' }, { insert: 'page', attributes: { code: true } }, { insert: '.' }]),
@@ -237,13 +219,13 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
   it('“bind to a field I choose”: the shared document goes into any field on any page', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', 'Chosen.');
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
     const landing = await b.browser.page(link!);
     await landing.locator('#tandem-pick-field').click();
-    const elsewhere = await b.browser.page(`${pages.url}/strict.html`);
+    const elsewhere = await b.browser.page(`${env.pages.url}/strict.html`);
     await elsewhere.locator('#strict').click();
     await elsewhere.locator('[data-tandem=bind-offered]').click();
     await waitFor(async () => (await value(elsewhere, '#strict')) === 'Chosen.', { what: 'the chosen field to get the document' });
@@ -255,7 +237,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
   it('holds remote edits during IME composition and applies them after it ends', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', 'ab');
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
@@ -270,7 +252,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await pageB.locator('#notes').press('Home');
     await pageB.keyboard.type('B:');
     // B's edit is stored (and relayed); A's field keeps the composition untouched meanwhile.
-    await waitFor(async () => (await storedText(server, docIdOf(link!), a.token)) === 'B:ab', { what: 'B’s edit to be stored' });
+    await waitFor(async () => (await storedText(env.server, docIdOf(link!), a.token)) === 'B:ab', { what: 'B’s edit to be stored' });
     expect(await value(pageA, '#notes')).toBe('abにほ');
     await ime.send('Input.insertText', { text: 'にほん' }); // commits the composition
     await waitFor(async () => (await value(pageA, '#notes')) === 'B:abにほん' && (await value(pageB, '#notes')) === 'B:abにほん', { what: 'both to converge after the composition' });
@@ -279,7 +261,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
   it('binds a field inside an open shadow root, and stops from the popup', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/shadow.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/shadow.html`);
     await pageA.locator('#shadowed').fill('in a shadow root'); // Playwright locators pierce open shadow roots
     await collaborate(pageA, '#shadowed');
     const [link] = await a.browser.popupLinks();
@@ -301,13 +283,13 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     const a = await user();
     const b = await user();
     // Closed shadow root: the page's handle focuses it; our control appears over it.
-    const closedA = await a.browser.page(`${pages.url}/closed.html`);
+    const closedA = await a.browser.page(`${env.pages.url}/closed.html`);
     await closedA.evaluate(() => (window as unknown as { sealed: HTMLTextAreaElement }).sealed.focus());
     await closedA.keyboard.type('sealed away', { delay: 10 });
     await closedA.locator('[data-tandem=collaborate]').click();
     await closedA.locator('[data-tandem=badge][data-state=saved]').waitFor();
     const [sealedLink] = await a.browser.popupLinks();
-    await waitFor(async () => (await storedText(server, docIdOf(sealedLink!), a.token)) === 'sealed away', { what: 'the closed-root field stored' });
+    await waitFor(async () => (await storedText(env.server, docIdOf(sealedLink!), a.token)) === 'sealed away', { what: 'the closed-root field stored' });
     const closedB = await openWhereWritten(b.browser, sealedLink!);
     const sealedValue = (page: Page): Promise<string> => page.evaluate(() => (window as unknown as { sealed: HTMLTextAreaElement }).sealed.value);
     await waitFor(async () => (await sealedValue(closedB)) === 'sealed away', { what: 'B in the closed shadow root' });
@@ -320,7 +302,7 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await waitFor(async () => (await sealedValue(closedA)) === 'sealed away + B', { what: 'A in the closed shadow root' });
 
     // TinyMCE/CKEditor style: the iframe's body is the editor.
-    const framesA = await a.browser.page(`${pages.url}/framed-editors.html`);
+    const framesA = await a.browser.page(`${env.pages.url}/framed-editors.html`);
     for (const frame of ['#srcdoc', '#blank']) {
       const body = framesA.frameLocator(frame).locator('body');
       await body.click();
@@ -332,17 +314,17 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     const links = (await a.browser.popupLinks()).filter((l) => l !== sealedLink);
     expect(links).toHaveLength(2);
     // (A body that is the editing host ends its last paragraph with a newline in our text model.)
-    const stored = await Promise.all(links.map(async (l) => (await storedText(server, docIdOf(l), a.token)).trimEnd()));
+    const stored = await Promise.all(links.map(async (l) => (await storedText(env.server, docIdOf(l), a.token)).trimEnd()));
     expect(stored.sort()).toEqual(['In a srcdoc frame + #srcdoc', 'In an about:blank frame + #blank'].sort());
   });
 
   it('binds a field on a strict-CSP page and a field inside an iframe', async () => {
     const a = await user();
     const b = await user();
-    const strictA = await a.browser.page(`${pages.url}/strict.html`);
+    const strictA = await a.browser.page(`${env.pages.url}/strict.html`);
     await strictA.fill('#strict', 'strict page');
     await collaborate(strictA, '#strict');
-    const framedA = await a.browser.page(`${pages.url}/frame.html`);
+    const framedA = await a.browser.page(`${env.pages.url}/frame.html`);
     await framedA.frameLocator('#inner').locator('#framed').fill('in a frame');
     await collaborate(framedA, '#framed', '#inner');
     const links = await a.browser.popupLinks();

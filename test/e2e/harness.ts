@@ -3,11 +3,12 @@
  * test database. Browsers and pages: ./browsers.ts. In CI a missing browser or build fails the
  * suite; elsewhere the suite is skipped.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createLogger } from '../../server/logger';
 import { createTandemServer, type TandemServer } from '../../server/tandem-server';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { signUp, testConfig, testLogLevel } from '../helpers/test-server';
-import { ChromiumUser } from './browsers';
+import { ChromiumUser, startPageServer } from './browsers';
 
 export * from './browsers';
 
@@ -56,6 +57,37 @@ export async function signedInChromiumUser(server: RestartableServer, users: Chr
   await browser.useServer(server.httpUrl);
   await browser.signIn(server.httpUrl, email, PASSWORD);
   return { browser, token };
+}
+
+/** What a Chromium suite's tests share; set before its first test, torn down after its last. */
+export interface ChromiumSuite {
+  db: TestDatabase;
+  server: RestartableServer;
+  pages: Awaited<ReturnType<typeof startPageServer>>;
+  /** Browsers launched by a test, closed after it. */
+  users: ChromiumUser[];
+  /** A new signed-in user in a fresh browser, closed after the test. */
+  user(): Promise<{ browser: ChromiumUser; token: string }>;
+}
+
+/** Registers a Chromium suite's hooks (call it inside the `describe`): a server on the e2e database, the test pages. */
+export function chromiumSuite(): ChromiumSuite {
+  const users: ChromiumUser[] = [];
+  const suite = { users, user: () => signedInChromiumUser(suite.server, users) } as ChromiumSuite;
+  beforeAll(async () => {
+    suite.db = await e2eBackend().create();
+    suite.server = await RestartableServer.start(suite.db);
+    suite.pages = await startPageServer();
+  });
+  afterAll(async () => {
+    await suite.pages?.close();
+    await suite.server?.down();
+    await suite.db?.drop();
+  });
+  afterEach(async () => {
+    for (const u of users.splice(0)) await u.close();
+  });
+  return suite;
 }
 
 /** The document id in a share link. */

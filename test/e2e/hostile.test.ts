@@ -3,32 +3,14 @@
  * the person can see, and no text is lost.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestDatabase } from '../helpers/backends';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait';
-import { ChromiumUser, RestartableServer, chromiumAvailable, collaborate, docIdOf, e2eBackend, openWhereWritten, signedInChromiumUser, startPageServer } from './harness';
+import { chromiumAvailable, chromiumSuite, collaborate, docIdOf, openWhereWritten } from './harness';
 
 describe.skipIf(!chromiumAvailable())('extension against hostile pages and failures (Chromium)', () => {
-  let db: TestDatabase;
-  let server: RestartableServer;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
-  const users: ChromiumUser[] = [];
+  const env = chromiumSuite();
+  const { user } = env;
 
-  beforeAll(async () => {
-    db = await e2eBackend().create();
-    server = await RestartableServer.start(db);
-    pages = await startPageServer();
-  });
-  afterAll(async () => {
-    await pages.close();
-    await server.down();
-    await db.drop();
-  });
-  afterEach(async () => {
-    for (const u of users.splice(0)) await u.close();
-  });
-
-  const user = () => signedInChromiumUser(server, users);
   const value = (page: Page, selector = '#notes'): Promise<string> => page.locator(selector).inputValue();
   const badge = (page: Page): Promise<string> => page.locator('[data-tandem=badge]').textContent().then((t) => t ?? '');
 
@@ -36,7 +18,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
   async function pair(text: string) {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', text);
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
@@ -75,7 +57,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
 
   it('a page clicking the extension’s controls from script gets nothing', async () => {
     const a = await user();
-    const page = await a.browser.page(`${pages.url}/fields.html`);
+    const page = await a.browser.page(`${env.pages.url}/fields.html`);
     await page.locator('#notes').click();
     await page.locator('[data-tandem=collaborate]').waitFor();
     await page.evaluate(() => {
@@ -87,7 +69,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
     await page.locator('#subject').click();
     await page.locator('[data-tandem=collaborate]').click();
     await page.locator('[data-tandem=badge][data-state=saved]').waitFor();
-    const res = await fetch(`${server.httpUrl}/api/documents`, { headers: { authorization: `Bearer ${a.token}` } });
+    const res = await fetch(`${env.server.httpUrl}/api/documents`, { headers: { authorization: `Bearer ${a.token}` } });
     const { documents } = (await res.json()) as { documents: { originField: string }[] };
     expect(documents).toHaveLength(1);
     expect(documents[0]!.originField).toContain('subject');
@@ -95,25 +77,25 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
 
   it('a page posing as a Tandem server cannot switch the server: the person is asked, naming the origin', async () => {
     const a = await user();
-    const page = await a.browser.page(`${pages.url}/impostor.html`);
+    const page = await a.browser.page(`${env.pages.url}/impostor.html`);
     // The extension has taken the page (the click is ours to hear) once it says it is installed.
     await page.locator('#tandem-extension-status', { hasText: 'The Tandem extension is installed' }).waitFor();
     await page.locator('#tandem-use-server').click();
     const dialog = page.locator('[data-tandem-ui] [role=alertdialog]');
-    expect(await dialog.textContent()).toContain(pages.url);
+    expect(await dialog.textContent()).toContain(env.pages.url);
     await dialog.locator('button', { hasText: 'Cancel' }).click();
     const stored = await a.browser.worker.evaluate(() =>
       (globalThis as unknown as { chrome: { storage: { local: { get(k: string): Promise<Record<string, unknown>> } } } }).chrome.storage.local.get('serverUrl'),
     );
-    expect(stored.serverUrl).toBe(server.httpUrl);
+    expect(stored.serverUrl).toBe(env.server.httpUrl);
   });
 
   it('a revoked link while bound: the field says so and keeps its text', async () => {
     const { a, pageB, link } = await pair('Shared, then not.');
     const docId = docIdOf(link);
     const auth = { authorization: `Bearer ${a.token}` };
-    const { links } = (await (await fetch(`${server.httpUrl}/api/documents/${docId}/links`, { headers: auth })).json()) as { links: { id: string }[] };
-    for (const l of links) await fetch(`${server.httpUrl}/api/documents/${docId}/links/${l.id}`, { method: 'DELETE', headers: auth });
+    const { links } = (await (await fetch(`${env.server.httpUrl}/api/documents/${docId}/links`, { headers: auth })).json()) as { links: { id: string }[] };
+    for (const l of links) await fetch(`${env.server.httpUrl}/api/documents/${docId}/links/${l.id}`, { method: 'DELETE', headers: auth });
     await waitFor(async () => (await badge(pageB)).includes('access to this document was removed'), { what: 'B’s badge to say access was removed' });
     await pageB.locator('#notes').click();
     await pageB.keyboard.type(' local');
@@ -123,16 +105,16 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
 
   it('the server unreachable at start: a clear notice, the field untouched', async () => {
     const a = await user();
-    const page = await a.browser.page(`${pages.url}/fields.html`);
+    const page = await a.browser.page(`${env.pages.url}/fields.html`);
     await page.fill('#notes', 'Mine.');
-    await server.down();
+    await env.server.down();
     try {
       await page.locator('#notes').click();
       await page.locator('[data-tandem=collaborate]').click();
       await page.locator('[data-tandem=notice]', { hasText: 'Cannot reach the Tandem server' }).waitFor();
       expect(await value(page)).toBe('Mine.');
     } finally {
-      await server.up();
+      await env.server.up();
     }
   });
 

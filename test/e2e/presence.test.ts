@@ -8,10 +8,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestDatabase } from '../helpers/backends';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait';
-import { CHROMIUM, ROOT, RestartableServer, chromiumAvailable, collaborate, e2eBackend, openWhereWritten, signedInChromiumUser, startPageServer, type ChromiumUser } from './harness';
+import { CHROMIUM, ROOT, chromiumAvailable, chromiumSuite, collaborate, openWhereWritten } from './harness';
 
 const RESULTS = join(ROOT, 'test-results');
 
@@ -68,34 +67,20 @@ async function caretAt(page: Page, selector: string, offset: number): Promise<vo
 const overlayCaret = (page: Page, offset: number) => page.locator(`[data-tandem=presence] .caret[data-offset="${offset}"]`);
 
 describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
-  let db: TestDatabase;
-  let server: RestartableServer;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
-  const users: ChromiumUser[] = [];
-
+  const env = chromiumSuite();
+  const { user } = env;
   beforeAll(async () => {
-    db = await e2eBackend().create();
-    server = await RestartableServer.start(db);
-    pages = await startPageServer();
     await mkdir(RESULTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await pages.close();
-    await server.down();
-    await db.drop();
-  });
-  afterEach(async () => {
-    for (const u of users.splice(0)) await u.close();
   });
 
   it("B sees A's caret and selection where A's real caret is, following B's own typing, dimmed when A is idle, on the server's editor page too; A's leaving removes them", async () => {
-    const a = await signedInChromiumUser(server, users);
-    const b = await signedInChromiumUser(server, users);
+    const a = await user();
+    const b = await user();
     // A goes idle after 3 s without moving instead of 60 s (read when the idle timer is armed).
     await a.browser.worker.evaluate(() => ((globalThis as { __tandemIdleAfterMs?: number }).__tandemIdleAfterMs = 3_000));
-    const nameA = ((await (await fetch(`${server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${a.token}` } })).json()) as { user: { displayName: string } }).user.displayName;
+    const nameA = ((await (await fetch(`${env.server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${a.token}` } })).json()) as { user: { displayName: string } }).user.displayName;
     const text = 'First line of the shared notes.\nSecond line, where A puts the caret.\nThird line.';
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', text);
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
@@ -163,7 +148,7 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     await editor.locator('[data-tandem=peers]', { hasText: nameA }).waitFor();
     // B's own editor page is B elsewhere: its caret shows in B's field, but B is not counted as another person.
     await editor.locator('#tandem-editor').click();
-    const nameB = ((await (await fetch(`${server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${b.token}` } })).json()) as { user: { displayName: string } }).user.displayName;
+    const nameB = ((await (await fetch(`${env.server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${b.token}` } })).json()) as { user: { displayName: string } }).user.displayName;
     await pageB.locator(`[data-tandem=presence] .caret[data-name="${nameB}"]`).waitFor();
     expect(await chip.getAttribute('data-count')).toBe('1');
 
@@ -211,7 +196,7 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     try {
       const page = await browser.newPage();
-      await page.goto(`${pages.url}/presence-rich.html`);
+      await page.goto(`${env.pages.url}/presence-rich.html`);
       // Offsets count text-node characters: "Hello bold and italic nested words…"
       const content = await page.locator('#rich').evaluate((el) => el.textContent!);
       const inNested = content.indexOf('nested') + 3; // inside <u> inside <i>

@@ -5,12 +5,11 @@
  * contenteditable and back.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEXT_CONTAINER } from '../../shared/document';
-import type { TestDatabase } from '../helpers/backends';
 import { storedDoc } from '../helpers/stored';
 import { waitFor } from '../helpers/wait';
-import { ChromiumUser, RestartableServer, chromiumAvailable, collaborate, docIdOf, e2eBackend, openWhereWritten, signedInChromiumUser, startPageServer, storedText } from './harness';
+import { chromiumAvailable, chromiumSuite, collaborate, docIdOf, openWhereWritten, storedText } from './harness';
 
 /** Selects the first occurrence of `text` inside the element (within one text node). */
 async function select(page: Page, selector: string, text: string): Promise<void> {
@@ -48,33 +47,16 @@ const html = (page: Page, selector: string): Promise<string> => page.locator(sel
 const text = (page: Page, selector: string): Promise<string> => page.locator(selector).evaluate((el) => (el as HTMLElement).innerText.replace(/\u00a0/g, ' '));
 
 describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
-  let db: TestDatabase;
-  let server: RestartableServer;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
-  const users: ChromiumUser[] = [];
+  const env = chromiumSuite();
+  const { user } = env;
 
-  beforeAll(async () => {
-    db = await e2eBackend().create();
-    server = await RestartableServer.start(db);
-    pages = await startPageServer();
-  });
-  afterAll(async () => {
-    await pages.close();
-    await server.down();
-    await db.drop();
-  });
-  afterEach(async () => {
-    for (const u of users.splice(0)) await u.close();
-  });
-
-  const user = () => signedInChromiumUser(server, users);
-  const storedDelta = async (docId: string) => (await storedDoc(db.handle.db, docId)).getText(TEXT_CONTAINER).toDelta();
+  const storedDelta = async (docId: string) => (await storedDoc(env.db.handle.db, docId)).getText(TEXT_CONTAINER).toDelta();
 
   /** A starts on rich.html's #rich; B opens it where it was written. */
   async function richPair() {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/rich.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/rich.html`);
     await collaborate(pageA, '#rich');
     const [link] = await a.browser.popupLinks();
     const pageB = await openWhereWritten(b.browser, link!);
@@ -123,7 +105,7 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     expect(await pageB.evaluate(() => (window as any).pageKeys as number)).toBe(keysBefore + 'big '.length);
     expect(await caretOffset(pageA, '#first')).toBe(expected.length);
     expect(await caretOffset(pageB, '#first')).toBe('Hello big '.length);
-    await waitFor(async () => (await storedText(server, docId, a.token)) === `${expected}\nSecond paragraph`, { what: 'the stored text' });
+    await waitFor(async () => (await storedText(env.server, docId, a.token)) === `${expected}\nSecond paragraph`, { what: 'the stored text' });
     const stored = await storedDelta(docId);
     expect(stored[0]).toEqual({ insert: 'Hello', attributes: { italic: true } });
     expect(stored).toContainEqual({ insert: 'world again', attributes: { bold: true } });
@@ -152,7 +134,7 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     await select(pageB, '#plainonly', 'Plain');
     await pageB.keyboard.press('Control+b');
     const plainDoc = docIdOf((await b.browser.popupLinks()).find((l) => l !== link)!);
-    await waitFor(async () => (await storedText(server, plainDoc, b.token)) === 'Plain only text', { what: 'the plaintext-only host’s text to be stored' });
+    await waitFor(async () => (await storedText(env.server, plainDoc, b.token)) === 'Plain only text', { what: 'the plaintext-only host’s text to be stored' });
     expect(await storedDelta(plainDoc)).toEqual([{ insert: 'Plain only text' }]);
   });
 
@@ -163,7 +145,7 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     await ime.send('Input.imeSetComposition', { text: 'にほ', selectionStart: 2, selectionEnd: 2 });
     await caretAfter(pageB, '#rich', 'Second');
     await pageB.keyboard.type(' B');
-    await waitFor(async () => (await storedText(server, docId, a.token)) === 'Hello world\nSecond B paragraph', { what: 'B’s edit to be stored' });
+    await waitFor(async () => (await storedText(env.server, docId, a.token)) === 'Hello world\nSecond B paragraph', { what: 'B’s edit to be stored' });
     expect(await text(pageA, '#second')).toBe('Second paragraph'); // held while A composes
     expect(await text(pageA, '#first')).toBe('Hello worldにほ');
     await ime.send('Input.insertText', { text: 'にほん' }); // commits the composition
@@ -191,7 +173,7 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
   it('undo in a textarea removes only my change while the other user keeps typing, and the browser’s own undo never runs', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', 'Shared.');
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
@@ -222,13 +204,13 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
   it('a document started in a textarea works in a contenteditable and back: marks stay invisible to the textarea', async () => {
     const a = await user();
     const b = await user();
-    const pageA = await a.browser.page(`${pages.url}/fields.html`);
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
     await pageA.fill('#notes', 'Plain start');
     await collaborate(pageA, '#notes');
     const [link] = await a.browser.popupLinks();
     const landing = await b.browser.page(link!);
     await landing.locator('#tandem-pick-field').click();
-    const pageB = await b.browser.page(`${pages.url}/rich.html`);
+    const pageB = await b.browser.page(`${env.pages.url}/rich.html`);
     await pageB.locator('#blank').click();
     await pageB.locator('[data-tandem=bind-offered]').click();
     await waitFor(async () => (await text(pageB, '#blank')) === 'Plain start', { what: 'the contenteditable to get the text' });
