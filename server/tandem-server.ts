@@ -108,6 +108,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     compactAfterBytes: config.sync.compactAfterBytes,
     onCommit: (updates) => metrics.recordCommit(updates),
     onCommitted: (docId, seq, updates) => link.committed(docId, seq, updates),
+    onAccepted: (docId, updates) => link.accepted(docId, updates),
     onPresence: (docId, updates) => link.presence(docId, updates),
   });
   link.attach(rooms);

@@ -1,6 +1,7 @@
 /**
  * Connects this node's rooms to the other nodes through the bus: rings doorbells after
- * commits (batched per tick), passes presence along, and turns doorbells, reconnects and a
+ * commits (batched per tick), sends accepted edits ahead of their commit where the bus
+ * carries them, passes presence along, and turns doorbells, reconnects and a
  * periodic head check into catch-up reads of the ordered log.
  */
 import type { Kysely } from 'kysely';
@@ -15,6 +16,8 @@ import { MAX_NOTIFY_BYTES } from './postgres-bus';
 const HEADS_PER_MESSAGE = Math.floor(MAX_NOTIFY_BYTES / 60);
 /** Entries ride along with their doorbell while the message stays under this. */
 const INLINE_BUDGET = MAX_NOTIFY_BYTES - HEADS_PER_MESSAGE * 60;
+/** Accepted edits per 'edits' message (base64 and JSON included); a larger edit waits for its doorbell. */
+const EDITS_BUDGET = MAX_NOTIFY_BYTES - 100;
 /** Heads looked up per query in the periodic check. */
 const HEAD_CHECK_BATCH = 500;
 
@@ -24,6 +27,9 @@ export class ClusterLink {
   private readonly pendingEntries: [string, number, string[]][] = [];
   private pendingInlineBytes = 0;
   private flushScheduled = false;
+  private readonly pendingEdits: [string, string[]][] = [];
+  private pendingEditBytes = 0;
+  private editsScheduled = false;
   private headCheck: NodeJS.Timeout | null = null;
 
   constructor(
@@ -39,8 +45,9 @@ export class ClusterLink {
       if (message.type === 'doorbell') {
         for (const [docId, seq, updates] of message.entries ?? []) rooms.offerEntry(docId, seq, updates.map((u) => Buffer.from(u, 'base64')));
         rooms.knownHeads(message.heads);
-      }
-      else if (message.type === 'presence') rooms.remotePresence(message.docId, message.updates.map((u) => Buffer.from(u, 'base64')));
+      } else if (message.type === 'edits') {
+        for (const [docId, updates] of message.docs) rooms.offerEdits(docId, updates.map((u) => Buffer.from(u, 'base64')));
+      } else if (message.type === 'presence') rooms.remotePresence(message.docId, message.updates.map((u) => Buffer.from(u, 'base64')));
     });
     this.bus.onReconnect(() => rooms.catchUpAll());
     this.headCheck = setInterval(() => void this.checkHeads(), this.options.headCheckMs);
@@ -75,6 +82,33 @@ export class ClusterLink {
         });
       }
     });
+  }
+
+  /**
+   * Edits accepted here, before they are stored: to the other nodes at the end of this tick,
+   * with every edit accepted meanwhile (on a bus that carries edits; see BusMessage 'edits').
+   */
+  accepted(docId: string, updates: readonly Uint8Array[]): void {
+    if (!this.bus.relaysEdits || updates.length === 0) return;
+    const encoded = updates.map((u) => Buffer.from(u).toString('base64'));
+    const size = encoded.reduce((n, u) => n + u.length + 3, docId.length + 8);
+    if (size > EDITS_BUDGET) return;
+    if (this.pendingEditBytes + size > EDITS_BUDGET) this.flushEdits();
+    this.pendingEdits.push([docId, encoded]);
+    this.pendingEditBytes += size;
+    if (this.editsScheduled) return;
+    this.editsScheduled = true;
+    setImmediate(() => {
+      this.editsScheduled = false;
+      this.flushEdits();
+    });
+  }
+
+  private flushEdits(): void {
+    if (this.pendingEdits.length === 0) return;
+    const docs = this.pendingEdits.splice(0);
+    this.pendingEditBytes = 0;
+    this.bus.publish({ type: 'edits', node: this.bus.nodeId, docs });
   }
 
   presence(docId: string, updates: readonly Uint8Array[]): void {

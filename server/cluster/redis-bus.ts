@@ -6,6 +6,7 @@ import { BaseBus, type BusMessage } from './bus';
 const CHANNEL = 'tandem';
 
 export class RedisBus extends BaseBus {
+  override readonly relaysEdits = true;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readyOnce = false;

@@ -59,7 +59,10 @@ interface QueuedWrite {
   updates: Uint8Array[];
   /** The ops they brought that the room did not have. */
   spans: Span[];
-  /** Updates with ops still waiting for their dependencies: stored as sent. */
+  /**
+   * Updates stored as sent: ops still waiting for their dependencies, and duplicates whose ops
+   * may be in memory only (see `submit`). Not sent to other nodes ahead of the commit.
+   */
   pending: Uint8Array[];
   from: RoomMember | null;
   resolve: () => void;
@@ -80,6 +83,8 @@ export interface DocRoomOptions {
   onCommit: (updates: number) => void;
   /** Called after each commit with the seq it got and what it holds (the doorbell). */
   onCommitted: (docId: string, seq: number, updates: readonly Uint8Array[]) => void;
+  /** Called with a member's accepted updates (their dependencies present) before they are stored: for other nodes. */
+  onAccepted: (docId: string, updates: readonly Uint8Array[]) => void;
 }
 
 /** Retry delays for writes while the database is unreachable: 50 ms doubling to 2 s. */
@@ -105,6 +110,13 @@ const SMALL_LOG_BYTES = 64 * 1024;
 const WHOLE_EXPORT_MAX_OPS = 400_000;
 
 const hasPending = (status: ImportStatus): boolean => (status.pending?.size ?? 0) > 0;
+
+/**
+ * Whether an import added ops (or left some waiting for dependencies). One that did not was a
+ * duplicate: every op it holds reached this room's members when it was first imported, or was
+ * in their join answer.
+ */
+const broughtSomething = (status: ImportStatus): boolean => status.success.size > 0 || hasPending(status);
 
 /** Ops in a document's oplog (the sum of its version vector). */
 function opCount(doc: LoroDoc): number {
@@ -166,6 +178,14 @@ export class DocRoom {
   private whole: { bytes: Uint8Array; since: Uint8Array[] } | null = null;
   /** Some import left ops waiting for dependencies (rare): joiners then get the stored bytes. */
   private mayHavePending = false;
+  /** Another node's edits were imported ahead of their commit (see `offerEdits`). */
+  private foreignEdits = false;
+  /**
+   * Members answered from stored bytes after another node's edits were imported ahead of their
+   * commit: their answer may lack those edits, so committed entries that bring this room
+   * nothing new still go to them (to the other members they would be duplicates).
+   */
+  private readonly lateJoiners = new Set<RoomMember>();
 
   private constructor(
     private readonly options: DocRoomOptions,
@@ -263,8 +283,10 @@ export class DocRoom {
       this.requestCatchUp();
       return;
     }
+    let status: ImportStatus;
     try {
-      this.imported(this.doc.importBatch(updates), updates);
+      status = this.doc.importBatch(updates);
+      this.imported(status, updates);
     } catch (error) {
       this.options.log.warn('doc.offered_entry_invalid', { docId: this.docId, seq, error });
       this.requestCatchUp();
@@ -274,8 +296,33 @@ export class DocRoom {
     this.tail.push(entry);
     this.countTail(entry, 1);
     this.advanceTo(seq);
-    this.relay(updates);
+    if (broughtSomething(status)) this.relay(updates);
+    else this.relayTo(this.lateJoiners, updates);
     this.maybeCompact();
+  }
+
+  /**
+   * Edits another node accepted and has not stored yet (BusMessage 'edits'): what is new here
+   * goes to this node's members at once. Nothing else changes: the committed entry follows
+   * through the log as usual; it brings this room nothing new then, and goes only to members
+   * who joined in between and were answered from stored bytes (`lateJoiners`).
+   */
+  offerEdits(updates: readonly Uint8Array[]): void {
+    if (this.closed || this.members.size === 0) return;
+    const fresh: Uint8Array[] = [];
+    for (const update of updates) {
+      try {
+        const status = this.doc.import(update);
+        this.imported(status, [update]);
+        if (status.success.size > 0) fresh.push(update);
+      } catch (error) {
+        this.options.log.warn('doc.offered_edit_invalid', { docId: this.docId, error });
+      }
+    }
+    if (fresh.length > 0) {
+      this.foreignEdits = true;
+      this.relay(fresh);
+    }
   }
 
   /** Reads the log past `appliedSeq`; runs one at a time, again if asked meanwhile. */
@@ -305,6 +352,7 @@ export class DocRoom {
     const since = await this.options.store.readSince(this.docId, this.appliedSeq);
     if (this.closed) return;
     const relayed: Uint8Array[] = [];
+    const nothingNew: Uint8Array[] = [];
     if (since.snapshot && since.snapshot.seq > this.appliedSeq) {
       // Another node folded entries we never read into a snapshot: take the snapshot.
       const before = this.doc.oplogVersion();
@@ -322,14 +370,16 @@ export class DocRoom {
     for (const entry of since.log) {
       if (entry.seq <= this.appliedSeq) continue;
       if (!this.ownAhead.has(entry.seq)) {
-        this.imported(this.doc.importBatch(entry.updates), entry.updates);
+        const status = this.doc.importBatch(entry.updates);
+        this.imported(status, entry.updates);
         this.tail.push(entry);
         this.countTail(entry, 1);
-        relayed.push(...entry.updates);
+        (broughtSomething(status) ? relayed : nothingNew).push(...entry.updates);
       }
       this.advanceTo(entry.seq);
     }
     if (relayed.length > 0) this.relay(relayed);
+    if (nothingNew.length > 0) this.relayTo(this.lateJoiners, nothingNew);
     this.maybeCompact();
   }
 
@@ -350,8 +400,9 @@ export class DocRoom {
     try {
       const version = serverVersion.encode();
       let catchUp: Uint8Array[];
+      let fromStore = false;
       if (clientVersion.length === 0) {
-        catchUp = this.everything();
+        ({ updates: catchUp, fromStore } = this.everything());
       } else {
         let vv: VersionVector;
         try {
@@ -360,7 +411,7 @@ export class DocRoom {
           return { ok: false, reason: 'version_unknown', version };
         }
         try {
-          if (vv.length() === 0) catchUp = this.everything();
+          if (vv.length() === 0) ({ updates: catchUp, fromStore } = this.everything());
           else {
             const cmp = serverVersion.compare(vv);
             // 0: same; -1: the client is strictly ahead (it will send what we lack).
@@ -371,6 +422,7 @@ export class DocRoom {
         }
       }
       this.members.add(member);
+      if (fromStore && this.foreignEdits) this.lateJoiners.add(member);
       return { ok: true, version, catchUp };
     } finally {
       serverVersion.free();
@@ -389,17 +441,17 @@ export class DocRoom {
    * join never holds the event loop that long; exporting those in the compaction worker is
    * the next step.
    */
-  private everything(): Uint8Array[] {
-    if (this.mayHavePending) return this.storedEverything(); // pending ops are not in the oplog's export
+  private everything(): { updates: Uint8Array[]; fromStore: boolean } {
+    if (this.mayHavePending) return { updates: this.storedEverything(), fromStore: true }; // pending ops are not in the oplog's export
     // No snapshot and a short, small log: the stored bytes are a few small updates already (a
     // large entry may be a client's snapshot, which is what the export is for).
-    if (!this.base && this.tailBytes <= SMALL_LOG_BYTES && this.tailUpdates + this.unstoredUpdates() <= WHOLE_EXPORT_TAIL) return this.storedEverything();
+    if (!this.base && this.tailBytes <= SMALL_LOG_BYTES && this.tailUpdates + this.unstoredUpdates() <= WHOLE_EXPORT_TAIL) return { updates: this.storedEverything(), fromStore: true };
     if (!this.whole) {
       // The export holds the event loop for ~60 ns an op: past a bound, the stored bytes go as they are.
-      if (opCount(this.doc) > WHOLE_EXPORT_MAX_OPS) return this.storedEverything();
+      if (opCount(this.doc) > WHOLE_EXPORT_MAX_OPS) return { updates: this.storedEverything(), fromStore: true };
       this.whole = { bytes: this.doc.export({ mode: 'update' }), since: [] };
     }
-    return [this.whole.bytes, ...this.whole.since];
+    return { updates: [this.whole.bytes, ...this.whole.since], fromStore: false };
   }
 
   private unstoredUpdates(): number {
@@ -433,6 +485,7 @@ export class DocRoom {
 
   leave(member: RoomMember): void {
     this.members.delete(member);
+    this.lateJoiners.delete(member);
     this.notifyIfIdle();
   }
 
@@ -452,13 +505,22 @@ export class DocRoom {
         this.imported(status, [update]);
         for (const [peer, { start, end }] of status.success) spans.push({ peer, start, end });
         if (status.pending && status.pending.size > 0) pending.push(update);
+        else if (status.success.size === 0 && this.foreignEdits) {
+          // Nothing new, but this room has imported other nodes' edits ahead of their commit:
+          // these ops may be in memory only (their node may have died before storing them, and
+          // this is their author resending). Stored as sent; a duplicate entry costs nothing.
+          pending.push(update);
+        }
         // A pure duplicate brought nothing new: it is already stored or queued.
         if (status.success.size > 0 || pending.at(-1) === update) accepted.push(update);
       } catch (error) {
         invalid = error instanceof Error ? error.message : String(error);
       }
     }
-    if (accepted.length > 0) this.relay(accepted, from);
+    if (accepted.length > 0) {
+      this.relay(accepted, from);
+      this.options.onAccepted(this.docId, pending.length === 0 ? accepted : accepted.filter((u) => !pending.includes(u)));
+    }
     // A duplicate still takes its place in the queue: it may repeat an update that is queued
     // but not yet committed, and its Ack must not overtake that commit.
     const committed = new Promise<void>((resolve, reject) => {
@@ -476,6 +538,12 @@ export class DocRoom {
   private relay(updates: readonly Uint8Array[], except?: RoomMember): void {
     const relay = new Relay('doc', this.docId, updates);
     for (const member of this.members) if (member !== except) member.deliver(relay);
+  }
+
+  private relayTo(members: ReadonlySet<RoomMember>, updates: readonly Uint8Array[]): void {
+    if (members.size === 0) return;
+    const relay = new Relay('doc', this.docId, updates);
+    for (const member of members) member.deliver(relay);
   }
 
   private kick(): void {
@@ -620,6 +688,7 @@ export class DocRoom {
         : [RoomErrorCode.RejoinSuggested, 'storage failed; rejoin to resynchronise'];
     for (const member of [...this.members]) member.evict('doc', this.docId, code, message);
     this.members.clear();
+    this.lateJoiners.clear();
     this.options.onBroken(this);
   }
 
@@ -644,6 +713,7 @@ export class DocRoom {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const w of this.queue.splice(0)) w.reject(new CommitError('storage_failed'));
     this.members.clear();
+    this.lateJoiners.clear();
     this.doc.free();
   }
 }

@@ -18,6 +18,8 @@ export interface RoomRegistryOptions {
   onCommit: (updates: number) => void;
   /** Every commit (its seq and updates), for the doorbell to other nodes. */
   onCommitted: (docId: string, seq: number, updates: readonly Uint8Array[]) => void;
+  /** Every edit a local socket sent that the room accepted, before it is stored, for other nodes. */
+  onAccepted: (docId: string, updates: readonly Uint8Array[]) => void;
   /** Every presence update from a local socket, for other nodes. */
   onPresence: (docId: string, updates: readonly Uint8Array[]) => void;
 }
@@ -52,6 +54,7 @@ export class RoomRegistry {
         onBroken: (room) => this.unload(room),
         onCommit: this.options.onCommit,
         onCommitted: this.options.onCommitted,
+        onAccepted: this.options.onAccepted,
       }).then(
         (room) => {
           this.loading.delete(docId);
@@ -96,6 +99,11 @@ export class RoomRegistry {
   /** A log entry another node committed, as its doorbell carried it. */
   offerEntry(docId: string, seq: number, updates: Uint8Array[]): void {
     this.docs.get(docId)?.offerEntry(seq, updates);
+  }
+
+  /** Edits another node accepted and has not stored yet: to this node's sockets in the document, if any. */
+  offerEdits(docId: string, updates: Uint8Array[]): void {
+    this.docs.get(docId)?.offerEdits(updates);
   }
 
   /** Another node says documents' logs reach these seqs. */

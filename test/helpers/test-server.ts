@@ -76,11 +76,11 @@ export async function startTestServer(
   /** A token of an existing user (a restart on the same database keeps its owner). */
   token?: string,
   auth: Partial<AuthOptions> = {},
-  node: { bus?: Bus; cluster?: Partial<ClusterOptions> } = {},
+  node: { bus?: Bus; cluster?: Partial<ClusterOptions>; shutdownTimeoutMs?: number } = {},
 ): Promise<RunningServer> {
   const config = testConfig(sync, auth);
   const server = await createTandemServer({
-    config: { ...config, cluster: { ...config.cluster, ...node.cluster } },
+    config: { ...config, shutdownTimeoutMs: node.shutdownTimeoutMs ?? config.shutdownTimeoutMs, cluster: { ...config.cluster, ...node.cluster } },
     database: db.handle,
     log: createLogger(testLogLevel),
     ...(authorizer ? { authorizer } : {}),

@@ -3,6 +3,7 @@
  * the bus and the ordered log; a lost doorbell is repaired by the head check; presence and
  * revocations cross nodes. The same suite runs on the Postgres NOTIFY bus and on Redis.
  */
+import { sql } from 'kysely';
 import { LoroDoc } from 'loro-crdt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/open-database';
@@ -17,6 +18,7 @@ import { postgresBackend, type TestDatabase } from '../helpers/backends';
 import { RawPeer } from '../helpers/raw-peer';
 import { storedDoc } from '../helpers/stored';
 import { createDocument, signUp, startTestServer, testLogLevel, type RunningServer } from '../helpers/test-server';
+import { TcpProxy } from '../helpers/tcp-proxy';
 import { TEXT, textOf } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
 
@@ -26,8 +28,10 @@ if (process.env.CI && !redisUrl) throw new Error('CI is set but TANDEM_TEST_REDI
 /** A bus that can be told to lose doorbells, to show the head check repairs them. */
 class LossyBus extends BaseBus {
   dropDoorbells = false;
+  override readonly relaysEdits: boolean;
   constructor(private readonly inner: Bus) {
     super(inner.nodeId);
+    this.relaysEdits = inner.relaysEdits;
     inner.onMessage((m) => {
       if (m.type === 'doorbell' && this.dropDoorbells) return;
       this.deliver(JSON.stringify({ ...m, node: `relayed-${m.node}` }));
@@ -57,21 +61,32 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
   const handles: DatabaseHandle[] = [];
   const nodes: RunningServer[] = [];
   const busesOf: LossyBus[] = [];
+  /** The first node's way to the database, when a test asked for one it can cut. */
+  let firstNodesDatabase: TcpProxy | null = null;
 
   afterEach(async () => {
     for (const n of nodes.splice(0)) await n.close();
     for (const h of handles.splice(0)) await h.close();
     busesOf.length = 0;
+    await firstNodesDatabase?.close();
+    firstNodesDatabase = null;
     await db.drop();
   });
 
-  /** `count` nodes, each with its own pool and bus, on one database. */
-  async function startNodes(count: number): Promise<RunningServer[]> {
+  /** `count` nodes, each with its own pool and bus, on one database; `cuttable`: the first reaches it through a proxy. */
+  async function startNodes(count: number, { cuttable = false } = {}): Promise<RunningServer[]> {
     db = await postgresBackend!.create();
     const url = (db.reopen as { url: string }).url;
     let token: string | undefined;
     for (let i = 0; i < count; i++) {
-      const handle = await openDatabase({ kind: 'postgres', url });
+      let nodeUrl = url;
+      if (cuttable && i === 0) {
+        const target = new URL(url);
+        firstNodesDatabase = await TcpProxy.start(target.hostname, Number(target.port || 5432));
+        target.host = `127.0.0.1:${firstNodesDatabase.port}`;
+        nodeUrl = target.toString();
+      }
+      const handle = await openDatabase({ kind: 'postgres', url: nodeUrl });
       handles.push(handle);
       const nodeId = randomSecret(8);
       const log = createLogger(testLogLevel);
@@ -79,7 +94,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       await inner.start();
       const bus = new LossyBus(inner);
       busesOf.push(bus);
-      const node = await startTestServer({ ...db, handle }, { roomGraceMs: 60_000 }, undefined, token, {}, { bus, cluster: { headCheckMs: 300 } });
+      const node = await startTestServer({ ...db, handle }, { roomGraceMs: 60_000 }, undefined, token, {}, { bus, cluster: { headCheckMs: 300 }, shutdownTimeoutMs: 500 });
       token ??= node.token;
       nodes.push(node);
     }
@@ -109,6 +124,84 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     }
     expect(textOf(await storedDoc(db.handle.db, docId))).toBe(expected);
     for (const p of peers) p.close();
+  });
+
+  it.skipIf(kind !== 'redis')('an edit reaches sockets on other nodes before its COMMIT, once; the committed entry reaches a socket that joined in between', async () => {
+    const [a, b] = await startNodes(2);
+    const docId = await createDocument(a!);
+    const writer = await RawPeer.connect(a!.wsUrl, a!.token);
+    const reader = await RawPeer.connect(b!.wsUrl, b!.token);
+    await writer.joinAndWait(docId);
+    await reader.joinAndWait(docId);
+    const textSeenBy = (peer: RawPeer): string => {
+      const seen = new LoroDoc();
+      seen.importBatch(peer.updatesFor(docId));
+      return textOf(seen);
+    };
+    // Hold the document's row: node A's commit waits behind this transaction.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = db.handle.db.transaction().execute(async (trx) => {
+      await sql`select id from documents where id = ${docId} for update`.execute(trx);
+      locked();
+      await released;
+    });
+    try {
+      await isLocked;
+      const doc = new LoroDoc();
+      const batch = writer.update(docId, [edit(doc, 'ahead of its commit')]);
+      await reader.until(() => textSeenBy(reader) === 'ahead of its commit', { what: 'the edit on node B before its commit' });
+      expect(writer.acks.has(batch)).toBe(false); // not stored yet: node A's commit is still waiting
+      // Joining node B now: the answer comes from what B has stored, which lacks the edit.
+      const late = await RawPeer.connect(b!.wsUrl, b!.token);
+      await late.joinAndWait(docId);
+      release();
+      await holder;
+      expect((await writer.ackFor(batch)).status).toBe(UpdateStatus.Ok);
+      // The committed entry crosses with its doorbell: node B gives it to the late joiner only.
+      await late.until(() => textSeenBy(late) === 'ahead of its commit', { what: 'the committed entry for the late joiner' });
+      // A second edit behind it on the same sockets: the first reader sees it, and no copy of the first.
+      expect((await writer.ackFor(writer.update(docId, [edit(doc, ', then one more')]))).status).toBe(UpdateStatus.Ok);
+      await reader.until(() => textSeenBy(reader) === 'ahead of its commit, then one more', { what: 'the second edit' });
+      expect(reader.updatesFor(docId)).toHaveLength(2);
+      late.close();
+    } finally {
+      release();
+      await holder.catch(() => {});
+    }
+    expect(textOf(await storedDoc(db.handle.db, docId))).toBe('ahead of its commit, then one more');
+    writer.close();
+    reader.close();
+  });
+
+  it.skipIf(kind !== 'redis')('an edit sent ahead by a node that dies before storing it is stored when its author sends it again to another node', async () => {
+    const [a, b] = await startNodes(2, { cuttable: true });
+    const docId = await createDocument(a!);
+    const writer = await RawPeer.connect(a!.wsUrl, a!.token);
+    const reader = await RawPeer.connect(b!.wsUrl, b!.token);
+    await writer.joinAndWait(docId);
+    await reader.joinAndWait(docId);
+    firstNodesDatabase!.cut();
+    const update = edit(new LoroDoc(), 'in memory only');
+    const batch = writer.update(docId, [update]);
+    await reader.until(
+      () => {
+        const seen = new LoroDoc();
+        seen.importBatch(reader.updatesFor(docId));
+        return textOf(seen) === 'in memory only';
+      },
+      { what: 'the edit on node B ahead of its commit' },
+    );
+    await a!.close(); // node A goes away with the edit unstored (its database unreachable)
+    expect(writer.acks.has(batch)).toBe(false);
+    // Node B has the edit in memory and nowhere else: the author's resend must be stored, not taken for a duplicate.
+    const again = await RawPeer.connect(b!.wsUrl, b!.token);
+    await again.joinAndWait(docId);
+    expect((await again.ackFor(again.update(docId, [update]))).status).toBe(UpdateStatus.Ok);
+    expect(textOf(await storedDoc(db.handle.db, docId))).toBe('in memory only');
+    for (const p of [writer, reader, again]) p.close();
   });
 
   it('a lost doorbell is repaired by the periodic head check', async () => {
