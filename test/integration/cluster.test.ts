@@ -49,6 +49,13 @@ class LossyBus extends BaseBus {
 type BusKind = 'postgres' | 'redis';
 const buses: BusKind[] = postgresBackend ? ['postgres', ...(redisUrl ? (['redis'] as const) : [])] : [];
 
+/** The text a socket has been sent of a document. */
+function textSeenBy(peer: RawPeer, docId: string): string {
+  const seen = new LoroDoc();
+  seen.importBatch(peer.updatesFor(docId));
+  return textOf(seen);
+}
+
 function edit(doc: LoroDoc, text: string): Uint8Array {
   const before = doc.oplogVersion();
   doc.getText(TEXT).insert(doc.getText(TEXT).length, text);
@@ -101,6 +108,17 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     return nodes;
   }
 
+  /** Two nodes, a document, a writer on the first and a reader on the second, both joined. */
+  async function writerAndReader(options: { cuttable?: boolean } = {}) {
+    const [a, b] = await startNodes(2, options);
+    const docId = await createDocument(a!);
+    const writer = await RawPeer.connect(a!.wsUrl, a!.token);
+    const reader = await RawPeer.connect(b!.wsUrl, b!.token);
+    await writer.joinAndWait(docId);
+    await reader.joinAndWait(docId);
+    return { a: a!, b: b!, docId, writer, reader };
+  }
+
   it('an edit on one node reaches sockets on the others, once, from the log', async () => {
     const [a, b, c] = await startNodes(3);
     const docId = await createDocument(a!);
@@ -127,17 +145,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
   });
 
   it.skipIf(kind !== 'redis')('an edit reaches sockets on other nodes before its COMMIT, once; the committed entry reaches a socket that joined in between', async () => {
-    const [a, b] = await startNodes(2);
-    const docId = await createDocument(a!);
-    const writer = await RawPeer.connect(a!.wsUrl, a!.token);
-    const reader = await RawPeer.connect(b!.wsUrl, b!.token);
-    await writer.joinAndWait(docId);
-    await reader.joinAndWait(docId);
-    const textSeenBy = (peer: RawPeer): string => {
-      const seen = new LoroDoc();
-      seen.importBatch(peer.updatesFor(docId));
-      return textOf(seen);
-    };
+    const { b, docId, writer, reader } = await writerAndReader();
     // Hold the document's row: node A's commit waits behind this transaction.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
@@ -152,19 +160,19 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       await isLocked;
       const doc = new LoroDoc();
       const batch = writer.update(docId, [edit(doc, 'ahead of its commit')]);
-      await reader.until(() => textSeenBy(reader) === 'ahead of its commit', { what: 'the edit on node B before its commit' });
+      await reader.until(() => textSeenBy(reader, docId) === 'ahead of its commit', { what: 'the edit on node B before its commit' });
       expect(writer.acks.has(batch)).toBe(false); // not stored yet: node A's commit is still waiting
       // Joining node B now: the answer comes from what B has stored, which lacks the edit.
-      const late = await RawPeer.connect(b!.wsUrl, b!.token);
+      const late = await RawPeer.connect(b.wsUrl, b.token);
       await late.joinAndWait(docId);
       release();
       await holder;
       expect((await writer.ackFor(batch)).status).toBe(UpdateStatus.Ok);
       // The committed entry crosses with its doorbell: node B gives it to the late joiner only.
-      await late.until(() => textSeenBy(late) === 'ahead of its commit', { what: 'the committed entry for the late joiner' });
+      await late.until(() => textSeenBy(late, docId) === 'ahead of its commit', { what: 'the committed entry for the late joiner' });
       // A second edit behind it on the same sockets: the first reader sees it, and no copy of the first.
       expect((await writer.ackFor(writer.update(docId, [edit(doc, ', then one more')]))).status).toBe(UpdateStatus.Ok);
-      await reader.until(() => textSeenBy(reader) === 'ahead of its commit, then one more', { what: 'the second edit' });
+      await reader.until(() => textSeenBy(reader, docId) === 'ahead of its commit, then one more', { what: 'the second edit' });
       expect(reader.updatesFor(docId)).toHaveLength(2);
       late.close();
     } finally {
@@ -177,27 +185,15 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
   });
 
   it.skipIf(kind !== 'redis')('an edit sent ahead by a node that dies before storing it is stored when its author sends it again to another node', async () => {
-    const [a, b] = await startNodes(2, { cuttable: true });
-    const docId = await createDocument(a!);
-    const writer = await RawPeer.connect(a!.wsUrl, a!.token);
-    const reader = await RawPeer.connect(b!.wsUrl, b!.token);
-    await writer.joinAndWait(docId);
-    await reader.joinAndWait(docId);
+    const { a, b, docId, writer, reader } = await writerAndReader({ cuttable: true });
     firstNodesDatabase!.cut();
     const update = edit(new LoroDoc(), 'in memory only');
     const batch = writer.update(docId, [update]);
-    await reader.until(
-      () => {
-        const seen = new LoroDoc();
-        seen.importBatch(reader.updatesFor(docId));
-        return textOf(seen) === 'in memory only';
-      },
-      { what: 'the edit on node B ahead of its commit' },
-    );
-    await a!.close(); // node A goes away with the edit unstored (its database unreachable)
+    await reader.until(() => textSeenBy(reader, docId) === 'in memory only', { what: 'the edit on node B ahead of its commit' });
+    await a.close(); // node A goes away with the edit unstored (its database unreachable)
     expect(writer.acks.has(batch)).toBe(false);
     // Node B has the edit in memory and nowhere else: the author's resend must be stored, not taken for a duplicate.
-    const again = await RawPeer.connect(b!.wsUrl, b!.token);
+    const again = await RawPeer.connect(b.wsUrl, b.token);
     await again.joinAndWait(docId);
     expect((await again.ackFor(again.update(docId, [update]))).status).toBe(UpdateStatus.Ok);
     expect(textOf(await storedDoc(db.handle.db, docId))).toBe('in memory only');
@@ -205,21 +201,12 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
   });
 
   it('a lost doorbell is repaired by the periodic head check', async () => {
-    const [a, b] = await startNodes(2);
-    const docId = await createDocument(a!);
-    const writer = await RawPeer.connect(a!.wsUrl, a!.token);
-    const reader = await RawPeer.connect(b!.wsUrl, b!.token);
-    await writer.joinAndWait(docId);
-    await reader.joinAndWait(docId);
+    const { docId, writer, reader } = await writerAndReader();
     busesOf[1]!.dropDoorbells = true;
     const doc = new LoroDoc();
     const started = performance.now();
     expect((await writer.ackFor(writer.update(docId, [edit(doc, 'no doorbell')]))).status).toBe(UpdateStatus.Ok);
-    await reader.until(() => {
-      const seen = new LoroDoc();
-      seen.importBatch(reader.updatesFor(docId));
-      return textOf(seen) === 'no doorbell';
-    }, { what: 'the edit without its doorbell', timeoutMs: 3_000 });
+    await reader.until(() => textSeenBy(reader, docId) === 'no doorbell', { what: 'the edit without its doorbell', timeoutMs: 3_000 });
     // Within one check period (300 ms here), plus the read.
     expect(performance.now() - started).toBeLessThan(1_500);
     writer.close();
