@@ -60,10 +60,11 @@ interface QueuedWrite {
   /** The ops they brought that the room did not have. */
   spans: Span[];
   /**
-   * Updates stored as sent: ops still waiting for their dependencies, and duplicates whose ops
-   * may be in memory only (see `submit`). Not sent to other nodes ahead of the commit.
+   * Updates stored as sent, not merged by span: ones with ops still waiting for their
+   * dependencies, and duplicates whose ops may be in memory only (see `submit`). Not sent to
+   * other nodes ahead of the commit.
    */
-  pending: Uint8Array[];
+  asSent: Uint8Array[];
   from: RoomMember | null;
   resolve: () => void;
   reject: (error: CommitError) => void;
@@ -497,34 +498,34 @@ export class DocRoom {
     if (this.closed) throw new Error(`room ${this.docId} is closed`);
     const accepted: Uint8Array[] = [];
     const spans: Span[] = [];
-    const pending: Uint8Array[] = [];
+    const asSent: Uint8Array[] = [];
     let invalid: string | null = null;
     for (const update of updates) {
       try {
         const status = this.doc.import(update);
         this.imported(status, [update]);
         for (const [peer, { start, end }] of status.success) spans.push({ peer, start, end });
-        if (status.pending && status.pending.size > 0) pending.push(update);
+        if (hasPending(status)) asSent.push(update);
         else if (status.success.size === 0 && this.foreignEdits) {
           // Nothing new, but this room has imported other nodes' edits ahead of their commit:
           // these ops may be in memory only (their node may have died before storing them, and
           // this is their author resending). Stored as sent; a duplicate entry costs nothing.
-          pending.push(update);
+          asSent.push(update);
         }
         // A pure duplicate brought nothing new: it is already stored or queued.
-        if (status.success.size > 0 || pending.at(-1) === update) accepted.push(update);
+        if (status.success.size > 0 || asSent.at(-1) === update) accepted.push(update);
       } catch (error) {
         invalid = error instanceof Error ? error.message : String(error);
       }
     }
     if (accepted.length > 0) {
       this.relay(accepted, from);
-      this.options.onAccepted(this.docId, pending.length === 0 ? accepted : accepted.filter((u) => !pending.includes(u)));
+      this.options.onAccepted(this.docId, asSent.length === 0 ? accepted : accepted.filter((u) => !asSent.includes(u)));
     }
     // A duplicate still takes its place in the queue: it may repeat an update that is queued
     // but not yet committed, and its Ack must not overtake that commit.
     const committed = new Promise<void>((resolve, reject) => {
-      this.queue.push({ updates: accepted, spans, pending, from, resolve, reject });
+      this.queue.push({ updates: accepted, spans, asSent, from, resolve, reject });
       this.kick();
     });
     if (invalid !== null) {
@@ -536,14 +537,13 @@ export class DocRoom {
 
   /** Sends updates to every member but `except` (framed once for all). */
   private relay(updates: readonly Uint8Array[], except?: RoomMember): void {
-    const relay = new Relay('doc', this.docId, updates);
-    for (const member of this.members) if (member !== except) member.deliver(relay);
+    this.relayTo(this.members, updates, except);
   }
 
-  private relayTo(members: ReadonlySet<RoomMember>, updates: readonly Uint8Array[]): void {
+  private relayTo(members: ReadonlySet<RoomMember>, updates: readonly Uint8Array[], except?: RoomMember): void {
     if (members.size === 0) return;
     const relay = new Relay('doc', this.docId, updates);
-    for (const member of members) member.deliver(relay);
+    for (const member of members) if (member !== except) member.deliver(relay);
   }
 
   private kick(): void {
@@ -643,7 +643,7 @@ export class DocRoom {
       ...(spans.length > 0
         ? [this.doc.export({ mode: 'updates-in-range', spans: spans.map((s) => ({ id: { peer: s.peer, counter: s.start }, len: s.end - s.start })) })]
         : []),
-      ...batch.flatMap((w) => w.pending),
+      ...batch.flatMap((w) => w.asSent),
     ];
   }
 

@@ -294,11 +294,11 @@ async function stage<T>(what: string, ms: number, run: () => Promise<T>): Promis
   }
 }
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 20): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
   return false;
 }
@@ -309,13 +309,16 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
  */
 async function storedOnceSettled(peer: RunningPeer, docId: string, timeoutMs: number): Promise<number> {
   let last = -1;
-  await waitUntil(async () => {
-    const now = await peer.storedBytes(docId);
-    const stable = now > 0 && now === last;
-    last = now;
-    if (!stable) await new Promise((resolve) => setTimeout(resolve, 500));
-    return stable;
-  }, timeoutMs);
+  await waitUntil(
+    async () => {
+      const now = await peer.storedBytes(docId);
+      const stable = now > 0 && now === last;
+      last = now;
+      return stable;
+    },
+    timeoutMs,
+    500,
+  );
   return Math.max(last, 0);
 }
 
