@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate';
+import { prepareMarkedStatements } from './prepared';
 import { PGliteWorkerClient } from './pglite-client';
 import { PGliteDialect } from './pglite-dialect';
 import type { Database } from './schema';
@@ -71,7 +72,10 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
   // Without listeners, a lost connection (Postgres restarting) would crash the process: the
   // pool listens on idle clients only, and drops its listener while a client is checked out.
   pool.on('error', (error) => options.onIdleError?.(error));
-  pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onIdleError?.(error));
+    prepareMarkedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }

@@ -8,6 +8,7 @@
  * skip the earlier one).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { PREPARED } from '../prepared';
 import type { Database } from '../schema';
 import { decodeUpdateBatch, encodeUpdateBatch } from '../update-batch';
 
@@ -94,7 +95,9 @@ export async function appendLogEntries(db: Db, entries: readonly { docId: string
     const { docId, updates } = entries[i]!;
     return sql`(${docId}::text, ${encodeUpdateBatch(updates)}::bytea, ${updates.length}::integer)`;
   });
-  const result = await sql<{ doc_id: string; seq: number }>`
+  // Prepared up to 16 rows (16 statement texts per connection); larger groups are rare and long.
+  const prepared = sql.raw(entries.length <= 0 ? PREPARED : '');
+  const result = await sql<{ doc_id: string; seq: number }>`${prepared}
     with input (doc_id, updates, update_count) as materialized (values ${sql.join(rows)}),
     head as (
       update documents d set head_seq = d.head_seq + 1, updated_at = now()

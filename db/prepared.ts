@@ -1,0 +1,27 @@
+/** Named prepared statements on `pg` for the few hot statements that ask for one. */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+
+/**
+ * Starts a statement that runs as a named prepared statement on `pg` (parsed and planned once
+ * per connection): for the few hot statements whose text takes a bounded number of shapes. Postgres
+ * spends about half of a one-row log append parsing and planning it (0.39 vs 0.18 ms a commit,
+ * pgbench here). A comment, so the same text runs unprepared anywhere else (embedded Postgres).
+ */
+export const PREPARED = '/* prepared */ ';
+
+/** Makes `client` run statements that start with `PREPARED` as named prepared statements. */
+export function prepareMarkedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const names = new Map<string, string>();
+  client.query = ((...args: unknown[]) => {
+    const [text, values, ...rest] = args;
+    if (typeof text !== 'string' || !text.startsWith(PREPARED) || !Array.isArray(values)) return query(...args);
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `tandem_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+      names.set(text, name);
+    }
+    return query({ name, text, values }, ...rest);
+  }) as typeof client.query;
+}
