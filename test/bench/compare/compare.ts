@@ -6,7 +6,7 @@
  * "Against the alternatives"). `--loads` and `--parts` run one workload, for profiling.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,8 @@ export interface LoadResult {
   /** CPU seconds of the server processes, and of the client processes, during this load. */
   serverCpuSeconds: number;
   clientCpuSeconds: number;
+  /** CPU seconds of the Postgres cluster (every backend) during this load; null for embedded Postgres, which runs inside the server. */
+  databaseCpuSeconds?: number | null;
   converged: boolean;
 }
 
@@ -134,11 +136,49 @@ class ProcessMeter {
   }
 }
 
+/** utime + stime, with `children`: also of its exited children (Postgres backends that ended). */
+function cpuTicks(pid: number, children = false): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+}
+
+/**
+ * CPU seconds of a local Postgres cluster so far: its postmaster (with the backends that ended)
+ * and every live process under it. Found from a backend's parent; null when the server is not
+ * on this machine's /proc.
+ */
+async function postgresCpu(adminUrl: string): Promise<(() => number) | null> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  let postmaster: number;
+  try {
+    const backend = Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid);
+    const stat = readFileSync(`/proc/${backend}/stat`, 'utf8'); // read while the backend lives
+    postmaster = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  } finally {
+    await client.end();
+  }
+  return () => {
+    let ticks = cpuTicks(postmaster, true);
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) ticks += cpuTicks(Number(entry));
+      } catch {
+        // gone meanwhile: its time is in the postmaster's children figure
+      }
+    }
+    return ticks / 100;
+  };
+}
+
 function procStats(pid: number): { cpuSeconds: number; peakRssMiB: number } {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+    const ticks = cpuTicks(pid);
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return { cpuSeconds: round(ticks / 100, 2), peakRssMiB: round(Number(hwm?.[1] ?? 0) / 1024) };
   } catch {
@@ -405,7 +445,7 @@ function traceSizes(): string[] {
 }
 
 /** N documents × M clients, each typing 5 updates/s (each update timed at every other client of its document). */
-async function typing(peer: RunningPeer, docs: number, perDoc: number, durationMs: number): Promise<LoadResult> {
+async function typing(peer: RunningPeer, docs: number, perDoc: number, durationMs: number, databaseCpu: (() => number) | null): Promise<LoadResult> {
   const pool = new ClientPool(CLIENT_PROCESSES);
   try {
     const docIds: string[] = [];
@@ -415,8 +455,10 @@ async function typing(peer: RunningPeer, docs: number, perDoc: number, durationM
     await pool.connect(peer, placement);
     const started = performance.now();
     const serverCpuBefore = peer.stats().cpuSeconds;
+    const databaseCpuBefore = databaseCpu?.() ?? 0;
     const typed = await pool.type(durationMs, 200, sizes());
     const serverCpuSeconds = peer.stats().cpuSeconds - serverCpuBefore;
+    const databaseCpuSeconds = databaseCpu ? round(databaseCpu() - databaseCpuBefore, 2) : null;
     const seconds = (performance.now() - started) / 1000;
     const converged = await waitUntil(async () => {
       const texts = await pool.texts();
@@ -435,6 +477,7 @@ async function typing(peer: RunningPeer, docs: number, perDoc: number, durationM
       sentPerSecond: round(typed.sent / seconds),
       serverCpuSeconds: round(serverCpuSeconds, 2),
       clientCpuSeconds: round(typed.cpuSeconds, 2),
+      databaseCpuSeconds,
       converged: converged && typed.settled,
     };
   } finally {
@@ -567,6 +610,7 @@ export async function runCompare(options: {
   const durationMs = options.quick ? 5_000 : 15_000;
   const stormClients = options.quick ? 50 : 200;
   const results: PeerResult[] = [];
+  const postgresCpuSeconds = await postgresCpu(options.postgresUrl);
   for (const name of options.servers ?? SERVERS.filter((s) => options.redisUrl || !s.endsWith('-3-nodes'))) {
     options.log(name);
     let peer: RunningPeer | null = null;
@@ -576,7 +620,7 @@ export async function runCompare(options: {
       result.durableAcks = DURABLE_ACKS[peer.kind];
       for (const [docs, perDoc] of runs('typing') ? loads : []) {
         options.log(`${name}: typing, ${docs! * perDoc!} connections`);
-        result.loads.push(await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs)));
+        result.loads.push(await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs, name === 'tandem-embedded' ? null : postgresCpuSeconds)));
       }
       if (runs('replay')) {
         options.log(`${name}: trace replay`);
@@ -629,12 +673,15 @@ export function compareTable(results: PeerResult[]): string {
   });
   // Where the CPU went while typing: on 2 shared cores the clients' cost is every server's load too.
   if (loads.length === 0) return [header, sep, ...rows].join('\n');
-  const cpuHeader = row(['server', ...loads.map((c) => `CPU s at ${c} conns: server / clients`)]);
+  const cpuHeader = row(['server', ...loads.map((c) => `CPU s at ${c} conns: server / Postgres / clients`)]);
   const cpuSep = row(['---', ...loads.map(() => '---')]);
   const cpuRows = results.map((r) => {
     const cells = loads.map((c) => {
       const l = r.loads.find((x) => x.connections === c);
-      return l?.clientCpuSeconds !== undefined ? `${l.serverCpuSeconds} / ${l.clientCpuSeconds}` : '';
+      if (l?.clientCpuSeconds === undefined) return '';
+      // Embedded Postgres runs inside the server process; rows measured before this figure have none.
+      const database = l.databaseCpuSeconds === undefined ? '?' : (l.databaseCpuSeconds ?? 'in server');
+      return `${l.serverCpuSeconds} / ${database} / ${l.clientCpuSeconds}`;
     });
     return row([r.server, ...cells]);
   });
