@@ -5,7 +5,9 @@
  * in Postgres. A lost message therefore costs latency, not data: the periodic head check (and
  * a catch-up after every bus reconnect) repairs it.
  */
+import { z } from 'zod';
 import type { AccessEvent } from '../auth/access-events';
+import type { Logger } from '../logger';
 
 export type BusMessage =
   /**
@@ -44,13 +46,60 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-/** The base of every bus: listener bookkeeping and own-message filtering. */
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const docId = z.string().min(1).max(200);
+const seq = z.number().int().nonnegative();
+
+/**
+ * What a message from another node must look like. The bus is written only by Tandem nodes,
+ * but nodes of two versions share it during a rolling upgrade: a message this version cannot
+ * read is logged and dropped, never half-applied.
+ */
+const busMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('doorbell'),
+    node: z.string(),
+    heads: z.array(z.tuple([docId, seq])),
+    entries: z.array(z.tuple([docId, seq, z.array(base64)])).optional(),
+  }),
+  z.object({ type: z.literal('edits'), node: z.string(), docs: z.array(z.tuple([docId, z.array(base64)])) }),
+  z.object({ type: z.literal('presence'), node: z.string(), docId, updates: z.array(base64) }),
+  z.object({
+    type: z.literal('access'),
+    node: z.string(),
+    event: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('session_revoked'), sessionId: z.string() }),
+      z.object({ type: z.literal('token_revoked'), tokenId: z.string() }),
+      z.object({ type: z.literal('user_revoked'), userId: z.string() }),
+      z.object({ type: z.literal('document_access_changed'), docId }),
+    ]),
+  }),
+]) satisfies z.ZodType<BusMessage>;
+
+/** A raw bus payload as a message, or why it is not one. */
+export function parseBusMessage(raw: string): { ok: true; message: BusMessage } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const parsed = busMessageSchema.safeParse(json);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, reason: `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}` };
+}
+
+/** The base of every bus: listener bookkeeping, validation and own-message filtering. */
 export abstract class BaseBus implements Bus {
   readonly relaysEdits: boolean = false;
   private readonly messageListeners: ((message: BusMessage) => void)[] = [];
   private readonly reconnectListeners: (() => void)[] = [];
 
-  constructor(readonly nodeId: string) {}
+  constructor(
+    readonly nodeId: string,
+    private readonly log?: Logger,
+  ) {}
 
   abstract publish(message: BusMessage): void;
   abstract close(): Promise<void>;
@@ -63,16 +112,26 @@ export abstract class BaseBus implements Bus {
     this.reconnectListeners.push(listener);
   }
 
-  /** Parses and dispatches a raw message (malformed ones are ignored: the bus is trusted). */
+  /**
+   * Checks and dispatches a raw message. An invalid one (another version's format, a
+   * truncated payload) is logged as `bus.message_invalid` and dropped; a listener that throws
+   * is logged as `bus.listener_failed`: either way the bus goes on serving the next message.
+   */
   protected deliver(raw: string): void {
-    let message: BusMessage;
-    try {
-      message = JSON.parse(raw) as BusMessage;
-    } catch {
+    const parsed = parseBusMessage(raw);
+    if (!parsed.ok) {
+      this.log?.warn('bus.message_invalid', { reason: parsed.reason, bytes: raw.length });
       return;
     }
+    const message = parsed.message;
     if (message.node === this.nodeId) return;
-    for (const listener of this.messageListeners) listener(message);
+    for (const listener of this.messageListeners) {
+      try {
+        listener(message);
+      } catch (error) {
+        this.log?.error('bus.listener_failed', { type: message.type, error });
+      }
+    }
   }
 
   protected reconnected(): void {

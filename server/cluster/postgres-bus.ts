@@ -24,7 +24,7 @@ export class PostgresBus extends BaseBus {
     nodeId: string,
     private readonly options: { url: string; db: Kysely<Database>; log: Logger },
   ) {
-    super(nodeId);
+    super(nodeId, options.log);
   }
 
   /** Connects the listener; resolves once LISTEN is in place. */

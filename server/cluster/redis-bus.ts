@@ -15,7 +15,7 @@ export class RedisBus extends BaseBus {
     nodeId: string,
     private readonly options: { url: string; log: Logger },
   ) {
-    super(nodeId);
+    super(nodeId, options.log);
     const common = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false };
     this.publisher = new Redis(options.url, common);
     this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true });

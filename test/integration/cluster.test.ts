@@ -10,7 +10,8 @@ import { openDatabase, type DatabaseHandle } from '../../db/open-database';
 import { BaseBus, type Bus, type BusMessage } from '../../server/cluster/bus';
 import { PostgresBus } from '../../server/cluster/postgres-bus';
 import { RedisBus } from '../../server/cluster/redis-bus';
-import { createLogger } from '../../server/logger';
+import { Redis } from 'ioredis';
+import { createLogger, type Logger } from '../../server/logger';
 import { randomSecret } from '../../server/auth/secrets';
 import { CloseCode, CrdtType, MessageType, RoomErrorCode, UpdateStatus, type RoomError } from '../../shared/protocol/index';
 import { ApiClient } from '../helpers/api-client';
@@ -70,11 +71,14 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
   const busesOf: LossyBus[] = [];
   /** The first node's way to the database, when a test asked for one it can cut. */
   let firstNodesDatabase: TcpProxy | null = null;
+  /** What the nodes' buses logged at warn and above: [node index, event, fields]. */
+  const busLog: [number, string, Record<string, unknown> | undefined][] = [];
 
   afterEach(async () => {
     for (const n of nodes.splice(0)) await n.close();
     for (const h of handles.splice(0)) await h.close();
     busesOf.length = 0;
+    busLog.length = 0;
     await firstNodesDatabase?.close();
     firstNodesDatabase = null;
     await db.drop();
@@ -96,7 +100,13 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       const handle = await openDatabase({ kind: 'postgres', url: nodeUrl });
       handles.push(handle);
       const nodeId = randomSecret(8);
-      const log = createLogger(testLogLevel);
+      const printed = createLogger(testLogLevel);
+      const index = i;
+      const log: Logger = {
+        ...printed,
+        warn: (event, fields) => (busLog.push([index, event, fields]), printed.warn(event, fields)),
+        error: (event, fields) => (busLog.push([index, event, fields]), printed.error(event, fields)),
+      };
       const inner = kind === 'postgres' ? new PostgresBus(nodeId, { url, db: handle.db, log }) : new RedisBus(nodeId, { url: redisUrl!, log });
       await inner.start();
       const bus = new LossyBus(inner);
@@ -273,6 +283,43 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     store.destroy();
     seen.destroy();
     pb.close();
+  });
+
+  it('a malformed bus message is logged as bus.message_invalid and dropped; the nodes go on serving', async () => {
+    const { docId, writer, reader } = await writerAndReader();
+    const payloads = [
+      'not json',
+      JSON.stringify({ type: 'doorbell', node: 'other', heads: 'nope' }),
+      JSON.stringify({ type: 'doorbell', node: 'other', heads: [[docId, -1]] }),
+      JSON.stringify({ type: 'edits', node: 'other', docs: [[docId, ['%%% not base64']]] }),
+      JSON.stringify({ type: 'access', node: 'other', event: { type: 'everyone_revoked' } }),
+      JSON.stringify({ type: 'from_a_newer_version', node: 'other' }),
+    ];
+    // Straight onto the bus, as another node (of another version) would send them.
+    if (kind === 'postgres') for (const p of payloads) await sql`select pg_notify('tandem', ${p})`.execute(db.handle.db);
+    else {
+      const redis = new Redis(redisUrl!);
+      for (const p of payloads) await redis.publish('tandem', p);
+      redis.disconnect();
+    }
+    const invalid = (node: number) => busLog.filter(([n, event]) => n === node && event === 'bus.message_invalid');
+    await waitFor(() => invalid(0).length === payloads.length && invalid(1).length === payloads.length, { what: 'every malformed message logged on both nodes' });
+    expect(invalid(1).map(([, , fields]) => fields?.reason)).toEqual([
+      'not JSON',
+      'heads: Invalid input: expected array, received string',
+      'heads.0.1: Too small: expected number to be >=0',
+      expect.stringMatching(/^docs\.0\.1\.0: /),
+      expect.stringMatching(/^event\.type: /),
+      expect.stringMatching(/^type: /),
+    ]);
+    expect(busLog.filter(([, event]) => event === 'bus.listener_failed')).toEqual([]);
+
+    // An edit still crosses from node A to node B.
+    const doc = new LoroDoc();
+    expect((await writer.ackFor(writer.update(docId, [edit(doc, 'still serving')]))).status).toBe(UpdateStatus.Ok);
+    await reader.until(() => textSeenBy(reader, docId) === 'still serving', { what: 'the edit after the malformed messages' });
+    writer.close();
+    reader.close();
   });
 
   it('revocations on one node reach sockets on another within a second', async () => {
