@@ -76,14 +76,19 @@ const busMessageSchema = z.discriminatedUnion('type', [
   }),
 ]) satisfies z.ZodType<BusMessage>;
 
-/** A raw bus payload as a message, or why it is not one. */
-export function parseBusMessage(raw: string): { ok: true; message: BusMessage } | { ok: false; reason: string } {
+/**
+ * A raw bus payload as a message (null: one this node published, which comes back to it), or
+ * why it is not one. Own messages are recognised before validation: every node hears all its
+ * own doorbells.
+ */
+export function parseBusMessage(raw: string, ownNode: string): { ok: true; message: BusMessage | null } | { ok: false; reason: string } {
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
+  if ((json as { node?: unknown } | null)?.node === ownNode) return { ok: true, message: null };
   const parsed = busMessageSchema.safeParse(json);
   if (parsed.success) return { ok: true, message: parsed.data };
   const issue = parsed.error.issues[0];
@@ -118,13 +123,13 @@ export abstract class BaseBus implements Bus {
    * is logged as `bus.listener_failed`: either way the bus goes on serving the next message.
    */
   protected deliver(raw: string): void {
-    const parsed = parseBusMessage(raw);
+    const parsed = parseBusMessage(raw, this.nodeId);
     if (!parsed.ok) {
       this.log?.warn('bus.message_invalid', { reason: parsed.reason, bytes: raw.length });
       return;
     }
     const message = parsed.message;
-    if (message.node === this.nodeId) return;
+    if (message === null) return;
     for (const listener of this.messageListeners) {
       try {
         listener(message);
