@@ -98,6 +98,31 @@ describe.each(backends)('rooms ($name)', (backend) => {
     expect(commits.rows[0]).toEqual({ n: 4, entries: 33 });
   });
 
+  it('appends gather until the commit interval is up: after a commit, two appends a moment apart share the next one', async () => {
+    const update = (text: string): Uint8Array => {
+      const doc = new LoroDoc();
+      doc.getText(TEXT).insert(0, text);
+      return doc.export({ mode: 'update' });
+    };
+    /** First an append alone, then two a task apart; returns how many commits stored the three. */
+    const commitsFor = async (writer: GroupLogWriter, whileWaiting?: (docIds: string[]) => Promise<void>): Promise<number> => {
+      const docIds = await Promise.all(Array.from({ length: 3 }, () => createDocument(server)));
+      expect(await writer.append(docIds[0]!, [update('first')])).toBe(1); // a quiet writer writes at once
+      const second = writer.append(docIds[1]!, [update('second')]);
+      await new Promise((resolve) => setImmediate(resolve)); // by now a writer without an interval has the second in flight
+      const third = writer.append(docIds[2]!, [update('third')]);
+      await whileWaiting?.(docIds);
+      expect(await Promise.all([second, third])).toEqual([1, 1]);
+      // Rows written by one transaction share its xmin.
+      return (await sql<{ n: number }>`select count(distinct xmin::text)::int as n from doc_updates where doc_id in (${sql.join(docIds)})`.execute(db.handle.db)).rows[0]!.n;
+    };
+    const stored = async (docIds: string[]): Promise<number> =>
+      (await sql<{ n: number }>`select count(*)::int as n from doc_updates where doc_id in (${sql.join(docIds)})`.execute(db.handle.db)).rows[0]!.n;
+    // A 2 s interval, far longer than the steps between the appends: while it runs, only the first is stored.
+    expect(await commitsFor(new GroupLogWriter(db.handle.db, 2_000), async (docIds) => expect(await stored(docIds)).toBe(1))).toBe(2);
+    expect(await commitsFor(new GroupLogWriter(db.handle.db, 0))).toBe(3);
+  });
+
   it('a joiner with nothing gets the document as one update, shared by the next joiners, with later updates after it', async () => {
     const docId = await createDocument(server);
     const author = await RawPeer.connect(server.wsUrl, server.token);
