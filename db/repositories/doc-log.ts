@@ -96,7 +96,7 @@ export async function appendLogEntries(db: Db, entries: readonly { docId: string
     return sql`(${docId}::text, ${encodeUpdateBatch(updates)}::bytea, ${updates.length}::integer)`;
   });
   // Prepared up to 16 rows (16 statement texts per connection); larger groups are rare and long.
-  const prepared = sql.raw(entries.length <= 0 ? PREPARED : '');
+  const prepared = sql.raw(entries.length <= 16 ? PREPARED : '');
   const result = await sql<{ doc_id: string; seq: number }>`${prepared}
     with input (doc_id, updates, update_count) as materialized (values ${sql.join(rows)}),
     head as (
