@@ -81,7 +81,10 @@ export interface LoadResult {
   /** CPU seconds of the server processes, and of the client processes, during this load. */
   serverCpuSeconds: number;
   clientCpuSeconds: number;
-  /** CPU seconds of the Postgres cluster (every backend) during this load; null for embedded Postgres, which runs inside the server. */
+  /**
+   * CPU seconds of the Postgres cluster (every backend) during this load; null for embedded
+   * Postgres, which runs inside the server; absent when not measured (a Postgres on another machine).
+   */
   databaseCpuSeconds?: number | null;
   converged: boolean;
 }
@@ -445,7 +448,7 @@ function traceSizes(): string[] {
 }
 
 /** N documents × M clients, each typing 5 updates/s (each update timed at every other client of its document). */
-async function typing(peer: RunningPeer, docs: number, perDoc: number, durationMs: number, databaseCpu: (() => number) | null): Promise<LoadResult> {
+async function typing(peer: RunningPeer, docs: number, perDoc: number, durationMs: number, databaseCpu: (() => number) | 'in server' | null): Promise<LoadResult> {
   const pool = new ClientPool(CLIENT_PROCESSES);
   try {
     const docIds: string[] = [];
@@ -455,10 +458,10 @@ async function typing(peer: RunningPeer, docs: number, perDoc: number, durationM
     await pool.connect(peer, placement);
     const started = performance.now();
     const serverCpuBefore = peer.stats().cpuSeconds;
-    const databaseCpuBefore = databaseCpu?.() ?? 0;
+    const databaseCpuBefore = typeof databaseCpu === 'function' ? databaseCpu() : 0;
     const typed = await pool.type(durationMs, 200, sizes());
     const serverCpuSeconds = peer.stats().cpuSeconds - serverCpuBefore;
-    const databaseCpuSeconds = databaseCpu ? round(databaseCpu() - databaseCpuBefore, 2) : null;
+    const databaseCpuSeconds = typeof databaseCpu === 'function' ? round(databaseCpu() - databaseCpuBefore, 2) : databaseCpu === 'in server' ? null : undefined;
     const seconds = (performance.now() - started) / 1000;
     const converged = await waitUntil(async () => {
       const texts = await pool.texts();
@@ -477,7 +480,7 @@ async function typing(peer: RunningPeer, docs: number, perDoc: number, durationM
       sentPerSecond: round(typed.sent / seconds),
       serverCpuSeconds: round(serverCpuSeconds, 2),
       clientCpuSeconds: round(typed.cpuSeconds, 2),
-      databaseCpuSeconds,
+      ...(databaseCpuSeconds === undefined ? {} : { databaseCpuSeconds }),
       converged: converged && typed.settled,
     };
   } finally {
@@ -610,7 +613,7 @@ export async function runCompare(options: {
   const durationMs = options.quick ? 5_000 : 15_000;
   const stormClients = options.quick ? 50 : 200;
   const results: PeerResult[] = [];
-  const postgresCpuSeconds = await postgresCpu(options.postgresUrl);
+  const databaseCpu = await postgresCpu(options.postgresUrl);
   for (const name of options.servers ?? SERVERS.filter((s) => options.redisUrl || !s.endsWith('-3-nodes'))) {
     options.log(name);
     let peer: RunningPeer | null = null;
@@ -620,7 +623,7 @@ export async function runCompare(options: {
       result.durableAcks = DURABLE_ACKS[peer.kind];
       for (const [docs, perDoc] of runs('typing') ? loads : []) {
         options.log(`${name}: typing, ${docs! * perDoc!} connections`);
-        result.loads.push(await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs, name === 'tandem-embedded' ? null : postgresCpuSeconds)));
+        result.loads.push(await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs, name === 'tandem-embedded' ? 'in server' : databaseCpu)));
       }
       if (runs('replay')) {
         options.log(`${name}: trace replay`);
@@ -679,7 +682,7 @@ export function compareTable(results: PeerResult[]): string {
     const cells = loads.map((c) => {
       const l = r.loads.find((x) => x.connections === c);
       if (l?.clientCpuSeconds === undefined) return '';
-      // Embedded Postgres runs inside the server process; rows measured before this figure have none.
+      // Embedded Postgres runs inside the server process; '?': not measured (older rows, a remote Postgres).
       const database = l.databaseCpuSeconds === undefined ? '?' : (l.databaseCpuSeconds ?? 'in server');
       return `${l.serverCpuSeconds} / ${database} / ${l.clientCpuSeconds}`;
     });
