@@ -379,13 +379,29 @@ async function stallDuringLoad(
   })();
   await after(500);
   await resetEventLoop(server);
-  const { joinMs } = await coldLoad(server, large);
+  // The load. What arrives is checked only after the typist stops: importing the ×10 catch-up
+  // here blocks this process for ~0.5 s, which delayed the typist's Acks in *this* process
+  // (its maximum read ~560–600 ms while the server's event loop stalled at most ~16 ms).
+  const loader = await RawPeer.connect(server.wsUrl, benchUser.token);
+  const started = performance.now();
+  if ((await loader.joinAndWait(large.id)).type !== MessageType.JoinResponseOk) throw new Error('join failed');
+  const joinMs = performance.now() - started;
+  await loader.until(() => loader.updatesFor(large.id).length > 0, { timeoutMs: 60_000, what: 'the catch-up' });
   await after(500);
   const loop = (await metrics(server)).eventLoop;
   typing = false;
   await typingDone;
   typistPeer.close();
-  return { maxEventLoopDelayMs: loop.maxMs, typingAckMaxMs: round(Math.max(...latencies)), loadJoinMs: joinMs };
+  await loader.until(
+    () => {
+      const doc = new LoroDoc();
+      doc.importBatch(loader.updatesFor(large.id));
+      return doc.getText(TEXT).toString() === large.text;
+    },
+    { timeoutMs: 60_000, what: 'the whole catch-up' },
+  );
+  loader.close();
+  return { maxEventLoopDelayMs: loop.maxMs, typingAckMaxMs: round(Math.max(...latencies)), loadJoinMs: round(joinMs) };
 }
 
 /**
