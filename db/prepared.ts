@@ -10,18 +10,24 @@ import type pg from 'pg';
  */
 export const PREPARED = '/* prepared */ ';
 
+/** Statement names by text: a short hash, so every connection names a text alike. */
+const names = new Map<string, string>();
+
+function nameOf(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `tandem_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
 /** Makes `client` run statements that start with `PREPARED` as named prepared statements. */
 export function prepareMarkedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  const names = new Map<string, string>();
   client.query = ((...args: unknown[]) => {
     const [text, values, ...rest] = args;
     if (typeof text !== 'string' || !text.startsWith(PREPARED) || !Array.isArray(values)) return query(...args);
-    let name = names.get(text);
-    if (name === undefined) {
-      name = `tandem_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-      names.set(text, name);
-    }
-    return query({ name, text, values }, ...rest);
+    return query({ name: nameOf(text), text, values }, ...rest);
   }) as typeof client.query;
 }

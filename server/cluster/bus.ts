@@ -6,6 +6,7 @@
  * a catch-up after every bus reconnect) repairs it.
  */
 import { z } from 'zod';
+import { isDocumentId } from '../../shared/ids';
 import type { AccessEvent } from '../auth/access-events';
 import type { Logger } from '../logger';
 
@@ -47,7 +48,7 @@ export interface Bus {
 }
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
-const docId = z.string().min(1).max(200);
+const docId = z.string().refine(isDocumentId, 'not a document id');
 const seq = z.number().int().nonnegative();
 
 /**

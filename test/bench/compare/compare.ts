@@ -139,10 +139,15 @@ class ProcessMeter {
   }
 }
 
+/** The fields of /proc/<pid>/stat after the command name (so `[1]` is the parent's pid). */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime, with `children`: also of its exited children (Postgres backends that ended). */
 function cpuTicks(pid: number, children = false): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   return Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
 }
 
@@ -157,8 +162,7 @@ async function postgresCpu(adminUrl: string): Promise<(() => number) | null> {
   let postmaster: number;
   try {
     const backend = Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid);
-    const stat = readFileSync(`/proc/${backend}/stat`, 'utf8'); // read while the backend lives
-    postmaster = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    postmaster = Number(statFields(backend)[1]); // read while the backend lives
   } catch {
     return null;
   } finally {
@@ -169,8 +173,7 @@ async function postgresCpu(adminUrl: string): Promise<(() => number) | null> {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) ticks += cpuTicks(Number(entry));
+        if (Number(statFields(entry)[1]) === postmaster) ticks += cpuTicks(Number(entry));
       } catch {
         // gone meanwhile: its time is in the postmaster's children figure
       }
