@@ -15,6 +15,12 @@ export interface MetricsSnapshot {
   commits: number;
   updatesCommitted: number;
   updatesPerSecond: number;
+  /**
+   * Other nodes' commits this node took: applied from their doorbells, and reads of the log
+   * (a doorbell without its entry, a gap, the head check). Reads climbing with load mean the
+   * bus is dropping messages or entries are too large to ride along.
+   */
+  otherNodes: { entriesFromDoorbells: number; logReads: number };
   /** Event-loop delay since the last reset, in milliseconds. */
   eventLoop: { maxMs: number; p99Ms: number; meanMs: number };
   memory: NodeJS.MemoryUsage;
@@ -26,6 +32,8 @@ const RATE_WINDOW_S = 10;
 export class Metrics {
   commits = 0;
   updatesCommitted = 0;
+  private entriesFromDoorbells = 0;
+  private logReads = 0;
   private readonly loop: IntervalHistogram;
   /** Updates committed per second, for the last RATE_WINDOW_S seconds (by epoch second). */
   private readonly perSecond = new Map<number, number>();
@@ -41,6 +49,11 @@ export class Metrics {
     const second = Math.floor(Date.now() / 1000);
     this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + updates);
     for (const key of this.perSecond.keys()) if (key <= second - RATE_WINDOW_S) this.perSecond.delete(key);
+  }
+
+  otherNodes(source: 'doorbell' | 'log read'): void {
+    if (source === 'doorbell') this.entriesFromDoorbells += 1;
+    else this.logReads += 1;
   }
 
   /** Updates made durable per second, over the last ten seconds. */
@@ -64,6 +77,7 @@ export class Metrics {
       commits: this.commits,
       updatesCommitted: this.updatesCommitted,
       updatesPerSecond: this.updatesPerSecond(),
+      otherNodes: { entriesFromDoorbells: this.entriesFromDoorbells, logReads: this.logReads },
       eventLoop: { maxMs: ms(this.loop.max), p99Ms: ms(this.loop.percentile(99)), meanMs: ms(this.loop.mean) },
       memory: process.memoryUsage(),
     };

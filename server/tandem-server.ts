@@ -110,6 +110,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     onCommitted: (docId, seq, updates) => link.committed(docId, seq, updates),
     onAccepted: (docId, updates) => link.accepted(docId, updates),
     onPresence: (docId, updates) => link.presence(docId, updates),
+    onOtherNodesEntry: (source) => metrics.otherNodes(source),
   });
   link.attach(rooms);
   const events: AccessEventBus = bus instanceof LocalBus ? new LocalAccessEventBus() : new ClusterAccessEventBus(bus);

@@ -38,6 +38,11 @@ export interface Bus {
    * bench), and every keystroke would be one; edits cross nodes there after their COMMIT.
    */
   readonly relaysEdits: boolean;
+  /**
+   * The largest payload (JSON, bytes) this bus carries. Doorbells fill what their heads leave
+   * with entries, and 'edits' messages stay under it; a larger edit crosses through the log.
+   */
+  readonly maxMessageBytes: number;
   /** Sends to every other node. Best effort: failures are logged, never thrown. */
   publish(message: BusMessage): void;
   /** Called with every message from another node. */
@@ -46,6 +51,9 @@ export interface Bus {
   onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
+
+/** Postgres refuses NOTIFY payloads of 8000 bytes or more: the default bound of a bus message. */
+export const MAX_NOTIFY_BYTES = 7_900;
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 const docId = z.string().refine(isDocumentId, 'not a document id');
@@ -99,6 +107,7 @@ export function parseBusMessage(raw: string, ownNode: string): { ok: true; messa
 /** The base of every bus: listener bookkeeping, validation and own-message filtering. */
 export abstract class BaseBus implements Bus {
   readonly relaysEdits: boolean = false;
+  readonly maxMessageBytes: number = MAX_NOTIFY_BYTES;
   private readonly messageListeners: ((message: BusMessage) => void)[] = [];
   private readonly reconnectListeners: (() => void)[] = [];
 

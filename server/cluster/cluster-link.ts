@@ -9,22 +9,69 @@ import type { Database } from '../../db/schema';
 import { LocalAccessEventBus, type AccessEvent, type AccessEventBus } from '../auth/access-events';
 import type { Logger } from '../logger';
 import type { RoomRegistry } from '../sync/room-registry';
-import type { Bus } from './bus';
-import { MAX_NOTIFY_BYTES } from './postgres-bus';
+import type { Bus, BusMessage } from './bus';
 
-/** Doorbells per message: keeps a NOTIFY payload well under its 8000-byte limit. */
-const HEADS_PER_MESSAGE = Math.floor(MAX_NOTIFY_BYTES / 60);
-/** Entries ride along with their doorbell while the message stays under this. */
-const INLINE_BUDGET = MAX_NOTIFY_BYTES - HEADS_PER_MESSAGE * 60;
-/** Accepted edits per 'edits' message (base64 and JSON included); a larger edit waits for its doorbell. */
-const EDITS_BUDGET = MAX_NOTIFY_BYTES - 100;
 /** Heads looked up per query in the periodic check. */
 const HEAD_CHECK_BATCH = 500;
+/** A doorbell's JSON besides its heads and entries: type, keys, brackets (the node id is added). */
+const DOORBELL_OVERHEAD = 64;
+/** An 'edits' message's JSON besides its documents. */
+const EDITS_OVERHEAD = 64;
+
+type Head = [docId: string, seq: number];
+/** A committed entry that may ride along with its doorbell, and its size in the message. */
+export interface InlineEntry {
+  entry: [docId: string, seq: number, updates: string[]];
+  bytes: number;
+}
+
+/** Bytes of a head in a doorbell's JSON: `["<id>",<seq>],`. */
+const headBytes = ([docId, seq]: Head): number => docId.length + String(seq).length + 6;
+
+/** An entry for a doorbell: its updates in base64, and its bytes in the message's JSON. */
+export function inlineEntry(docId: string, seq: number, updates: readonly Uint8Array[]): InlineEntry {
+  const encoded = updates.map((u) => Buffer.from(u).toString('base64'));
+  return { entry: [docId, seq, encoded], bytes: encoded.reduce((n, u) => n + u.length + 3, docId.length + String(seq).length + 8) };
+}
+
+/**
+ * One tick's doorbells as bus messages of at most `maxBytes` each: the heads in as few messages
+ * as fit, and the entries, in order, in the room those heads leave. An entry that does not fit
+ * the last message is left out: its document's head is rung, and other nodes read it from the
+ * log. Entries never add a message: NOTIFY's message rate is the bus's limit, not its size.
+ */
+export function packDoorbells(node: string, heads: readonly Head[], entries: readonly InlineEntry[], maxBytes: number): BusMessage[] {
+  const messages: BusMessage[] = [];
+  const empty = DOORBELL_OVERHEAD + node.length;
+  let next = 0;
+  const publish = (chunk: Head[], bytes: number): void => {
+    const inline: InlineEntry['entry'][] = [];
+    while (next < entries.length && bytes + entries[next]!.bytes <= maxBytes) {
+      inline.push(entries[next]!.entry);
+      bytes += entries[next]!.bytes;
+      next++;
+    }
+    messages.push({ type: 'doorbell', node, heads: chunk, ...(inline.length > 0 ? { entries: inline } : {}) });
+  };
+  let chunk: Head[] = [];
+  let bytes = empty;
+  for (const head of heads) {
+    if (chunk.length > 0 && bytes + headBytes(head) > maxBytes) {
+      publish(chunk, bytes);
+      chunk = [];
+      bytes = empty;
+    }
+    chunk.push(head);
+    bytes += headBytes(head);
+  }
+  if (chunk.length > 0) publish(chunk, bytes);
+  return messages;
+}
 
 export class ClusterLink {
   private rooms: RoomRegistry | null = null;
   private readonly pendingHeads = new Map<string, number>();
-  private readonly pendingEntries: [string, number, string[]][] = [];
+  private readonly pendingEntries: InlineEntry[] = [];
   private pendingInlineBytes = 0;
   private flushScheduled = false;
   private readonly pendingEdits: [string, string[]][] = [];
@@ -60,27 +107,24 @@ export class ClusterLink {
    */
   committed(docId: string, seq: number, updates: readonly Uint8Array[]): void {
     this.pendingHeads.set(docId, Math.max(seq, this.pendingHeads.get(docId) ?? 0));
-    const size = updates.reduce((n, u) => n + Math.ceil(u.length / 3) * 4 + 4, docId.length + 24);
-    if (this.pendingInlineBytes + size <= INLINE_BUDGET) {
-      this.pendingEntries.push([docId, seq, updates.map((u) => Buffer.from(u).toString('base64'))]);
-      this.pendingInlineBytes += size;
+    // Entries are kept while they could fit one message (base64 is 4/3 of the bytes).
+    const max = this.bus.maxMessageBytes;
+    const raw = updates.reduce((n, u) => n + u.length, 0);
+    if (this.pendingInlineBytes + (raw / 3) * 4 < max) {
+      const entry = inlineEntry(docId, seq, updates);
+      if (this.pendingInlineBytes + entry.bytes <= max) {
+        this.pendingEntries.push(entry);
+        this.pendingInlineBytes += entry.bytes;
+      }
     }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      const heads = [...this.pendingHeads];
-      const entries = this.pendingEntries.splice(0);
+      const messages = packDoorbells(this.bus.nodeId, [...this.pendingHeads], this.pendingEntries.splice(0), max);
       this.pendingHeads.clear();
       this.pendingInlineBytes = 0;
-      for (let i = 0; i < heads.length; i += HEADS_PER_MESSAGE) {
-        this.bus.publish({
-          type: 'doorbell',
-          node: this.bus.nodeId,
-          heads: heads.slice(i, i + HEADS_PER_MESSAGE),
-          ...(i === 0 && entries.length > 0 ? { entries } : {}),
-        });
-      }
+      for (const message of messages) this.bus.publish(message);
     });
   }
 
@@ -92,8 +136,9 @@ export class ClusterLink {
     if (!this.bus.relaysEdits || updates.length === 0) return;
     const encoded = updates.map((u) => Buffer.from(u).toString('base64'));
     const size = encoded.reduce((n, u) => n + u.length + 3, docId.length + 8);
-    if (size > EDITS_BUDGET) return;
-    if (this.pendingEditBytes + size > EDITS_BUDGET) this.flushEdits();
+    const budget = this.bus.maxMessageBytes - EDITS_OVERHEAD - this.bus.nodeId.length;
+    if (size > budget) return;
+    if (this.pendingEditBytes + size > budget) this.flushEdits();
     this.pendingEdits.push([docId, encoded]);
     this.pendingEditBytes += size;
     if (this.editsScheduled) return;

@@ -11,8 +11,6 @@ import type { Logger } from '../logger';
 import { BaseBus, type BusMessage } from './bus';
 
 const CHANNEL = 'tandem';
-/** Postgres refuses NOTIFY payloads of 8000 bytes or more. */
-export const MAX_NOTIFY_BYTES = 7_900;
 
 export class PostgresBus extends BaseBus {
   private client: pg.Client | null = null;
@@ -83,7 +81,7 @@ export class PostgresBus extends BaseBus {
 
   publish(message: BusMessage): void {
     const payload = JSON.stringify(message);
-    if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) {
+    if (Buffer.byteLength(payload) > this.maxMessageBytes) {
       this.options.log.warn('bus.message_too_large', { type: message.type, bytes: Buffer.byteLength(payload) });
       return;
     }

@@ -7,6 +7,11 @@ const CHANNEL = 'tandem';
 
 export class RedisBus extends BaseBus {
   override readonly relaysEdits = true;
+  /**
+   * Redis takes far larger messages than NOTIFY; 64 KiB lets a large paste cross ahead of its
+   * commit without one message holding up the others for long.
+   */
+  override readonly maxMessageBytes = 64 * 1024;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readyOnce = false;

@@ -86,6 +86,8 @@ export interface DocRoomOptions {
   onCommitted: (docId: string, seq: number, updates: readonly Uint8Array[]) => void;
   /** Called with a member's accepted updates (their dependencies present) before they are stored: for other nodes. */
   onAccepted: (docId: string, updates: readonly Uint8Array[]) => void;
+  /** Another node's commit reached this room: applied from its doorbell, or read from the log. */
+  onOtherNodesEntry: (source: 'doorbell' | 'log read') => void;
 }
 
 /** Retry delays for writes while the database is unreachable: 50 ms doubling to 2 s. */
@@ -297,6 +299,7 @@ export class DocRoom {
     this.tail.push(entry);
     this.countTail(entry, 1);
     this.advanceTo(seq);
+    this.options.onOtherNodesEntry('doorbell');
     if (broughtSomething(status)) this.relay(updates);
     else this.relayTo(this.lateJoiners, updates);
     this.maybeCompact();
@@ -350,6 +353,7 @@ export class DocRoom {
    * the last entry read is in memory.
    */
   private async catchUp(): Promise<void> {
+    this.options.onOtherNodesEntry('log read');
     const since = await this.options.store.readSince(this.docId, this.appliedSeq);
     if (this.closed) return;
     const relayed: Uint8Array[] = [];

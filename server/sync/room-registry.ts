@@ -22,6 +22,7 @@ export interface RoomRegistryOptions {
   onAccepted: (docId: string, updates: readonly Uint8Array[]) => void;
   /** Every presence update from a local socket, for other nodes. */
   onPresence: (docId: string, updates: readonly Uint8Array[]) => void;
+  onOtherNodesEntry: (source: 'doorbell' | 'log read') => void;
 }
 
 export class RoomRegistry {
@@ -55,6 +56,7 @@ export class RoomRegistry {
         onCommit: this.options.onCommit,
         onCommitted: this.options.onCommitted,
         onAccepted: this.options.onAccepted,
+        onOtherNodesEntry: this.options.onOtherNodesEntry,
       }).then(
         (room) => {
           this.loading.delete(docId);

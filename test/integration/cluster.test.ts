@@ -30,9 +30,11 @@ if (process.env.CI && !redisUrl) throw new Error('CI is set but TANDEM_TEST_REDI
 class LossyBus extends BaseBus {
   dropDoorbells = false;
   override readonly relaysEdits: boolean;
+  override readonly maxMessageBytes: number;
   constructor(private readonly inner: Bus) {
     super(inner.nodeId);
     this.relaysEdits = inner.relaysEdits;
+    this.maxMessageBytes = inner.maxMessageBytes;
     inner.onMessage((m) => {
       if (m.type === 'doorbell' && this.dropDoorbells) return;
       this.deliver(JSON.stringify({ ...m, node: `relayed-${m.node}` }));
@@ -212,6 +214,26 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       for (const p of [writer, reader, again]) p.close();
     });
   }
+
+  it('small committed entries ride along with their doorbell: a node that cannot read the log still applies them', async () => {
+    const [a, b] = await startNodes(2, { cuttable: true });
+    const docId = await createDocument(a!);
+    const reader = await RawPeer.connect(a!.wsUrl, a!.token);
+    const writer = await RawPeer.connect(b!.wsUrl, b!.token);
+    await reader.joinAndWait(docId);
+    await writer.joinAndWait(docId);
+    // The reader's node loses its database (the bus stays): its head check and any read of the log fail.
+    firstNodesDatabase!.cut();
+    const before = a!.server.metrics.snapshot().otherNodes;
+    const doc = new LoroDoc();
+    for (let i = 0; i < 5; i++) expect((await writer.ackFor(writer.update(docId, [edit(doc, `${i} `)]))).status).toBe(UpdateStatus.Ok);
+    await reader.until(() => textSeenBy(reader, docId) === '0 1 2 3 4 ', { what: 'the other node’s edits' });
+    // On Redis the edits also crossed ahead of their commits; the commits themselves came with the doorbells.
+    await waitFor(() => a!.server.metrics.snapshot().otherNodes.entriesFromDoorbells - before.entriesFromDoorbells === 5, { what: 'five entries from doorbells' });
+    expect(a!.server.metrics.snapshot().otherNodes.logReads).toBe(before.logReads);
+    writer.close();
+    reader.close();
+  });
 
   it('a lost doorbell is repaired by the periodic head check', async () => {
     const { docId, writer, reader } = await writerAndReader();

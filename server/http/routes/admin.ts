@@ -185,6 +185,7 @@ export function adminRoutes(api: Api, s: Services): void {
         updatesCommitted: z.number(),
         eventLoopP99Ms: z.number(),
         rssBytes: z.number(),
+        otherNodes: z.object({ entriesFromDoorbells: z.number(), logReads: z.number() }),
       }),
     },
     async () => {
@@ -196,6 +197,7 @@ export function adminRoutes(api: Api, s: Services): void {
         updatesCommitted: m.updatesCommitted,
         eventLoopP99Ms: m.eventLoop.p99Ms,
         rssBytes: m.memory.rss,
+        otherNodes: m.otherNodes,
       };
     },
   );
