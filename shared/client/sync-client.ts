@@ -96,6 +96,13 @@ export interface SyncClientOptions {
 }
 
 
+/** Ops of one peer: counters from `start` up to (not including) `end`. */
+interface OpSpan {
+  peer: `${number}`;
+  start: number;
+  end: number;
+}
+
 const memoryOutbox: OutboxStore = {
   load: async () => [],
   save: async () => {},
@@ -108,6 +115,14 @@ export class ClientRoom {
   error: RoomFailure | null = null;
   /** Local updates not yet acknowledged, by local sequence number (insertion order = oldest first). */
   private readonly outbox = new Map<number, Uint8Array>();
+  /**
+   * The ops of outbox entries made by local commits in this session: one peer's counters
+   * [start, end). Consecutive ones are merged into one update when sent (see `mergeRuns`).
+   */
+  private readonly spans = new Map<number, OpSpan>();
+  /** This session's peer and the end of its ops captured so far. */
+  private localPeer: `${number}` | null = null;
+  private localEnd = 0;
   private nextLocalSeq = 0;
   /** Outbox entries not yet sent on the current socket: `unsent[unsentHead…]`. */
   private unsent: number[] = [];
@@ -138,11 +153,26 @@ export class ClientRoom {
     const saved = await this.store.load(this.docId);
     if (saved.length > 0) this.doc.importBatch(saved);
     for (const update of saved) this.addToOutbox(update);
+    this.localPeer = this.doc.peerIdStr;
+    this.localEnd = this.ownOpsEnd();
     this.unsubscribe = this.doc.subscribeLocalUpdates((update) => {
-      this.addToOutbox(update);
+      const seq = this.addToOutbox(update);
+      // Called synchronously by each commit: its ops are this peer's since the last one.
+      const peer = this.doc.peerIdStr;
+      const end = this.ownOpsEnd();
+      if (peer === this.localPeer && end > this.localEnd) this.spans.set(seq, { peer, start: this.localEnd, end });
+      this.localPeer = peer;
+      this.localEnd = end;
       this.persist();
       this.pump();
     });
+  }
+
+  private ownOpsEnd(): number {
+    const version = this.doc.oplogVersion();
+    const end = version.get(this.doc.peerIdStr) ?? 0;
+    version.free();
+    return end;
   }
 
   private addToOutbox(update: Uint8Array): number {
@@ -364,14 +394,57 @@ export class ClientRoom {
         this.unsentHead++;
       }
       if (seqs.length === 0) break;
+      const sent = seqs.length > 1 ? this.mergeRuns(seqs) : seqs;
       const id = newBatchId();
-      this.inFlight.set(id, seqs);
-      for (const frame of encodeBatch(CrdtType.Loro, this.docId, updates, id)) this.client.sendFrame(frame);
+      this.inFlight.set(id, sent);
+      for (const frame of encodeBatch(CrdtType.Loro, this.docId, sent === seqs ? updates : sent.map((seq) => this.outbox.get(seq)!), id)) this.client.sendFrame(frame);
     }
     if (this.unsentHead === this.unsent.length) {
       this.unsent = [];
       this.unsentHead = 0;
     }
+  }
+
+  /**
+   * Replaces each run of consecutive local commits among `seqs` (outbox order) with one update
+   * holding all their ops, in the outbox too, and returns the entries left. A backlog (typing
+   * faster than Acks come back, edits made offline) then costs the server, the log and every
+   * other client one import instead of one per commit: importing automerge-paper as batches
+   * of 64 merged updates costs a subscribed Loro document ~3 µs per edit, against ~48 µs as
+   * single-edit updates, and sends 0.6 MB instead of 24 MB.
+   */
+  private mergeRuns(seqs: readonly number[]): number[] {
+    const kept: number[] = [];
+    let run: number[] = [];
+    const endRun = (): void => {
+      if (run.length > 1) {
+        const first = this.spans.get(run[0]!)!;
+        const end = this.spans.get(run.at(-1)!)!.end;
+        const merged = this.doc.export({ mode: 'updates-in-range', spans: [{ id: { peer: first.peer, counter: first.start }, len: end - first.start }] });
+        this.outbox.set(run[0]!, merged); // keeps its place: the outbox is resent in order
+        this.spans.set(run[0]!, { peer: first.peer, start: first.start, end });
+        for (const seq of run.slice(1)) {
+          this.outbox.delete(seq);
+          this.spans.delete(seq);
+        }
+        this.persist();
+      }
+      if (run.length > 0) kept.push(run[0]!);
+      run = [];
+    };
+    for (const seq of seqs) {
+      const span = this.spans.get(seq);
+      const previous = run.length > 0 ? this.spans.get(run.at(-1)!) : undefined;
+      if (span && previous && span.peer === previous.peer && span.start === previous.end) {
+        run.push(seq);
+        continue;
+      }
+      endRun();
+      if (span) run.push(seq);
+      else kept.push(seq);
+    }
+    endRun();
+    return kept;
   }
 
   private acknowledge(refId: BatchId, status: UpdateStatus): void {
@@ -384,6 +457,7 @@ export class ClientRoom {
         const update = this.outbox.get(seq);
         if (update !== undefined) dropped.push(update);
         this.outbox.delete(seq);
+        this.spans.delete(seq);
       }
       this.persist();
       return dropped;

@@ -626,7 +626,9 @@ export async function runCompare(options: {
       result.durableAcks = DURABLE_ACKS[peer.kind];
       for (const [docs, perDoc] of runs('typing') ? loads : []) {
         options.log(`${name}: typing, ${docs! * perDoc!} connections`);
-        result.loads.push(await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs, name === 'tandem-embedded' ? 'in server' : databaseCpu)));
+        const load = await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs, name === 'tandem-embedded' ? 'in server' : databaseCpu));
+        options.log(`${name}: typed ${load.sentPerSecond} updates/s, ${load.latency.n} deliveries timed`);
+        result.loads.push(load);
       }
       if (runs('replay')) {
         options.log(`${name}: trace replay`);
