@@ -318,7 +318,10 @@ export class DocRoom {
       try {
         const status = this.doc.import(update);
         this.imported(status, [update]);
-        if (status.success.size > 0) fresh.push(update);
+        // Relayed even when its ops wait for dependencies this node lacks (an edit it skipped
+        // while nobody was in the room, or one whose message comes later): once those arrive
+        // they complete it here without a relay of it, so a member would never get it.
+        if (broughtSomething(status)) fresh.push(update);
       } catch (error) {
         this.options.log.warn('doc.offered_edit_invalid', { docId: this.docId, error });
       }

@@ -198,6 +198,34 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       reader.close();
     });
 
+    it('an edit ahead of its commit reaches the sockets of a node that lacks what it builds on (found by the seeded fuzz)', async () => {
+      const [a, b] = await startNodes(2, { cuttable: true });
+      const docId = await createDocument(a!);
+      const writer = await RawPeer.connect(a!.wsUrl, a!.token);
+      await writer.joinAndWait(docId);
+      // Node B holds the document loaded, with nobody in it (a socket came and went).
+      const passer = await RawPeer.connect(b!.wsUrl, b!.token);
+      await passer.joinAndWait(docId);
+      passer.close();
+      await waitFor(() => b!.server.metrics.snapshot().connections === 0, { what: 'the socket to leave node B' });
+      // Node A cannot store: the first edit crosses ahead of its commit to B, which has nobody to give it to and skips it.
+      firstNodesDatabase!.cut();
+      const doc = new LoroDoc();
+      const first = writer.update(docId, [edit(doc, 'first')]);
+      const reader = await RawPeer.connect(b!.wsUrl, b!.token);
+      await reader.joinAndWait(docId);
+      // The second edit builds on the first, which B lacks: it waits there for its dependency, and goes to the reader all the same.
+      const secondUpdate = edit(doc, ', second');
+      const second = writer.update(docId, [secondUpdate]);
+      await reader.until(() => reader.updatesFor(docId).some((u) => Buffer.from(u).equals(Buffer.from(secondUpdate))), { what: 'the second edit on node B ahead of its commit' });
+      firstNodesDatabase!.restore();
+      for (const batch of [first, second]) expect((await writer.ackFor(batch)).status).toBe(UpdateStatus.Ok);
+      await reader.until(() => textSeenBy(reader, docId) === 'first, second', { what: 'both edits on node B' });
+      expect(textOf(await storedDoc(db.handle.db, docId))).toBe('first, second');
+      writer.close();
+      reader.close();
+    });
+
     it('an edit sent ahead by a node that dies before storing it is stored when its author sends it again to another node', async () => {
       const { a, b, docId, writer, reader } = await writerAndReader({ cuttable: true });
       firstNodesDatabase!.cut();
