@@ -113,6 +113,8 @@ const SMALL_LOG_BYTES = 64 * 1024;
 const WHOLE_EXPORT_MAX_OPS = 400_000;
 
 const hasPending = (status: ImportStatus): boolean => (status.pending?.size ?? 0) > 0;
+/** Updates waiting for dependencies kept for joiners (see `DocRoom.waiting`). */
+const WAITING_KEPT = 1_000;
 
 /**
  * Whether an import added ops (or left some waiting for dependencies). One that did not was a
@@ -181,6 +183,12 @@ export class DocRoom {
   private whole: { bytes: Uint8Array; since: Uint8Array[] } | null = null;
   /** Some import left ops waiting for dependencies (rare): joiners then get the stored bytes. */
   private mayHavePending = false;
+  /**
+   * Updates whose ops wait here for dependencies (at most WAITING_KEPT): an export of the
+   * oplog leaves them out, so a member that joins meanwhile gets them as they are. When their
+   * dependencies arrive they complete without a relay of their own.
+   */
+  private readonly waiting = new Set<Uint8Array>();
   /** Another node's edits were imported ahead of their commit (see `offerEdits`). */
   private foreignEdits = false;
   /**
@@ -429,6 +437,7 @@ export class DocRoom {
           vv.free();
         }
       }
+      if (this.waiting.size > 0) catchUp = [...catchUp, ...this.stillWaiting()];
       this.members.add(member);
       if (fromStore && this.foreignEdits) this.lateJoiners.add(member);
       return { ok: true, version, catchUp };
@@ -462,6 +471,18 @@ export class DocRoom {
     return { updates: [this.whole.bytes, ...this.whole.since], fromStore: false };
   }
 
+  /** The updates of `waiting` whose ops still wait (the others are dropped from it). */
+  private stillWaiting(): Uint8Array[] {
+    for (const u of this.waiting) {
+      try {
+        if (!hasPending(this.doc.import(u))) this.waiting.delete(u); // complete now: in the oplog's export
+      } catch {
+        this.waiting.delete(u);
+      }
+    }
+    return [...this.waiting];
+  }
+
   private unstoredUpdates(): number {
     return this.inFlight.reduce((n, w) => n + w.updates.length, 0) + this.queue.reduce((n, w) => n + w.updates.length, 0);
   }
@@ -471,7 +492,10 @@ export class DocRoom {
    * the tail gets long), and an update waiting for its dependencies turns the export off.
    */
   private imported(status: ImportStatus | null, updates: readonly Uint8Array[]): void {
-    if (status && hasPending(status)) this.mayHavePending = true;
+    if (status && hasPending(status)) {
+      this.mayHavePending = true;
+      for (const u of updates) if (this.waiting.size < WAITING_KEPT) this.waiting.add(u);
+    }
     if (!this.whole) return;
     this.whole.since.push(...updates);
     if (this.whole.since.length > WHOLE_EXPORT_TAIL) this.whole = null;

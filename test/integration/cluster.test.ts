@@ -198,11 +198,14 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       reader.close();
     });
 
-    it('an edit ahead of its commit reaches the sockets of a node that lacks what it builds on (found by the seeded fuzz)', async () => {
+    it('an edit ahead of its commit reaches the sockets of a node that lacks what it builds on, and so do its joiners (found by the seeded fuzz)', async () => {
       const [a, b] = await startNodes(2, { cuttable: true });
       const docId = await createDocument(a!);
       const writer = await RawPeer.connect(a!.wsUrl, a!.token);
       await writer.joinAndWait(docId);
+      const doc = new LoroDoc();
+      expect((await writer.ackFor(writer.update(docId, [edit(doc, 'zero ')]))).status).toBe(UpdateStatus.Ok);
+      const versionBefore = doc.oplogVersion().encode();
       // Node B holds the document loaded, with nobody in it (a socket came and went).
       const passer = await RawPeer.connect(b!.wsUrl, b!.token);
       await passer.joinAndWait(docId);
@@ -210,20 +213,23 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       await waitFor(() => b!.server.metrics.snapshot().connections === 0, { what: 'the socket to leave node B' });
       // Node A cannot store: the first edit crosses ahead of its commit to B, which has nobody to give it to and skips it.
       firstNodesDatabase!.cut();
-      const doc = new LoroDoc();
       const first = writer.update(docId, [edit(doc, 'first')]);
       const reader = await RawPeer.connect(b!.wsUrl, b!.token);
       await reader.joinAndWait(docId);
       // The second edit builds on the first, which B lacks: it waits there for its dependency, and goes to the reader all the same.
       const secondUpdate = edit(doc, ', second');
       const second = writer.update(docId, [secondUpdate]);
-      await reader.until(() => reader.updatesFor(docId).some((u) => Buffer.from(u).equals(Buffer.from(secondUpdate))), { what: 'the second edit on node B ahead of its commit' });
+      const sameBytes = (u: Uint8Array): boolean => Buffer.from(u).equals(Buffer.from(secondUpdate));
+      await reader.until(() => reader.updatesFor(docId).some(sameBytes), { what: 'the second edit on node B ahead of its commit' });
+      // A socket that joins B now, holding what B holds: the export of B's document leaves out what waits there; it is sent as it is.
+      const joiner = await RawPeer.connect(b!.wsUrl, b!.token);
+      await joiner.joinAndWait(docId, { version: versionBefore });
+      await joiner.until(() => joiner.updatesFor(docId).some(sameBytes), { what: 'the waiting edit in the join answer' });
       firstNodesDatabase!.restore();
       for (const batch of [first, second]) expect((await writer.ackFor(batch)).status).toBe(UpdateStatus.Ok);
-      await reader.until(() => textSeenBy(reader, docId) === 'first, second', { what: 'both edits on node B' });
-      expect(textOf(await storedDoc(db.handle.db, docId))).toBe('first, second');
-      writer.close();
-      reader.close();
+      await reader.until(() => textSeenBy(reader, docId) === 'zero first, second', { what: 'both edits on node B' });
+      expect(textOf(await storedDoc(db.handle.db, docId))).toBe('zero first, second');
+      for (const p of [writer, reader, joiner]) p.close();
     });
 
     it('an edit sent ahead by a node that dies before storing it is stored when its author sends it again to another node', async () => {
