@@ -530,19 +530,23 @@ export class DocRoom {
     const accepted: Uint8Array[] = [];
     const spans: Span[] = [];
     const asSent: Uint8Array[] = [];
+    /** New here and complete: for other nodes, ahead of the commit. */
+    const ahead: Uint8Array[] = [];
     let invalid: string | null = null;
     for (const update of updates) {
       try {
         const status = this.doc.import(update);
         this.imported(status, [update]);
-        for (const [peer, { start, end }] of status.success) spans.push({ peer, start, end });
-        if (hasPending(status)) asSent.push(update);
-        else if (status.success.size === 0 && this.foreignEdits) {
-          // Nothing new, but this room has imported other nodes' edits ahead of their commit:
-          // these ops may be in memory only (their node may have died before storing them, and
-          // this is their author resending). Stored as sent; a duplicate entry costs nothing.
+        if (hasPending(status) || this.foreignEdits) {
+          // Stored as sent, not as an export of what was new here. Ops waiting for dependencies
+          // are not in the oplog's export. And once this room has imported other nodes' edits
+          // ahead of their commit, some of this update's ops may be here in memory only (their
+          // node may have died before storing them, and this is their author resending them,
+          // maybe merged with newer ones): an export of the new part would leave them out and
+          // the Ack would be a lie. A duplicate entry costs nothing.
           asSent.push(update);
-        }
+        } else for (const [peer, { start, end }] of status.success) spans.push({ peer, start, end });
+        if (status.success.size > 0 && !hasPending(status)) ahead.push(update);
         // A pure duplicate brought nothing new: it is already stored or queued.
         if (status.success.size > 0 || asSent.at(-1) === update) accepted.push(update);
       } catch (error) {
@@ -551,7 +555,7 @@ export class DocRoom {
     }
     if (accepted.length > 0) {
       this.relay(accepted, from);
-      this.options.onAccepted(this.docId, asSent.length === 0 ? accepted : accepted.filter((u) => !asSent.includes(u)));
+      if (ahead.length > 0) this.options.onAccepted(this.docId, ahead);
     }
     // A duplicate still takes its place in the queue: it may repeat an update that is queued
     // but not yet committed, and its Ack must not overtake that commit.

@@ -232,6 +232,25 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       for (const p of [writer, reader, joiner]) p.close();
     });
 
+    it('an edit sent ahead by a node that dies is stored when its author resends it merged with newer edits, in a commit of several updates (found by the seeded fuzz)', async () => {
+      const { a, b, docId, writer, reader } = await writerAndReader({ cuttable: true });
+      firstNodesDatabase!.cut();
+      const doc = new LoroDoc();
+      const before = doc.oplogVersion();
+      const ahead = writer.update(docId, [edit(doc, 'ahead')]);
+      await reader.until(() => textSeenBy(reader, docId) === 'ahead', { what: 'the edit on node B ahead of its commit' });
+      await a.close(); // gone with the edit unstored
+      expect(writer.acks.has(ahead)).toBe(false);
+      // The author's client merges its backlog: the lost edit and a newer one as one update, sent with another in one batch (one commit of two updates).
+      edit(doc, ' and newer');
+      const merged = doc.export({ mode: 'update', from: before });
+      const again = await RawPeer.connect(b.wsUrl, b.token);
+      await again.joinAndWait(docId);
+      expect((await again.ackFor(again.update(docId, [merged, edit(doc, ', last')]))).status).toBe(UpdateStatus.Ok);
+      expect(textOf(await storedDoc(db.handle.db, docId))).toBe('ahead and newer, last');
+      for (const p of [writer, reader, again]) p.close();
+    });
+
     it('an edit sent ahead by a node that dies before storing it is stored when its author sends it again to another node', async () => {
       const { a, b, docId, writer, reader } = await writerAndReader({ cuttable: true });
       firstNodesDatabase!.cut();
