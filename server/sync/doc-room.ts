@@ -21,7 +21,7 @@
  * again, and SyncClient re-sends what the server lacks on every join, so the update comes
  * back from whoever saw it. Other nodes still learn of an update only after its COMMIT.
  */
-import { LoroDoc, VersionVector, type ImportStatus, type PeerID } from 'loro-crdt';
+import { LoroDoc, VersionVector, decodeImportBlobMeta, type ImportStatus, type PeerID } from 'loro-crdt';
 import { RoomErrorCode } from '../../shared/protocol/index';
 import type { Logger } from '../logger';
 import { DocumentGoneError, isTransientDatabaseError, type DocStore, type LogEntry, type Snapshot } from './doc-store';
@@ -228,21 +228,24 @@ export class DocRoom {
   static async load(options: DocRoomOptions): Promise<DocRoom> {
     const stored = await options.store.load(options.docId);
     const doc = new LoroDoc();
-    let pending = false;
+    /** Chunks that left ops waiting for dependencies: their updates go to `waiting`. */
+    const waiting: Uint8Array[] = [];
     try {
       if (stored.snapshot) doc.import(stored.snapshot.bytes);
       doc.detach();
       const updates = [...(stored.snapshot?.pending ? [stored.snapshot.pending] : []), ...stored.log.flatMap((e) => e.updates)];
       for (let start = 0; start < updates.length; start += LOAD_CHUNK) {
         await yieldToEventLoop();
-        pending = hasPending(doc.importBatch(updates.slice(start, start + LOAD_CHUNK))) || pending;
+        const chunk = updates.slice(start, start + LOAD_CHUNK);
+        if (hasPending(doc.importBatch(chunk))) waiting.push(...chunk);
       }
     } catch (error) {
       doc.free();
       throw error;
     }
     const room = new DocRoom(options, doc, stored.snapshot, stored.log, stored.headSeq);
-    room.mayHavePending = pending;
+    room.mayHavePending = waiting.length > 0;
+    for (const u of waiting) room.keepWaiting(u);
     return room;
   }
 
@@ -373,11 +376,16 @@ export class DocRoom {
       // Another node folded entries we never read into a snapshot: take the snapshot.
       const before = this.doc.oplogVersion();
       this.doc.import(since.snapshot.bytes);
-      if (since.snapshot.pending && hasPending(this.doc.import(since.snapshot.pending))) this.mayHavePending = true;
       const diff = this.doc.export({ mode: 'update', from: before });
       before.free();
       this.imported(null, [diff]);
       relayed.push(diff);
+      if (since.snapshot.pending) {
+        // What waits for dependencies is not in the export: it goes as it is.
+        const status = this.doc.import(since.snapshot.pending);
+        this.imported(status, [since.snapshot.pending]);
+        if (hasPending(status)) relayed.push(since.snapshot.pending);
+      }
       this.base = since.snapshot;
       for (const entry of this.tail) if (entry.seq <= since.snapshot.seq) this.countTail(entry, -1);
       this.tail = this.tail.filter((e) => e.seq > since.snapshot!.seq);
@@ -471,14 +479,34 @@ export class DocRoom {
     return { updates: [this.whole.bytes, ...this.whole.since], fromStore: false };
   }
 
-  /** The updates of `waiting` whose ops still wait (the others are dropped from it). */
+  /** Keeps an update whose ops wait for dependencies, making room by dropping completed ones. */
+  private keepWaiting(update: Uint8Array): void {
+    if (this.waiting.size >= WAITING_KEPT) this.stillWaiting();
+    if (this.waiting.size < WAITING_KEPT) this.waiting.add(update);
+  }
+
+  /**
+   * The updates of `waiting` whose ops still wait; the others, complete now (and in the oplog's
+   * export), are dropped. Checked against the oplog's version, not by importing them again:
+   * Loro would keep another copy of every change still waiting.
+   */
   private stillWaiting(): Uint8Array[] {
-    for (const u of this.waiting) {
-      try {
-        if (!hasPending(this.doc.import(u))) this.waiting.delete(u); // complete now: in the oplog's export
-      } catch {
-        this.waiting.delete(u);
+    const version = this.doc.oplogVersion();
+    try {
+      for (const u of this.waiting) {
+        let complete = true;
+        try {
+          const meta = decodeImportBlobMeta(u, false);
+          for (const [peer, end] of meta.partialEndVersionVector.toJSON()) if ((version.get(peer) ?? 0) < end) complete = false;
+          meta.partialStartVersionVector.free();
+          meta.partialEndVersionVector.free();
+        } catch {
+          // unreadable: it cannot be waiting in the oplog either
+        }
+        if (complete) this.waiting.delete(u);
       }
+    } finally {
+      version.free();
     }
     return [...this.waiting];
   }
@@ -494,7 +522,7 @@ export class DocRoom {
   private imported(status: ImportStatus | null, updates: readonly Uint8Array[]): void {
     if (status && hasPending(status)) {
       this.mayHavePending = true;
-      for (const u of updates) if (this.waiting.size < WAITING_KEPT) this.waiting.add(u);
+      for (const u of updates) this.keepWaiting(u);
     }
     if (!this.whole) return;
     this.whole.since.push(...updates);

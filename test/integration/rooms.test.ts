@@ -281,6 +281,41 @@ describe.each(backends)('rooms ($name)', (backend) => {
     await waitFor(() => server.server.rooms.loadedDocuments === 0, { what: 'the room to unload after close' });
   });
 
+  it('an update stored while waiting for its dependency reaches a socket that joins after a reload (the export leaves it out)', async () => {
+    const docId = await createDocument(server);
+    const writer = await RawPeer.connect(server.wsUrl, server.token);
+    await writer.joinAndWait(docId);
+    const doc = new LoroDoc();
+    const edit = (text: string): Uint8Array => {
+      const before = doc.oplogVersion();
+      doc.getText(TEXT).insert(doc.getText(TEXT).length, text);
+      doc.commit();
+      return doc.export({ mode: 'update', from: before });
+    };
+    const base = edit('base ');
+    expect((await writer.ackFor(writer.update(docId, [base]))).status).toBe(UpdateStatus.Ok);
+    const baseVersion = doc.oplogVersion().encode();
+    const middle = edit('middle ');
+    // Sent without the edit it builds on: stored as sent, acknowledged, and waiting.
+    expect((await writer.ackFor(writer.update(docId, [edit('end')]))).status).toBe(UpdateStatus.Ok);
+    writer.close();
+    await waitFor(() => server.server.rooms.loadedDocuments === 0, { what: 'the room to unload' });
+    // Reloaded from storage; a reader that holds the base joins with its version.
+    const reader = await RawPeer.connect(server.wsUrl, server.token);
+    await reader.joinAndWait(docId, { version: baseVersion });
+    const late = await RawPeer.connect(server.wsUrl, server.token);
+    await late.joinAndWait(docId);
+    expect((await late.ackFor(late.update(docId, [middle]))).status).toBe(UpdateStatus.Ok);
+    // The missing edit completes the waiting one on the server without a relay of it: the reader had it from its join.
+    await reader.until(() => {
+      const seen = new LoroDoc();
+      seen.importBatch([base, ...reader.updatesFor(docId)]);
+      return textOf(seen) === 'base middle end';
+    }, { what: 'the whole text on the reader' });
+    reader.close();
+    late.close();
+  });
+
   it('relays presence to the others and gives a newcomer the current state', async () => {
     const docId = await createDocument(server);
     const [a, b] = await Promise.all([RawPeer.connect(server.wsUrl, server.token), RawPeer.connect(server.wsUrl, server.token)]);
