@@ -417,19 +417,18 @@ export class ClientRoom {
     const kept: number[] = [];
     let run: number[] = [];
     const endRun = (): void => {
-      if (run.length > 1) {
+      const merged = run.length > 1 ? this.mergedRun(run) : null;
+      if (merged) {
         const first = this.spans.get(run[0]!)!;
-        const end = this.spans.get(run.at(-1)!)!.end;
-        const merged = this.doc.export({ mode: 'updates-in-range', spans: [{ id: { peer: first.peer, counter: first.start }, len: end - first.start }] });
         this.outbox.set(run[0]!, merged); // keeps its place: the outbox is resent in order
-        this.spans.set(run[0]!, { peer: first.peer, start: first.start, end });
+        this.spans.set(run[0]!, { peer: first.peer, start: first.start, end: this.spans.get(run.at(-1)!)!.end });
         for (const seq of run.slice(1)) {
           this.outbox.delete(seq);
           this.spans.delete(seq);
         }
         this.persist();
-      }
-      if (run.length > 0) kept.push(run[0]!);
+        kept.push(run[0]!);
+      } else kept.push(...run);
       run = [];
     };
     for (const seq of seqs) {
@@ -445,6 +444,18 @@ export class ClientRoom {
     }
     endRun();
     return kept;
+  }
+
+  /** One update with the ops of a run of entries, or null (reported) if Loro cannot export it: they go as they are. */
+  private mergedRun(run: readonly number[]): Uint8Array | null {
+    const first = this.spans.get(run[0]!)!;
+    const end = this.spans.get(run.at(-1)!)!.end;
+    try {
+      return this.doc.export({ mode: 'updates-in-range', spans: [{ id: { peer: first.peer, counter: first.start }, len: end - first.start }] });
+    } catch (error) {
+      this.client.reportError(error);
+      return null;
+    }
   }
 
   private acknowledge(refId: BatchId, status: UpdateStatus): void {
