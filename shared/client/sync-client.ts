@@ -378,7 +378,6 @@ export class ClientRoom {
     if (this.status !== 'live' || this.permission !== 'write' || !this.client.isOpen) return;
     while (this.inFlight.size < this.client.maxInFlight && this.unsentHead < this.unsent.length) {
       const seqs: number[] = [];
-      const updates: Uint8Array[] = [];
       let bytes = 0;
       while (this.unsentHead < this.unsent.length) {
         const seq = this.unsent[this.unsentHead]!;
@@ -389,7 +388,6 @@ export class ClientRoom {
         }
         if (seqs.length > 0 && bytes + packedSize(update) > BATCH_PAYLOAD_BYTES) break;
         seqs.push(seq);
-        updates.push(update);
         bytes += packedSize(update);
         this.unsentHead++;
       }
@@ -397,7 +395,7 @@ export class ClientRoom {
       const sent = seqs.length > 1 ? this.mergeRuns(seqs) : seqs;
       const id = newBatchId();
       this.inFlight.set(id, sent);
-      for (const frame of encodeBatch(CrdtType.Loro, this.docId, sent === seqs ? updates : sent.map((seq) => this.outbox.get(seq)!), id)) this.client.sendFrame(frame);
+      for (const frame of encodeBatch(CrdtType.Loro, this.docId, sent.map((seq) => this.outbox.get(seq)!), id)) this.client.sendFrame(frame);
     }
     if (this.unsentHead === this.unsent.length) {
       this.unsent = [];
@@ -419,9 +417,8 @@ export class ClientRoom {
     const endRun = (): void => {
       const merged = run.length > 1 ? this.mergedRun(run) : null;
       if (merged) {
-        const first = this.spans.get(run[0]!)!;
-        this.outbox.set(run[0]!, merged); // keeps its place: the outbox is resent in order
-        this.spans.set(run[0]!, { peer: first.peer, start: first.start, end: this.spans.get(run.at(-1)!)!.end });
+        this.outbox.set(run[0]!, merged.update); // keeps its place: the outbox is resent in order
+        this.spans.set(run[0]!, merged.span);
         for (const seq of run.slice(1)) {
           this.outbox.delete(seq);
           this.spans.delete(seq);
@@ -446,12 +443,12 @@ export class ClientRoom {
     return kept;
   }
 
-  /** One update with the ops of a run of entries, or null (reported) if Loro cannot export it: they go as they are. */
-  private mergedRun(run: readonly number[]): Uint8Array | null {
-    const first = this.spans.get(run[0]!)!;
-    const end = this.spans.get(run.at(-1)!)!.end;
+  /** One update with the ops of a run of entries, and their span; null (reported) if Loro cannot export it: they go as they are. */
+  private mergedRun(run: readonly number[]): { update: Uint8Array; span: OpSpan } | null {
+    const { peer, start } = this.spans.get(run[0]!)!;
+    const span = { peer, start, end: this.spans.get(run.at(-1)!)!.end };
     try {
-      return this.doc.export({ mode: 'updates-in-range', spans: [{ id: { peer: first.peer, counter: first.start }, len: end - first.start }] });
+      return { update: this.doc.export({ mode: 'updates-in-range', spans: [{ id: { peer, counter: start }, len: span.end - start }] }), span };
     } catch (error) {
       this.client.reportError(error);
       return null;

@@ -68,3 +68,11 @@ export function* patchesOf(trace: SequentialTrace): Generator<Patch> {
 export function textOf(doc: LoroDoc): string {
   return doc.getText(TEXT).toString();
 }
+
+/** Appends `text` to a document's text in one commit; returns that commit's update. */
+export function appendEdit(doc: LoroDoc, text: string): Uint8Array {
+  const before = doc.oplogVersion();
+  doc.getText(TEXT).insert(doc.getText(TEXT).length, text);
+  doc.commit();
+  return doc.export({ mode: 'update', from: before });
+}

@@ -20,7 +20,7 @@ import { RawPeer } from '../helpers/raw-peer';
 import { storedDoc } from '../helpers/stored';
 import { createDocument, signUp, startTestServer, testLogLevel, type RunningServer } from '../helpers/test-server';
 import { TcpProxy } from '../helpers/tcp-proxy';
-import { TEXT, textOf } from '../helpers/traces';
+import { appendEdit, textOf } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
 
 const redisUrl = process.env.TANDEM_TEST_REDIS_URL;
@@ -57,13 +57,6 @@ function textSeenBy(peer: RawPeer, docId: string): string {
   const seen = new LoroDoc();
   seen.importBatch(peer.updatesFor(docId));
   return textOf(seen);
-}
-
-function edit(doc: LoroDoc, text: string): Uint8Array {
-  const before = doc.oplogVersion();
-  doc.getText(TEXT).insert(doc.getText(TEXT).length, text);
-  doc.commit();
-  return doc.export({ mode: 'update', from: before });
 }
 
 describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind) => {
@@ -139,7 +132,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     const doc = new LoroDoc();
     const sent = peers.map(() => [] as Uint8Array[]);
     for (let i = 0; i < 20; i++) {
-      const update = edit(doc, `${i} `);
+      const update = appendEdit(doc, `${i} `);
       sent[i % 3]!.push(update);
       expect((await peers[i % 3]!.ackFor(peers[i % 3]!.update(docId, [update]))).status).toBe(UpdateStatus.Ok);
     }
@@ -173,7 +166,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       try {
         await isLocked;
         const doc = new LoroDoc();
-        const batch = writer.update(docId, [edit(doc, 'ahead of its commit')]);
+        const batch = writer.update(docId, [appendEdit(doc, 'ahead of its commit')]);
         await reader.until(() => textSeenBy(reader, docId) === 'ahead of its commit', { what: 'the edit on node B before its commit' });
         expect(writer.acks.has(batch)).toBe(false); // not stored yet: node A's commit is still waiting
         // Joining node B now: the answer comes from what B has stored, which lacks the edit.
@@ -185,7 +178,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
         // The committed entry crosses with its doorbell: node B gives it to the late joiner only.
         await late.until(() => textSeenBy(late, docId) === 'ahead of its commit', { what: 'the committed entry for the late joiner' });
         // A second edit behind it on the same sockets: the first reader sees it, and no copy of the first.
-        expect((await writer.ackFor(writer.update(docId, [edit(doc, ', then one more')]))).status).toBe(UpdateStatus.Ok);
+        expect((await writer.ackFor(writer.update(docId, [appendEdit(doc, ', then one more')]))).status).toBe(UpdateStatus.Ok);
         await reader.until(() => textSeenBy(reader, docId) === 'ahead of its commit, then one more', { what: 'the second edit' });
         expect(reader.updatesFor(docId)).toHaveLength(2);
         late.close();
@@ -204,7 +197,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       const writer = await RawPeer.connect(a!.wsUrl, a!.token);
       await writer.joinAndWait(docId);
       const doc = new LoroDoc();
-      expect((await writer.ackFor(writer.update(docId, [edit(doc, 'zero ')]))).status).toBe(UpdateStatus.Ok);
+      expect((await writer.ackFor(writer.update(docId, [appendEdit(doc, 'zero ')]))).status).toBe(UpdateStatus.Ok);
       const versionBefore = doc.oplogVersion().encode();
       // Node B holds the document loaded, with nobody in it (a socket came and went).
       const passer = await RawPeer.connect(b!.wsUrl, b!.token);
@@ -213,11 +206,11 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       await waitFor(() => b!.server.metrics.snapshot().connections === 0, { what: 'the socket to leave node B' });
       // Node A cannot store: the first edit crosses ahead of its commit to B, which has nobody to give it to and skips it.
       firstNodesDatabase!.cut();
-      const first = writer.update(docId, [edit(doc, 'first')]);
+      const first = writer.update(docId, [appendEdit(doc, 'first')]);
       const reader = await RawPeer.connect(b!.wsUrl, b!.token);
       await reader.joinAndWait(docId);
       // The second edit builds on the first, which B lacks: it waits there for its dependency, and goes to the reader all the same.
-      const secondUpdate = edit(doc, ', second');
+      const secondUpdate = appendEdit(doc, ', second');
       const second = writer.update(docId, [secondUpdate]);
       const sameBytes = (u: Uint8Array): boolean => Buffer.from(u).equals(Buffer.from(secondUpdate));
       await reader.until(() => reader.updatesFor(docId).some(sameBytes), { what: 'the second edit on node B ahead of its commit' });
@@ -237,16 +230,16 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       firstNodesDatabase!.cut();
       const doc = new LoroDoc();
       const before = doc.oplogVersion();
-      const ahead = writer.update(docId, [edit(doc, 'ahead')]);
+      const ahead = writer.update(docId, [appendEdit(doc, 'ahead')]);
       await reader.until(() => textSeenBy(reader, docId) === 'ahead', { what: 'the edit on node B ahead of its commit' });
       await a.close(); // gone with the edit unstored
       expect(writer.acks.has(ahead)).toBe(false);
       // The author's client merges its backlog: the lost edit and a newer one as one update, sent with another in one batch (one commit of two updates).
-      edit(doc, ' and newer');
+      appendEdit(doc, ' and newer');
       const merged = doc.export({ mode: 'update', from: before });
       const again = await RawPeer.connect(b.wsUrl, b.token);
       await again.joinAndWait(docId);
-      expect((await again.ackFor(again.update(docId, [merged, edit(doc, ', last')]))).status).toBe(UpdateStatus.Ok);
+      expect((await again.ackFor(again.update(docId, [merged, appendEdit(doc, ', last')]))).status).toBe(UpdateStatus.Ok);
       expect(textOf(await storedDoc(db.handle.db, docId))).toBe('ahead and newer, last');
       for (const p of [writer, reader, again]) p.close();
     });
@@ -254,7 +247,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     it('an edit sent ahead by a node that dies before storing it is stored when its author sends it again to another node', async () => {
       const { a, b, docId, writer, reader } = await writerAndReader({ cuttable: true });
       firstNodesDatabase!.cut();
-      const update = edit(new LoroDoc(), 'in memory only');
+      const update = appendEdit(new LoroDoc(), 'in memory only');
       const batch = writer.update(docId, [update]);
       await reader.until(() => textSeenBy(reader, docId) === 'in memory only', { what: 'the edit on node B ahead of its commit' });
       await a.close(); // node A goes away with the edit unstored (its database unreachable)
@@ -279,7 +272,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     firstNodesDatabase!.cut();
     const before = a!.server.metrics.snapshot().otherNodes;
     const doc = new LoroDoc();
-    for (let i = 0; i < 5; i++) expect((await writer.ackFor(writer.update(docId, [edit(doc, `${i} `)]))).status).toBe(UpdateStatus.Ok);
+    for (let i = 0; i < 5; i++) expect((await writer.ackFor(writer.update(docId, [appendEdit(doc, `${i} `)]))).status).toBe(UpdateStatus.Ok);
     await reader.until(() => textSeenBy(reader, docId) === '0 1 2 3 4 ', { what: 'the other node’s edits' });
     // On Redis the edits also crossed ahead of their commits; the commits themselves came with the doorbells.
     await waitFor(() => a!.server.metrics.snapshot().otherNodes.entriesFromDoorbells - before.entriesFromDoorbells === 5, { what: 'five entries from doorbells' });
@@ -293,7 +286,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     busesOf[1]!.dropDoorbells = true;
     const doc = new LoroDoc();
     const started = performance.now();
-    expect((await writer.ackFor(writer.update(docId, [edit(doc, 'no doorbell')]))).status).toBe(UpdateStatus.Ok);
+    expect((await writer.ackFor(writer.update(docId, [appendEdit(doc, 'no doorbell')]))).status).toBe(UpdateStatus.Ok);
     await reader.until(() => textSeenBy(reader, docId) === 'no doorbell', { what: 'the edit without its doorbell', timeoutMs: 3_000 });
     // Within one check period (300 ms here), plus the read.
     expect(performance.now() - started).toBeLessThan(1_500);
@@ -312,8 +305,8 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     const dbDoc = new LoroDoc();
     const batches = [];
     for (let i = 0; i < 100; i++) {
-      batches.push({ peer: pa, id: pa.update(docId, [edit(da, 'a')]) });
-      batches.push({ peer: pb, id: pb.update(docId, [edit(dbDoc, 'b')]) });
+      batches.push({ peer: pa, id: pa.update(docId, [appendEdit(da, 'a')]) });
+      batches.push({ peer: pb, id: pb.update(docId, [appendEdit(dbDoc, 'b')]) });
     }
     for (const { peer, id } of batches) expect((await peer.ackFor(id)).status).toBe(UpdateStatus.Ok);
     const stored = textOf(await storedDoc(db.handle.db, docId));
@@ -391,7 +384,7 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
 
     // An edit still crosses from node A to node B.
     const doc = new LoroDoc();
-    expect((await writer.ackFor(writer.update(docId, [edit(doc, 'still serving')]))).status).toBe(UpdateStatus.Ok);
+    expect((await writer.ackFor(writer.update(docId, [appendEdit(doc, 'still serving')]))).status).toBe(UpdateStatus.Ok);
     await reader.until(() => textSeenBy(reader, docId) === 'still serving', { what: 'the edit after the malformed messages' });
     writer.close();
     reader.close();

@@ -16,7 +16,7 @@ import { nodeSyncClient } from '../helpers/clients';
 import { RawPeer } from '../helpers/raw-peer';
 import { storedDoc } from '../helpers/stored';
 import { createDocument, startTestServer, type RunningServer } from '../helpers/test-server';
-import { TEXT, textOf } from '../helpers/traces';
+import { TEXT, appendEdit, textOf } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
 
 describe.each(backends)('rooms ($name)', (backend) => {
@@ -286,12 +286,7 @@ describe.each(backends)('rooms ($name)', (backend) => {
     const writer = await RawPeer.connect(server.wsUrl, server.token);
     await writer.joinAndWait(docId);
     const doc = new LoroDoc();
-    const edit = (text: string): Uint8Array => {
-      const before = doc.oplogVersion();
-      doc.getText(TEXT).insert(doc.getText(TEXT).length, text);
-      doc.commit();
-      return doc.export({ mode: 'update', from: before });
-    };
+    const edit = (text: string): Uint8Array => appendEdit(doc, text);
     const base = edit('base ');
     expect((await writer.ackFor(writer.update(docId, [base]))).status).toBe(UpdateStatus.Ok);
     const baseVersion = doc.oplogVersion().encode();
