@@ -58,7 +58,7 @@ class PGliteConnection implements DatabaseConnection {
     };
   }
 
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: a generator only because Kysely's interface asks for one; it never streams
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming queries are not supported on embedded Postgres');
   }
@@ -89,10 +89,7 @@ class PGliteDriver implements Driver {
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const modes = [
-      settings.isolationLevel ? `isolation level ${settings.isolationLevel}` : undefined,
-      settings.accessMode,
-    ].filter(Boolean);
+    const modes = [settings.isolationLevel ? `isolation level ${settings.isolationLevel}` : undefined, settings.accessMode].filter(Boolean);
     await connection.executeQuery(CompiledQuery.raw(`begin${modes.length ? ` ${modes.join(' ')}` : ''}`));
   }
 

@@ -4,6 +4,7 @@
  * I/O, so on the main thread a stream of commits starves the event loop (measured: 0.5 s
  * stalls under 50 writers). Here it runs on its own thread, in parallel with the sync rooms.
  */
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import type { PGliteErrorData, PGliteReply, PGliteRequest, PGliteWorkerOptions } from './pglite-protocol';
@@ -12,7 +13,34 @@ const BYTEA_OID = 17;
 const options = workerData as PGliteWorkerOptions;
 const port = parentPort!;
 
+// PGlite's emscripten file system creates files 0666 and folders 0777 and chmods them so
+// (Postgres's own umask is a stub there); process.umask() cannot be set in a worker. This
+// thread runs nothing but PGlite, so its file-system calls here drop group and other bits:
+// the data folder stays its owner's only (data-dir.ts fixes folders made before).
+const OWNER_ONLY = 0o700;
+const ownerOnly = (mode: unknown): unknown => (typeof mode === 'number' ? mode & OWNER_ONLY : mode);
+const { writeFileSync, mkdirSync, chmodSync, fchmodSync, openSync } = fs;
+Object.assign(fs, {
+  writeFileSync: (path: fs.PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView, opts?: fs.WriteFileOptions) =>
+    writeFileSync(path, data, typeof opts === 'object' && opts !== null ? { ...opts, mode: ownerOnly(opts.mode) as number | undefined } : opts),
+  mkdirSync: (path: fs.PathLike, opts?: fs.Mode | fs.MakeDirectoryOptions | null) =>
+    mkdirSync(path, typeof opts === 'object' && opts !== null ? { ...opts, mode: ownerOnly(opts.mode) as fs.Mode | undefined } : (ownerOnly(opts) as fs.Mode)),
+  chmodSync: (path: fs.PathLike, mode: fs.Mode) => chmodSync(path, ownerOnly(mode) as fs.Mode),
+  fchmodSync: (fd: number, mode: fs.Mode) => fchmodSync(fd, ownerOnly(mode) as fs.Mode),
+  openSync: (path: fs.PathLike, flags: fs.OpenMode = 'r', mode?: fs.Mode | null) => openSync(path, flags, ownerOnly(mode) as fs.Mode | null | undefined),
+});
+
+/**
+ * Postgres's memory settings for an embedded server. PGlite starts with 160 MB of shared
+ * buffers, a large part of the embedded server's idle RSS; one single-user backend needs far
+ * less, and pages it does not cache stay in the kernel's page cache (PGlite reads the data
+ * folder through the file system). 32 MB, not 16: at 16 MB, 50 writers' commits took ~1.6×
+ * as long (the log's index and heap pages no longer fit). Big sites run on real Postgres.
+ */
+const EMBEDDED_POSTGRES_CONF = ['shared_buffers = 32MB', 'temp_buffers = 1MB', 'maintenance_work_mem = 16MB'];
+
 const ready = PGlite.create({
+  postgresqlconf: EMBEDDED_POSTGRES_CONF,
   ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   ...(options.loadDataDir ? { loadDataDir: new Blob([options.loadDataDir]) } : {}),
   // PGlite's own bytea handling converts byte by byte in JS. Send bytes as binary parameters

@@ -4,9 +4,9 @@ import type pg from 'pg';
 
 /**
  * Starts a statement that runs as a named prepared statement on `pg` (parsed and planned once
- * per connection): for the few hot statements whose text takes a bounded number of shapes. Postgres
- * spends about half of a one-row log append parsing and planning it (0.39 vs 0.18 ms a commit,
- * pgbench here). A comment, so the same text runs unprepared anywhere else (embedded Postgres).
+ * per connection): for the few hot statements whose text takes a bounded number of shapes.
+ * Postgres spends about half of a one-row log append parsing and planning it (figures:
+ * bench-results/README.md). A comment, so the same text runs unprepared anywhere else (embedded Postgres).
  */
 export const PREPARED = '/* prepared */ ';
 

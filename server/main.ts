@@ -3,6 +3,7 @@
  * sharing one port, to use every core of the machine. Configured from the environment.
  */
 import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, readConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { createTandemServer } from './tandem-server';
@@ -12,7 +13,6 @@ const RESTART_DELAY_MS = 1_000;
 
 async function runNode(config: Readonly<Config>, log: Logger): Promise<void> {
   const server = await createTandemServer({ config, log });
-  await server.listen();
   let signals = 0;
   const stop = (signal: string): void => {
     if (++signals > 1) process.exit(1); // a second Ctrl-C does not wait
@@ -25,12 +25,17 @@ async function runNode(config: Readonly<Config>, log: Logger): Promise<void> {
       },
     );
   };
+  // Before listening: whoever reads `server.listening` may signal at once, and a signal without
+  // a handler kills the process on the spot (nothing written, exit by signal).
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  await server.listen();
 }
 
 /** Forks the nodes, replaces crashed ones, and on SIGTERM/SIGINT stops them all. */
 function runPrimary(config: Readonly<Config>, log: Logger): void {
+  // Nodes run this module itself (dist/main.js when built), not whatever script imported it.
+  cluster.setupPrimary({ exec: fileURLToPath(import.meta.url) });
   let stopping = false;
   const fork = (): void => {
     cluster.fork();

@@ -7,24 +7,29 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { openDatabase, type DatabaseHandle } from '../db/open-database';
 import type { Config } from './config';
+import { serveAdminSocket } from './admin/admin-socket';
 import { createApp } from './http/app';
+import { listenForMetrics, type MetricsListener } from './http/metrics-endpoint';
+import { countMessages } from './cluster/counted-bus';
+import { HostPolicy } from './auth/host-policy';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AccountService } from './access/accounts';
 import { DocumentService } from './access/documents';
 import { LocalAccessEventBus, type AccessEventBus } from './auth/access-events';
 import { AccessTokenService } from './auth/access-tokens';
-import { LoginThrottle } from './auth/login-throttle';
+import { LoginThrottle, SignUpThrottle } from './auth/login-throttle';
+import { PasswordHasher } from './auth/password-hasher';
 import { SessionService } from './auth/sessions';
 import { SyncTicketService } from './auth/sync-tickets';
+import { revealGeneratedPassword } from './auth/reveal-password';
 import { randomSecret } from './auth/secrets';
 import { LocalBus, type Bus } from './cluster/bus';
 import { ClusterAccessEventBus, ClusterLink } from './cluster/cluster-link';
-import { PostgresBus } from './cluster/postgres-bus';
-import { RedisBus } from './cluster/redis-bus';
 import type { Services } from './http/services';
 import { DocumentAuthorizer, type JoinAuthorizer } from './sync/authorizer';
 import { WorkerCompactor } from './sync/compactor';
+import { HistoryService } from './history/history-service';
 import { DocStore } from './sync/doc-store';
 import { GroupLogWriter } from './sync/log-writer';
 import { RoomRegistry } from './sync/room-registry';
@@ -39,6 +44,8 @@ export interface TandemServerOptions {
   authorizer?: JoinAuthorizer;
   /** Replaces the bus chosen by `config.cluster` (tests). */
   bus?: Bus;
+  /** Where a generated admin password is shown: default stderr when it is a terminal, else a file. */
+  terminal?: NodeJS.WritableStream | null;
 }
 
 /** The bus `config.cluster` asks for, connected. */
@@ -49,12 +56,15 @@ async function startBus(config: Readonly<Config>, database: DatabaseHandle, log:
       return new LocalBus(nodeId);
     case 'postgres': {
       if (config.database.kind !== 'postgres') throw new Error('the Postgres bus needs DATABASE_URL');
-      const bus = new PostgresBus(nodeId, { url: config.database.url, db: database.db, log });
+      // Loaded only when used: pg and ioredis add ~15 and ~24 MB to a node that never needs them.
+      const { PostgresBus } = await import('./cluster/postgres-bus');
+      const bus = new PostgresBus(nodeId, { url: config.database.url, db: database.db, log, channel: config.cluster.channel });
       await bus.start();
       return bus;
     }
     case 'redis': {
-      const bus = new RedisBus(nodeId, { url: config.cluster.redisUrl!, log });
+      const { RedisBus } = await import('./cluster/redis-bus');
+      const bus = new RedisBus(nodeId, { url: config.cluster.redisUrl!, log, channel: config.cluster.channel });
       await bus.start();
       return bus;
     }
@@ -69,6 +79,8 @@ export interface TandemServer {
   readonly metrics: Metrics;
   readonly services: Services;
   readonly link: ClusterLink;
+  /** `/metrics` on TANDEM_METRICS_ADDR once listening (null without one). */
+  readonly metricsUrl: string | null;
   /** Listens on `config.port` (0 = any free port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, writes what was accepted, closes sockets and the database. */
@@ -80,6 +92,8 @@ const READY_TIMEOUT_MS = 1_000;
 export async function createTandemServer(options: TandemServerOptions): Promise<TandemServer> {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
+  // The closures read `sync`, `rooms` and `compactor` only when metrics are taken, after they exist.
+  const metrics: Metrics = new Metrics({ connections: () => sync.connectionCount, loadedDocuments: () => rooms.loadedDocuments, heavyWork: () => compactor.activity });
   const database =
     options.database ??
     (await openDatabase(
@@ -88,18 +102,22 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
             kind: 'postgres',
             url: config.database.url,
             poolSize: config.database.poolSize,
-            onIdleError: (error) => log.warn('db.idle_client_error', { error }),
+            onIdleError: (error) => {
+              log.warn('db.idle_client_error', { error });
+              metrics.databaseError('idle_connection');
+            },
           }
-        : { kind: 'embedded', dataDir: config.database.dataDir },
+        : { kind: 'embedded', dataDir: config.database.dataDir, role: 'tandem server' },
     ));
-  const compactor = new WorkerCompactor();
+  database.onQueryError((kind) => metrics.databaseError(kind));
+  const compactor = new WorkerCompactor({ timeoutMs: config.sync.heavyWorkTimeoutMs });
   // Group commit across documents (see log-writer.ts), embedded or pooled alike.
   const writer = new GroupLogWriter(database.db);
-  const store = new DocStore(database.db, writer, compactor);
-  const bus = options.bus ?? (await startBus(config, database, log));
+  const store = new DocStore(database.db, writer, compactor, { historyDays: config.sync.historyDays });
+  const ownBus = options.bus ?? (await startBus(config, database, log));
+  // One node alone sends nothing anywhere: nothing to count.
+  const bus = ownBus instanceof LocalBus ? ownBus : countMessages(ownBus, metrics);
   const link = new ClusterLink(bus, database.db, { headCheckMs: config.cluster.headCheckMs, log });
-  // The closures read `sync` and `rooms` only when metrics are taken, after both exist.
-  const metrics: Metrics = new Metrics({ connections: () => sync.connectionCount, loadedDocuments: () => rooms.loadedDocuments });
   const rooms: RoomRegistry = new RoomRegistry({
     store,
     log,
@@ -111,30 +129,69 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     onAccepted: (docId, updates) => link.accepted(docId, updates),
     onPresence: (docId, updates) => link.presence(docId, updates),
     onOtherNodesEntry: (source) => metrics.otherNodes(source),
+    presence: { maxEntryBytes: config.sync.maxPresenceEntryBytes, maxEntriesPerSocket: config.sync.maxPresenceEntriesPerSocket },
+    onRelayed: (updates, sockets) => metrics.relayed(updates, sockets),
+    onCommitDuration: (seconds) => metrics.commitDuration(seconds),
   });
   link.attach(rooms);
-  const events: AccessEventBus = bus instanceof LocalBus ? new LocalAccessEventBus() : new ClusterAccessEventBus(bus);
-  const sessions = new SessionService(database.db, events);
+  const events: AccessEventBus = ownBus instanceof LocalBus ? new LocalAccessEventBus() : new ClusterAccessEventBus(bus);
+  const sessions = new SessionService(database.db, events, config.auth.sessionMaxAgeMs);
   const tokens = new AccessTokenService(database.db, events);
   const tickets = new SyncTicketService(database.db);
+  const hasher = new PasswordHasher({ cost: { log2N: config.auth.passwordCost, r: 8, p: 1 }, concurrency: config.auth.hashConcurrency, maxQueued: config.auth.hashQueue });
   const accounts = new AccountService({
     db: database.db,
     sessions,
+    tokens,
     throttle: new LoginThrottle(database.db),
+    signUps: new SignUpThrottle(database.db, config.auth.signUpsPerAddressPerHour),
     events,
-    cost: { log2N: config.auth.passwordCost, r: 8, p: 1 },
+    hasher,
+    log,
+    onAuthFailure: (reason) => metrics.authFailure(reason),
   });
-  const documents = new DocumentService(database.db, events);
+  const documents = new DocumentService(database.db, events, { quotas: config.quotas, maxDocumentTextBytes: config.sync.maxDocumentTextBytes, heavy: compactor });
+  const history = new HistoryService({
+    db: database.db,
+    documents,
+    heavy: compactor,
+    rooms,
+    updateLimits: { maxOps: config.sync.maxOpsPerUpdate, maxAtoms: config.sync.maxDocumentTextBytes },
+    maxDocumentTextBytes: config.sync.maxDocumentTextBytes,
+  });
   const authorizer = options.authorizer ?? new DocumentAuthorizer(database.db);
-  const sync = new SyncEndpoint({ rooms, authorizer, options: config.sync, log, auth: config.auth, sessions, tokens, tickets, events });
+  const hosts = new HostPolicy({ publicUrl: config.auth.publicUrl, host: config.host });
+  const sync = new SyncEndpoint({
+    hosts,
+    rooms,
+    authorizer,
+    options: config.sync,
+    log,
+    auth: config.auth,
+    sessions,
+    tokens,
+    tickets,
+    events,
+    onLimit: (limit) => metrics.limitHit(limit),
+    checkSnapshot: (bytes, limits) => compactor.checkSnapshot(bytes, limits),
+    onRefused: (reason) => metrics.limitHit(reason),
+    onAccepted: (updates) => metrics.updatesAcceptedFrom(updates),
+    onAcked: (seconds) => metrics.ackLatency(seconds),
+    onAuthFailure: (reason) => metrics.authFailure(reason),
+  });
 
   if (config.auth.adminEmail) {
     const { user, generatedPassword, created } = await accounts.ensureAdmin(config.auth.adminEmail, config.auth.adminPassword);
-    if (created) {
-      log.info('admin.created', { email: user.email, ...(generatedPassword ? { password: generatedPassword, note: 'shown once; change it at /account' } : {}) });
-    }
+    if (created && generatedPassword) {
+      const reveal = await revealGeneratedPassword({
+        email: user.email,
+        password: generatedPassword,
+        terminal: options.terminal !== undefined ? options.terminal : process.stderr.isTTY ? process.stderr : null,
+        dataDir: config.dataDir,
+      });
+      log.info('admin.created', { email: user.email, generatedPasswordIs: reveal.kind === 'file' ? `written to ${reveal.path} (mode 0600); delete it once read` : 'shown on the terminal' });
+    } else if (created) log.info('admin.created', { email: user.email });
   }
-
 
   const isReady = async (): Promise<boolean> => {
     const probe = sql`select 1`.execute(database.db).then(
@@ -154,15 +211,32 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     tokens,
     tickets,
     accounts,
+    hasher,
     documents,
+    history,
     metrics,
+    hosts,
     compact: async (docId) => {
       const snapshot = await store.compact(docId);
       return snapshot ? { seq: snapshot.seq, bytes: snapshot.bytes.length } : null;
     },
   };
-  const app = createApp({ services, isReady, metrics: config.exposeMetrics ? metrics : null });
-  const http = createServer(app.callback());
+  // `npm run admin` reaches this process through the data folder it holds (embedded only).
+  const lock = database.dataDirLock;
+  const closeAdminSocket = lock ? await serveAdminSocket(lock.dataDir, { db: database.db, accounts }, log) : null;
+  const app = createApp({ services, isReady, metrics });
+  let metricsListener: MetricsListener | null = null;
+  // Far below Node's defaults (60 s for headers, 300 s for a request): a client that sends a
+  // byte a minute must not hold a socket that long. Node checks them every
+  // `connectionsCheckingInterval` (30 s by default), so that is tightened too.
+  const http = createServer(
+    {
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
+    app.callback(),
+  );
   http.on('upgrade', (req, socket, head) => {
     // Not `new URL`: a malformed request target would throw here, outside any handler.
     const path = (req.url ?? '/').split('?')[0];
@@ -174,12 +248,10 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       sync.stopAccepting();
+      await closeAdminSocket?.();
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       // Accepted updates are written (and acknowledged) before sockets close, within a limit.
-      const flushed = await Promise.race([
-        rooms.flushAll().then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref()),
-      ]);
+      const flushed = await Promise.race([rooms.flushAll().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref())]);
       if (!flushed) log.warn('server.shutdown_unflushed', { timeoutMs: config.shutdownTimeoutMs });
       await sync.closeAll();
       http.closeAllConnections();
@@ -187,6 +259,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
       rooms.closeAll();
       link.close();
       await bus.close();
+      await metricsListener?.close();
       metrics.close();
       await compactor.close();
       if (!options.database) await database.close();
@@ -201,16 +274,27 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     metrics,
     services,
     link,
-    listen: () =>
-      new Promise<number>((resolve, reject) => {
+    get metricsUrl() {
+      return metricsListener?.url ?? null;
+    },
+    listen: async () => {
+      if (config.metricsAddress) {
+        metricsListener = await listenForMetrics(metrics, config.metricsAddress, log);
+        log.info('metrics.listening', { url: metricsListener.url });
+      }
+      return new Promise<number>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => {
           http.off('error', reject);
           const port = (http.address() as AddressInfo).port;
+          // A second process on the data folder is told where this one serves.
+          void lock?.describe({ url: `http://${config.host}:${port}` }).catch((error: unknown) => log.warn('data_dir.lock_describe_failed', { error }));
+          hosts.listening(port);
           log.info('server.listening', { url: `http://${config.host}:${port}`, database: database.kind, bus: config.cluster.bus, node: bus.nodeId });
           resolve(port);
         });
-      }),
+      });
+    },
     close,
   };
 }

@@ -4,14 +4,19 @@
  * a character rather than an offset, and each receiver resolves them against its own copy of
  * the document whenever that copy changes. Entries come from other people: `parsePeerState`
  * checks every one before it is used.
+ *
+ * Who an entry belongs to is not the client's to say: the server stamps `user` and `name` on
+ * every entry from the socket's account (or `anon:<id>` for a share-link socket without one),
+ * replacing anything the client put there, and namespaces keys per socket, so no one can
+ * publish as someone else or touch their entries (server/sync/presence-room.ts).
  */
 import { Cursor, type LoroDoc, type LoroText } from 'loro-crdt';
 
-/** One presence entry (one bound field of one person) as it travels in the %EPH room. */
+/** One presence entry (one bound field of one person) as others receive it from the %EPH room. */
 export interface PeerState {
-  /** Who: an account id, or `anon:<random>` for someone in through a share link. */
+  /** Who, stamped by the server: an account id, or `anon:<random>` for someone in through a share link. */
   user: string;
-  /** How to call them: the account's display name, or "Anonymous <short id>". */
+  /** How to call them, stamped by the server: the account's display name, or "Anonymous <short id>". */
   name: string;
   /** Encoded Loro cursors of the selection's anchor and head; null while they have no caret here. */
   anchor: Uint8Array | null;
@@ -39,9 +44,12 @@ export const IDLE_AFTER_MS = 60_000;
 const MAX_NAME = 80;
 const MAX_CURSOR_BYTES = 256;
 
+/** What a client publishes about one of its fields: the server adds who it is. */
+export type OwnPeerState = Pick<PeerState, 'anchor' | 'head' | 'idle'>;
+
 /** The entry's value as an EphemeralStore value (Loro values: no undefined). */
-export function peerStateValue(state: PeerState): Record<string, string | boolean | Uint8Array | null> {
-  return { user: state.user, name: state.name, anchor: state.anchor, head: state.head, idle: state.idle };
+export function peerStateValue(state: OwnPeerState): Record<string, boolean | Uint8Array | null> {
+  return { anchor: state.anchor, head: state.head, idle: state.idle };
 }
 
 /** A presence entry from the network, or null when it is not one (a foreign client, a bad actor). */
@@ -96,7 +104,10 @@ function hslToHex(h: number, s: number, l: number): string {
   const k = (n: number): number => (n + h / 30) % 12;
   const a = s * Math.min(l, 1 - l);
   const f = (n: number): number => l - a * Math.max(-1, Math.min(k(n) - 3, Math.min(9 - k(n), 1)));
-  const hex = (x: number): string => Math.round(x * 255).toString(16).padStart(2, '0');
+  const hex = (x: number): string =>
+    Math.round(x * 255)
+      .toString(16)
+      .padStart(2, '0');
   return `#${hex(f(0))}${hex(f(8))}${hex(f(4))}`;
 }
 

@@ -105,12 +105,6 @@ export async function down(db: Kysely<any>): Promise<void> {
   for (const table of ['audit_log', 'login_failures', 'share_links', 'document_members', 'sync_tickets', 'access_tokens', 'sessions']) {
     await db.schema.dropTable(table).execute();
   }
-  await db.schema
-    .alterTable('documents')
-    .dropColumn('owner_id')
-    .dropColumn('title')
-    .dropColumn('origin_url')
-    .dropColumn('origin_field')
-    .execute();
+  await db.schema.alterTable('documents').dropColumn('owner_id').dropColumn('title').dropColumn('origin_url').dropColumn('origin_field').execute();
   await db.schema.dropTable('users').execute();
 }

@@ -18,6 +18,16 @@ type Db = Kysely<Database> | Transaction<Database>;
 export interface LogEntry {
   seq: number;
   updates: Uint8Array[];
+  /** When it was committed (entries read from the database; doorbells carry none). */
+  at?: Date;
+}
+
+/** Who sent a Loro peer id's first accepted ops: an account, or the share link of an anonymous writer. */
+export interface PeerAttribution {
+  /** A Loro PeerID, in decimal. */
+  peer: string;
+  userId: string | null;
+  linkId: string | null;
 }
 
 export interface Snapshot {
@@ -27,6 +37,8 @@ export interface Snapshot {
   /** Updates from those entries still waiting for their dependencies: kept beside the snapshot,
    *  which cannot hold them (else folding the log would lose them). */
   pending: Uint8Array | null;
+  /** UTF-8 bytes of the document's text at this snapshot, when measured (compaction does). */
+  textBytes?: number | null;
 }
 
 export interface StoredDocument {
@@ -50,16 +62,9 @@ export class DocumentGoneError extends Error {
  * one round trip and its own transaction: the UPDATE takes the document row's lock (writers
  * of one document take turns) and the INSERT uses the number it returns.
  */
-export async function appendLogEntry(db: Db, docId: string, updates: readonly Uint8Array[]): Promise<number> {
+export async function appendLogEntry(db: Db, docId: string, updates: readonly Uint8Array[], peers: readonly PeerAttribution[] = []): Promise<number> {
   const row = await db
-    .with('head', (qb) =>
-      qb
-        .updateTable('documents')
-        .set({ head_seq: sql`head_seq + 1`, updated_at: sql`now()` })
-        .where('id', '=', docId)
-        .where('deleted_at', 'is', null)
-        .returning('head_seq'),
-    )
+    .with('head', (qb) => qb.updateTable('documents').set({ head_seq: sql`head_seq + 1`, updated_at: sql`now()` }).where('id', '=', docId).where('deleted_at', 'is', null).returning('head_seq'))
     .insertInto('doc_updates')
     .columns(['doc_id', 'seq', 'updates', 'update_count'])
     .expression((eb) =>
@@ -76,7 +81,18 @@ export async function appendLogEntry(db: Db, docId: string, updates: readonly Ui
     .returning('seq')
     .executeTakeFirst();
   if (!row) throw new DocumentGoneError(docId);
+  if (peers.length > 0) await recordPeers(db, docId, peers);
   return row.seq;
+}
+
+/** Records who sent these peer ids (the first attribution of a peer stays). */
+export async function recordPeers(db: Db, docId: string, peers: readonly PeerAttribution[]): Promise<void> {
+  if (peers.length === 0) return;
+  await db
+    .insertInto('doc_peers')
+    .values(peers.map((p) => ({ doc_id: docId, peer: p.peer, user_id: p.userId, share_link_id: p.linkId })))
+    .onConflict((oc) => oc.columns(['doc_id', 'peer']).doNothing())
+    .execute();
 }
 
 /**
@@ -88,22 +104,35 @@ export async function appendLogEntry(db: Db, docId: string, updates: readonly Ui
  * lock document rows in the same order; a deadlock that still happens is a transient error
  * (40P01) and the caller's retry writes the group again.
  */
-export async function appendLogEntries(db: Db, entries: readonly { docId: string; updates: readonly Uint8Array[] }[]): Promise<(number | null)[]> {
+export async function appendLogEntries(db: Db, entries: readonly { docId: string; updates: readonly Uint8Array[]; peers?: readonly PeerAttribution[] | undefined }[]): Promise<(number | null)[]> {
   if (entries.length === 0) return [];
   const order = entries.map((_, i) => i).sort((a, b) => (entries[a]!.docId < entries[b]!.docId ? -1 : entries[a]!.docId > entries[b]!.docId ? 1 : 0));
   const rows = order.map((i) => {
     const { docId, updates } = entries[i]!;
     return sql`(${docId}::text, ${encodeUpdateBatch(updates)}::bytea, ${updates.length}::integer)`;
   });
+  // Who sent peer ids new to their rooms, in the same statement, so an entry is never stored
+  // without its authors. Rare (a peer is new once per client session), so the usual statement
+  // stays the prepared one without it.
+  const attributions = entries.flatMap((e) => (e.peers ?? []).map((p) => sql`(${e.docId}::text, ${p.peer}::text, ${p.userId}::text, ${p.linkId}::text)`));
+  const attribute =
+    attributions.length === 0
+      ? sql``
+      : sql`, attributed_in (doc_id, peer, user_id, share_link_id) as (values ${sql.join(attributions)}),
+    attributed as (
+      insert into doc_peers (doc_id, peer, user_id, share_link_id)
+      select a.doc_id, a.peer, a.user_id, a.share_link_id from attributed_in a join head h on h.id = a.doc_id
+      on conflict do nothing
+    )`;
   // Prepared up to 16 rows (16 statement texts per connection); larger groups are rare and long.
-  const prepared = sql.raw(entries.length <= 16 ? PREPARED : '');
+  const prepared = sql.raw(entries.length <= 16 && attributions.length === 0 ? PREPARED : '');
   const result = await sql<{ doc_id: string; seq: number }>`${prepared}
     with input (doc_id, updates, update_count) as materialized (values ${sql.join(rows)}),
     head as (
       update documents d set head_seq = d.head_seq + 1, updated_at = now()
       from input i where d.id = i.doc_id and d.deleted_at is null
       returning d.id, d.head_seq
-    )
+    )${attribute}
     insert into doc_updates (doc_id, seq, updates, update_count)
     select i.doc_id, h.head_seq, i.updates, i.update_count from input i join head h on h.id = i.doc_id
     returning doc_id, seq`.execute(db);
@@ -161,16 +190,11 @@ const SNAPSHOT_CHUNK = 512 * 1024;
 async function readSnapshot(trx: Transaction<Database>, docId: string): Promise<Snapshot | null> {
   const head = await trx
     .selectFrom('doc_snapshots')
-    .select([
-      'seq',
-      'pending',
-      sql<number>`length(bytes)`.as('size'),
-      sql<Uint8Array | null>`case when length(bytes) <= ${SNAPSHOT_CHUNK} then bytes end`.as('bytes'),
-    ])
+    .select(['seq', 'pending', 'text_bytes', sql<number>`length(bytes)`.as('size'), sql<Uint8Array | null>`case when length(bytes) <= ${SNAPSHOT_CHUNK} then bytes end`.as('bytes')])
     .where('doc_id', '=', docId)
     .executeTakeFirst();
   if (!head) return null;
-  if (head.bytes) return { seq: head.seq, bytes: head.bytes, pending: head.pending };
+  if (head.bytes) return { seq: head.seq, bytes: head.bytes, pending: head.pending, textBytes: head.text_bytes };
   const bytes = new Uint8Array(head.size);
   for (let offset = 0; offset < head.size; offset += SNAPSHOT_CHUNK) {
     const piece = await trx
@@ -180,19 +204,13 @@ async function readSnapshot(trx: Transaction<Database>, docId: string): Promise<
       .executeTakeFirstOrThrow();
     bytes.set(piece.piece, offset);
   }
-  return { seq: head.seq, bytes, pending: head.pending };
+  return { seq: head.seq, bytes, pending: head.pending, textBytes: head.text_bytes };
 }
 
 /** Log entries with `seq > afterSeq`, in order. */
 export async function readLogAfter(db: Db, docId: string, afterSeq: number): Promise<LogEntry[]> {
-  const rows = await db
-    .selectFrom('doc_updates')
-    .select(['seq', 'updates'])
-    .where('doc_id', '=', docId)
-    .where('seq', '>', afterSeq)
-    .orderBy('seq')
-    .execute();
-  return rows.map((r) => ({ seq: r.seq, updates: decodeUpdateBatch(r.updates) }));
+  const rows = await db.selectFrom('doc_updates').select(['seq', 'updates', 'created_at']).where('doc_id', '=', docId).where('seq', '>', afterSeq).orderBy('seq').execute();
+  return rows.map((r) => ({ seq: r.seq, updates: decodeUpdateBatch(r.updates), at: r.created_at }));
 }
 
 /**
@@ -216,24 +234,39 @@ export async function releaseCompaction(db: Db, docId: string): Promise<void> {
 
 /**
  * Stores a snapshot covering `seq` and drops the log it covers, unless a newer snapshot is
- * already stored. Returns true when it was stored.
+ * already stored. Returns true when it was stored. `beforeReplace` runs first in the same
+ * transaction (the version history keeps what the dropped entries tell).
  */
-export async function replaceSnapshot(db: Kysely<Database>, docId: string, snapshot: Snapshot): Promise<boolean> {
+export async function replaceSnapshot(db: Kysely<Database>, docId: string, snapshot: Snapshot, beforeReplace?: (trx: Transaction<Database>) => Promise<unknown>): Promise<boolean> {
   const { seq, bytes, pending } = snapshot;
+  const text_bytes = snapshot.textBytes ?? null;
   return db.transaction().execute(async (trx) => {
+    await beforeReplace?.(trx);
     const stored = await trx
       .insertInto('doc_snapshots')
-      .values({ doc_id: docId, seq, bytes, pending })
-      .onConflict((oc) =>
-        oc
-          .column('doc_id')
-          .doUpdateSet({ seq, bytes, pending, created_at: sql`now()` })
-          .where('doc_snapshots.seq', '<', seq),
-      )
+      .values({ doc_id: docId, seq, bytes, pending, text_bytes })
+      .onConflict((oc) => oc.column('doc_id').doUpdateSet({ seq, bytes, pending, text_bytes, created_at: sql`now()` }).where('doc_snapshots.seq', '<', seq))
       .returning('seq')
       .executeTakeFirst();
     if (!stored) return false;
     await trx.deleteFrom('doc_updates').where('doc_id', '=', docId).where('seq', '<=', seq).execute();
     return true;
   });
+}
+
+/** Everything stored of a document, in import order: snapshot, its pending sidecar, the log. */
+export function documentParts(stored: StoredDocument): Uint8Array[] {
+  const { snapshot } = stored;
+  return [...(snapshot ? [snapshot.bytes] : []), ...(snapshot?.pending ? [snapshot.pending] : []), ...stored.log.flatMap((e) => e.updates)];
+}
+
+/** The head seq of each of these documents (for the periodic comparison with what a node applied). */
+export async function readHeads(db: Kysely<Database>, docIds: readonly string[]): Promise<[string, number][]> {
+  if (docIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('documents')
+    .select(['id', 'head_seq'])
+    .where('id', 'in', [...docIds])
+    .execute();
+  return rows.map((r) => [r.id, r.head_seq]);
 }

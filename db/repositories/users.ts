@@ -35,6 +35,35 @@ export async function searchUsers(db: Db, { query, limit, offset }: { query?: st
 }
 
 export async function countAdmins(db: Db): Promise<number> {
-  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('is_admin', '=', true).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('is_admin', '=', true)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Sets or clears `disabled_at`; the user, or undefined when there is none. */
+export async function setUserDisabled(db: Db, id: string, disabled: boolean): Promise<UserRow | undefined> {
+  return db
+    .updateTable('users')
+    .set({ disabled_at: disabled ? new Date() : null })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Grants or revokes the admin role; the user, or undefined when there is none. */
+export async function setUserAdmin(db: Db, id: string, isAdmin: boolean): Promise<UserRow | undefined> {
+  return db.updateTable('users').set({ is_admin: isAdmin }).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/** Deletes a user (sessions, tokens and memberships go with it, by foreign key). */
+export async function deleteUser(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('users').where('id', '=', id).execute();
+}
+
+/** Locks a user's row until the end of `trx` (to count what they own one creation at a time). */
+export async function lockUser(trx: Transaction<Database>, id: string): Promise<void> {
+  await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
 }

@@ -7,6 +7,8 @@ export interface DocSnapshotsTable {
   bytes: Uint8Array;
   /** Updates still waiting for their causal dependencies (Loro snapshots leave them out). */
   pending: Uint8Array | null;
+  /** UTF-8 bytes of the text at the snapshot; null when it was made before this was measured. */
+  text_bytes: number | null;
   created_at: Generated<Date>;
 }
 

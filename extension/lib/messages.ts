@@ -21,6 +21,8 @@ export interface FieldStatus {
 
 /** Content script → background, over the `tandem-binding` port. */
 export type FieldToBackground =
+  /** First on every port: the frame's origin and position (see ./place.ts). */
+  | { t: 'hello'; origin: string; path: string }
   /** Start a new document from this field's text. */
   | { t: 'start'; key: string; text: string; locator: string; pageUrl: string; title: string }
   /** Bind this field to an existing document: the document's text replaces the field's. */
@@ -61,6 +63,8 @@ export type BackgroundToField =
 /** One-off messages (runtime.sendMessage). */
 export type OneOff =
   | { t: 'load-binding' }
+  /** A frame met a framework editor: load the page-world adapters into it. */
+  | { t: 'load-adapters' }
   | { t: 'popup-state' }
   | { t: 'popup-stop'; docId: string };
 
@@ -68,67 +72,4 @@ export type { EditMessage, RemotePeer, TextDelta };
 
 export const BINDING_PORT = 'tandem-binding';
 
-/**
- * The text fields Tandem binds: text controls, and editable elements. Only the root of an
- * editing host: its editable descendants (`contenteditable` inherits) are part of it, and
- * `contenteditable=false` islands inside one are not fields.
- */
-export const FIELD_SELECTOR = [
-  'textarea',
-  'input:not([type])',
-  'input[type="text" i]',
-  'input[type="search" i]',
-  'input[type="url" i]',
-  'input[type="email" i]',
-  '[contenteditable]:not([contenteditable="false" i]):not([contenteditable] [contenteditable])',
-]
-  // The server's own document editor is already collaborative.
-  .map((s) => `${s}:not([data-tandem-editor])`)
-  .join(', ');
-
-/** Storage keys the content scripts read directly (no background wake-up on page load). */
-export const STORAGE = {
-  serverUrl: 'serverUrl',
-  /** Page addresses (without #fragment) that hold bound fields: bindings load there at once. */
-  boundPages: 'boundPages',
-} as const;
-
-export const DEFAULT_SERVER_URL = 'http://localhost:8787';
-
-/** The server URL from what `storage.local.get(STORAGE.serverUrl)` returned (the default when unset). */
-export function storedServerUrl(stored: Record<string, unknown>): string {
-  const value = stored[STORAGE.serverUrl];
-  return typeof value === 'string' ? value : DEFAULT_SERVER_URL;
-}
-
-/** The focused element, looking through open shadow roots. */
-export function deepActiveElement(): Element | null {
-  let el = document.activeElement;
-  for (let root = el && shadowRootOf(el); root?.activeElement; root = shadowRootOf(el)) el = root.activeElement;
-  return el;
-}
-
-/**
- * An element's shadow root, closed ones included where the browser lets an extension open them:
- * `chrome.dom.openOrClosedShadowRoot` in Chromium content scripts, `openOrClosedShadowRoot()` on
- * elements in Firefox's. Pages use closed roots to keep their own scripts out, not us.
- */
-export function shadowRootOf(el: Element): ShadowRoot | null {
-  if (el.shadowRoot) return el.shadowRoot;
-  const chromeDom = (globalThis as { chrome?: { dom?: { openOrClosedShadowRoot?: (e: Element) => ShadowRoot | null } } }).chrome?.dom;
-  const firefox = (el as Element & { openOrClosedShadowRoot?: () => ShadowRoot | null }).openOrClosedShadowRoot;
-  try {
-    return chromeDom?.openOrClosedShadowRoot?.(el) ?? firefox?.call(el) ?? null;
-  } catch {
-    return null; // not an element that can host a shadow root
-  }
-}
-
-/** True for a plain-text editing host (`contenteditable="plaintext-only"`): bound as plain text, no formatting. */
-export const isPlaintextOnly = (el: Element): boolean => el.getAttribute('contenteditable')?.toLowerCase() === 'plaintext-only';
-
-/** A page's address as bindings remember it: without the #fragment. */
-export function pageKey(url: string): string {
-  const i = url.indexOf('#');
-  return i < 0 ? url : url.slice(0, i);
-}
+export { pageKey } from './place';

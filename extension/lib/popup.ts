@@ -49,6 +49,13 @@ export async function renderPopup(doc: Document): Promise<void> {
       copy.addEventListener('click', () => void navigator.clipboard.writeText(d.link!).then(() => (copy.textContent = 'Copied')));
       li.append(input, copy);
     }
+    // The document's versions, on the server's page (its history panel).
+    const history = doc.createElement('a');
+    history.href = new URL(`/d/${d.docId}?history`, state.signInUrl).href;
+    history.target = '_blank';
+    history.dataset.tandem = 'history';
+    history.textContent = 'History';
+    li.append(' ', history, ' ');
     const stop = doc.createElement('button');
     stop.textContent = 'Stop collaborating';
     stop.addEventListener('click', () => void send({ t: 'popup-stop', docId: d.docId }).then(() => li.remove()));

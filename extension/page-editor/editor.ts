@@ -4,18 +4,24 @@
  * in the page and a cookie-authenticated socket to its own origin. A small toolbar and
  * Ctrl/Cmd+B/I/U format; Ctrl/Cmd+Z undoes this person's changes only. Read-only for viewers.
  */
-import { LoroDoc, UndoManager } from 'loro-crdt'; // aliased to loro-crdt/base64 by the build
+import { LoroDoc, UndoManager, type Cursor } from 'loro-crdt'; // aliased to loro-crdt/web by the build
+import initLoro from 'loro-crdt/web/loro_wasm.js';
 import { SyncClient, type SyncClientOptions } from '../../shared/client/sync-client';
 import { TEXT_CONTAINER, configureText } from '../../shared/document';
 import { encodeJoinAuth } from '../../shared/protocol/index';
-import { IDLE_AFTER_MS, anonymousName, encodeSelection, parsePeerState, peerStateValue, resolvePeer, type PeerState, type RemotePeer } from '../../shared/presence';
+import { IDLE_AFTER_MS, encodeSelection, parsePeerState, peerStateValue, resolvePeer, type OwnPeerState, type RemotePeer } from '../../shared/presence';
 import { TextChannel } from '../../shared/text/channel';
 import type { TextDelta } from '../../shared/text/delta';
-import { OPENING_ORIGIN, applyEdit, undoStepBoundary } from '../../shared/text/loro-edit';
+import { OPENING_ORIGIN, applyEdit } from '../../shared/text/loro-edit';
+import { UndoSteps } from '../../shared/text/undo-steps';
 import { PresenceOverlay } from '../lib/content/presence-overlay';
 import { RichBinding } from '../lib/content/rich-binding';
+import { showHistory } from './history-panel';
 
-const UNDO_MERGE_MS = 1_000;
+const UNDO_PAUSE_MS = 1_000;
+
+/** Where Loro's WebAssembly is served: a hashed, immutably cached file (build-page-editor.mjs). */
+declare const LORO_WASM_URL: string;
 
 async function main(): Promise<void> {
   const field = document.getElementById('tandem-editor');
@@ -24,6 +30,8 @@ async function main(): Promise<void> {
   const match = /^\/d\/([\w-]+)$/.exec(location.pathname);
   if (!field || !status || !match) return;
   const docId = match[1]!;
+  // Compiled while the socket is not open yet; streamed from the binary file.
+  await initLoro({ module_or_path: LORO_WASM_URL });
   const share = location.hash.slice(1);
 
   const doc = new LoroDoc();
@@ -39,7 +47,7 @@ async function main(): Promise<void> {
     const live = client.status === 'open' && room.status === 'live';
     status.textContent =
       room.status === 'failed'
-        ? `Stopped: ${room.error?.reason === 'not_found' || room.error?.reason === 'auth_failed' ? 'this link does not open a document (revoked, or not yours)' : room.error?.message ?? ''}`
+        ? `Stopped: ${room.error?.reason === 'not_found' || room.error?.reason === 'auth_failed' ? 'this link does not open a document (revoked, or not yours)' : (room.error?.message ?? '')}`
         : `${live ? 'Live' : 'Connecting…'} · ${room.permission === 'read' ? 'view only · ' : ''}${room.unacknowledged === 0 ? 'saved' : `${room.unacknowledged} unsaved`}`;
     status.dataset.state = room.status === 'failed' ? 'failed' : live ? (room.unacknowledged === 0 ? 'saved' : 'saving') : 'offline';
   };
@@ -50,9 +58,11 @@ async function main(): Promise<void> {
 
   // The document side of the channel lives in the page; messages cross in a microtask. The
   // page's changes are local changes of this doc, so its undo manager undoes only them.
-  const undo = new UndoManager(doc, { mergeInterval: UNDO_MERGE_MS, maxUndoSteps: 500, excludeOriginPrefixes: [OPENING_ORIGIN] });
+  const undo = new UndoSteps<Cursor>(new UndoManager(doc, { mergeInterval: 0, maxUndoSteps: 20_000, excludeOriginPrefixes: [OPENING_ORIGIN] }), doc, text, {
+    pauseMs: UNDO_PAUSE_MS,
+    maxSteps: 500,
+  });
   const docSide = new TextChannel(true);
-  let lastEdit: TextDelta | null = null;
   let undoing = false;
   const binding = new RichBinding(
     field,
@@ -62,16 +72,11 @@ async function main(): Promise<void> {
       edit(message, opening) {
         queueMicrotask(() => {
           const delta = docSide.receive(message);
-          if (undoStepBoundary(lastEdit, delta)) undo.setMergeInterval(0);
-          lastEdit = opening ? null : delta;
-          applyEdit(text, delta);
-          doc.commit(opening ? { origin: OPENING_ORIGIN } : undefined);
-          undo.setMergeInterval(UNDO_MERGE_MS);
+          undo.commit(delta, () => applyEdit(text, delta), null, opening);
         });
       },
       undo(redo) {
         queueMicrotask(() => {
-          lastEdit = null;
           undoing = true;
           try {
             if (redo) undo.redo();
@@ -102,6 +107,7 @@ async function main(): Promise<void> {
     wireToolbar(toolbar, field, () => binding.flushLocal());
   }
   show();
+  void showHistory(docId, !readOnly);
   await showPresence({ client, docId, doc, text, docSide, binding, field, status });
 }
 
@@ -121,11 +127,14 @@ async function showPresence(p: {
 }): Promise<void> {
   const { client, docId, doc, text, docSide, binding, field, status } = p;
   const presence = client.presence(docId);
-  const me = (await fetch('/api/me', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : null), () => null)) as { user: { id: string; displayName: string; email: string } } | null;
-  const anonId = Math.random().toString(36).slice(2, 10);
-  const identity = me ? { user: me.user.id, name: me.user.displayName || me.user.email } : { user: `anon:${anonId}`, name: anonymousName(anonId) };
+  const me = (await fetch('/api/me', { credentials: 'same-origin' }).then(
+    (r) => (r.ok ? r.json() : null),
+    () => null,
+  )) as { user: { id: string; displayName: string; email: string } } | null;
+  // Only to leave this person's other tabs out of "Also here": who an entry is, the server stamps.
+  const myAccount = me?.user.id ?? null;
   const key = `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-  const mine: PeerState = { ...identity, anchor: null, head: null, idle: false };
+  const mine: OwnPeerState = { anchor: null, head: null, idle: false };
   let idleTimer: ReturnType<typeof setTimeout> | null = null;
   const active = (): void => {
     mine.idle = false;
@@ -168,7 +177,7 @@ async function showPresence(p: {
           peers.push({ ...peer, anchor: at(peer.anchor), head: at(peer.head) });
         }
         overlay.set(field, peers, binding.offsetToRange);
-        const names = [...new Set(peers.filter((x) => x.user !== identity.user).map((x) => x.name))];
+        const names = [...new Set(peers.filter((x) => x.user !== myAccount).map((x) => x.name))];
         others.dataset.count = String(names.length);
         others.textContent = names.length === 0 ? '' : `Also here: ${names.join(', ')}`;
       }),

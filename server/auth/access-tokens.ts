@@ -1,9 +1,10 @@
 /**
  * Personal access tokens for scripts (`Authorization: Bearer tnd_…`): random, shown once,
- * stored as a SHA-256, scoped to read / write / admin, revocable. Validation is cached like
+ * stored as a SHA-256, scoped to read / write / admin / metrics, revocable. Validation is cached like
  * sessions, and revocation evicts the cache entry and the token's sockets through the bus.
  */
 import type { Kysely } from 'kysely';
+import { deleteAccessToken, deleteUserAccessTokens, findAccessTokenWithUser, insertAccessToken, listAccessTokens, touchAccessToken } from '../../db/repositories/access-tokens';
 import type { Database } from '../../db/schema';
 import type { AccessEventBus } from './access-events';
 import type { Scope, UserInfo } from './principal';
@@ -29,7 +30,7 @@ export interface ValidToken {
   user: UserInfo;
 }
 
-const parseScopes = (scopes: string): Scope[] => scopes.split(',').filter((s): s is Scope => s === 'read' || s === 'write' || s === 'admin');
+const parseScopes = (scopes: string): Scope[] => scopes.split(',').filter((s): s is Scope => s === 'read' || s === 'write' || s === 'admin' || s === 'metrics');
 
 export class AccessTokenService {
   private readonly cache = new Map<string, { value: ValidToken; until: number; touched: number }>();
@@ -48,11 +49,7 @@ export class AccessTokenService {
 
   async create(userId: string, name: string, scopes: Scope[]): Promise<{ token: string; info: AccessTokenInfo }> {
     const token = `${TOKEN_PREFIX}${randomSecret()}`;
-    const row = await this.db
-      .insertInto('access_tokens')
-      .values({ id: randomId(), user_id: userId, token_hash: hashSecret(token), name, scopes: [...new Set(scopes)].join(',') })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertAccessToken(this.db, { id: randomId(), userId, tokenHash: hashSecret(token), name, scopes: [...new Set(scopes)].join(',') });
     return { token, info: toInfo(row) };
   }
 
@@ -68,12 +65,7 @@ export class AccessTokenService {
       }
       return cached.value;
     }
-    const row = await this.db
-      .selectFrom('access_tokens')
-      .innerJoin('users', 'users.id', 'access_tokens.user_id')
-      .select(['access_tokens.id', 'access_tokens.scopes', 'users.id as user_id', 'users.email', 'users.display_name', 'users.is_admin', 'users.disabled_at'])
-      .where('access_tokens.token_hash', '=', hash)
-      .executeTakeFirst();
+    const row = await findAccessTokenWithUser(this.db, hash);
     if (!row || row.disabled_at) return null;
     const value: ValidToken = {
       tokenId: row.id,
@@ -86,22 +78,25 @@ export class AccessTokenService {
   }
 
   private async touch(tokenId: string): Promise<void> {
-    await this.db.updateTable('access_tokens').set({ last_used_at: new Date() }).where('id', '=', tokenId).execute().catch(() => undefined);
+    await touchAccessToken(this.db, tokenId).catch(() => undefined);
   }
 
   async list(userId: string): Promise<AccessTokenInfo[]> {
-    const rows = await this.db.selectFrom('access_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute();
-    return rows.map(toInfo);
+    return (await listAccessTokens(this.db, userId)).map(toInfo);
   }
 
   /** Revokes a token (of `userId`, when given). Returns false when there was none. */
   async revoke(tokenId: string, userId?: string): Promise<boolean> {
-    let q = this.db.deleteFrom('access_tokens').where('id', '=', tokenId);
-    if (userId) q = q.where('user_id', '=', userId);
-    const result = await q.executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) return false;
+    if ((await deleteAccessToken(this.db, tokenId, userId)) === 0) return false;
     this.events.publish({ type: 'token_revoked', tokenId });
     return true;
+  }
+
+  /** Revokes every token of a user; returns how many there were. */
+  async revokeAll(userId: string): Promise<number> {
+    const ids = await deleteUserAccessTokens(this.db, userId);
+    for (const id of ids) this.events.publish({ type: 'token_revoked', tokenId: id });
+    return ids.length;
   }
 }
 

@@ -20,9 +20,7 @@ const KEY_BYTES = 32;
 function derive(password: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
   const N = 2 ** cost.log2N;
   return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEY_BYTES, { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r + 1024 * 1024 }, (error, key) =>
-      error ? reject(error) : resolve(key),
-    ),
+    scrypt(password.normalize('NFKC'), salt, KEY_BYTES, { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r + 1024 * 1024 }, (error, key) => (error ? reject(error) : resolve(key))),
   );
 }
 
@@ -33,11 +31,7 @@ export async function hashPassword(password: string, cost: ScryptCost = defaultS
 }
 
 /** Checks a password; `rehash` is true when the stored hash uses other parameters than `cost`. */
-export async function verifyPassword(
-  stored: string,
-  password: string,
-  cost: ScryptCost = defaultScryptCost,
-): Promise<{ ok: boolean; rehash: boolean }> {
+export async function verifyPassword(stored: string, password: string, cost: ScryptCost = defaultScryptCost): Promise<{ ok: boolean; rehash: boolean }> {
   const [scheme, log2N, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !log2N || !r || !p || !salt || !hash) return { ok: false, rehash: false };
   const storedCost = { log2N: Number(log2N), r: Number(r), p: Number(p) };

@@ -8,6 +8,7 @@
  * closes the sockets that used the session.
  */
 import type { Kysely } from 'kysely';
+import { deleteSession, deleteUserSessions, findSessionWithUser, insertSession, listLiveSessions, setSessionExpiry } from '../../db/repositories/sessions';
 import type { Database } from '../../db/schema';
 import type { UserRow } from '../../db/tables/users';
 import type { AccessEventBus } from './access-events';
@@ -16,6 +17,11 @@ import { hashSecret, randomSecret } from './secrets';
 
 /** Sessions last 30 days and are pushed back to 30 days when used in their last 15. */
 export const SESSION_LIFETIME_MS = 30 * 24 * 3600 * 1000;
+/**
+ * However much it is used, a session ends this long after sign-in (TANDEM_SESSION_MAX_DAYS):
+ * a stolen cookie cannot be kept alive forever by using it.
+ */
+export const DEFAULT_SESSION_MAX_AGE_MS = 90 * 24 * 3600 * 1000;
 const RENEW_WHEN_LEFT_MS = 15 * 24 * 3600 * 1000;
 /** How long a validation result may be reused. Revocations evict entries explicitly. */
 const CACHE_TTL_MS = 30_000;
@@ -45,6 +51,7 @@ export class SessionService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly events: AccessEventBus,
+    private readonly maxAgeMs = DEFAULT_SESSION_MAX_AGE_MS,
   ) {
     events.subscribe((event) => {
       if (event.type === 'session_revoked') this.cache.delete(event.sessionId);
@@ -57,17 +64,13 @@ export class SessionService {
   /** Starts a session; the token goes in the cookie and nowhere else. */
   async create(userId: string, meta: { userAgent?: string | undefined; ip?: string | undefined }): Promise<{ token: string; session: SessionInfo }> {
     const token = randomSecret();
-    const row = await this.db
-      .insertInto('sessions')
-      .values({
-        id: hashSecret(token),
-        user_id: userId,
-        expires_at: new Date(Date.now() + SESSION_LIFETIME_MS),
-        user_agent: meta.userAgent?.slice(0, 300) ?? null,
-        ip: meta.ip ?? null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertSession(this.db, {
+      id: hashSecret(token),
+      userId,
+      expiresAt: new Date(Date.now() + Math.min(SESSION_LIFETIME_MS, this.maxAgeMs)),
+      userAgent: meta.userAgent?.slice(0, 300) ?? null,
+      ip: meta.ip ?? null,
+    });
     return { token, session: toSessionInfo(row) };
   }
 
@@ -81,35 +84,21 @@ export class SessionService {
   async validateId(sessionId: string): Promise<ValidSession | null> {
     const now = Date.now();
     const cached = this.cache.get(sessionId);
-    if (cached && cached.until > now && cached.value.session.expiresAt.getTime() > now) return cached.value;
+    if (cached && cached.until > now && cached.value.session.expiresAt.getTime() > now && this.within(cached.value.session.createdAt, now)) return cached.value;
     this.cache.delete(sessionId);
 
-    const row = await this.db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([
-        'sessions.id',
-        'sessions.user_id',
-        'sessions.created_at',
-        'sessions.expires_at',
-        'sessions.user_agent',
-        'sessions.ip',
-        'users.email',
-        'users.display_name',
-        'users.is_admin',
-        'users.disabled_at',
-      ])
-      .where('sessions.id', '=', sessionId)
-      .executeTakeFirst();
+    const row = await findSessionWithUser(this.db, sessionId);
     if (!row || row.disabled_at) return null;
-    if (row.expires_at.getTime() <= now) {
-      await this.db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+    if (row.expires_at.getTime() <= now || !this.within(row.created_at, now)) {
+      await deleteSession(this.db, sessionId);
       return null;
     }
     let expiresAt = row.expires_at;
-    if (expiresAt.getTime() - now < RENEW_WHEN_LEFT_MS) {
-      expiresAt = new Date(now + SESSION_LIFETIME_MS);
-      await this.db.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', sessionId).execute();
+    const renewed = new Date(Math.min(now + SESSION_LIFETIME_MS, row.created_at.getTime() + this.maxAgeMs));
+    // Near the absolute end the renewal stops moving it: no write then.
+    if (expiresAt.getTime() - now < RENEW_WHEN_LEFT_MS && renewed.getTime() > expiresAt.getTime()) {
+      expiresAt = renewed;
+      await setSessionExpiry(this.db, sessionId, expiresAt);
     }
     const value: ValidSession = {
       session: { id: row.id, userId: row.user_id, createdAt: row.created_at, expiresAt, userAgent: row.user_agent, ip: row.ip },
@@ -120,28 +109,27 @@ export class SessionService {
     return value;
   }
 
+  /** True while a session started at `createdAt` is within its absolute lifetime. */
+  private within(createdAt: Date, now: number): boolean {
+    return createdAt.getTime() + this.maxAgeMs > now;
+  }
+
   async list(userId: string): Promise<SessionInfo[]> {
-    const rows = await this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('expires_at', '>', new Date()).orderBy('created_at', 'desc').execute();
-    return rows.map(toSessionInfo);
+    return (await listLiveSessions(this.db, userId)).map(toSessionInfo);
   }
 
   /** Ends one session (of `userId`, when given). Returns false when there was none. */
   async revoke(sessionId: string, userId?: string): Promise<boolean> {
-    let q = this.db.deleteFrom('sessions').where('id', '=', sessionId);
-    if (userId) q = q.where('user_id', '=', userId);
-    const result = await q.executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) return false;
+    if ((await deleteSession(this.db, sessionId, userId)) === 0) return false;
     this.events.publish({ type: 'session_revoked', sessionId });
     return true;
   }
 
   /** Ends every session of a user except `keep`. */
   async revokeAll(userId: string, keep?: string): Promise<number> {
-    let q = this.db.deleteFrom('sessions').where('user_id', '=', userId);
-    if (keep) q = q.where('id', '!=', keep);
-    const rows = await q.returning('id').execute();
-    for (const { id } of rows) this.events.publish({ type: 'session_revoked', sessionId: id });
-    return rows.length;
+    const ids = await deleteUserSessions(this.db, userId, keep);
+    for (const id of ids) this.events.publish({ type: 'session_revoked', sessionId: id });
+    return ids.length;
   }
 }
 

@@ -4,7 +4,8 @@
  * socket with it. A ticket is good for 30 seconds and one socket; it stands for the session
  * that asked for it, so revoking the session revokes what the ticket opened.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { deleteStaleSyncTickets, insertSyncTicket, useSyncTicket } from '../../db/repositories/sync-tickets';
 import type { Database } from '../../db/schema';
 import { hashSecret, randomSecret } from './secrets';
 
@@ -16,23 +17,15 @@ export class SyncTicketService {
   async create(sessionId: string): Promise<{ ticket: string; expiresAt: Date }> {
     const ticket = randomSecret();
     const expiresAt = new Date(Date.now() + TICKET_LIFETIME_MS);
-    await this.db.insertInto('sync_tickets').values({ id: hashSecret(ticket), session_id: sessionId, expires_at: expiresAt }).execute();
+    await insertSyncTicket(this.db, { id: hashSecret(ticket), sessionId, expiresAt });
     // Old tickets are useless; sweep them now and then rather than on a timer.
-    if (Math.random() < 0.01) await this.db.deleteFrom('sync_tickets').where('expires_at', '<', sql<Date>`now() - interval '1 hour'`).execute();
+    if (Math.random() < 0.01) await deleteStaleSyncTickets(this.db);
     return { ticket, expiresAt };
   }
 
   /** Uses a ticket up; returns its session id, or null if unknown, expired or already used. */
   async redeem(ticket: string): Promise<string | null> {
     if (!/^[a-z2-7]{32}$/.test(ticket)) return null;
-    const row = await this.db
-      .updateTable('sync_tickets')
-      .set({ used_at: sql`now()` })
-      .where('id', '=', hashSecret(ticket))
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', sql<Date>`now()`)
-      .returning('session_id')
-      .executeTakeFirst();
-    return row?.session_id ?? null;
+    return useSyncTicket(this.db, hashSecret(ticket));
   }
 }

@@ -5,6 +5,7 @@
  * periodic head check into catch-up reads of the ordered log.
  */
 import type { Kysely } from 'kysely';
+import { readHeads } from '../../db/repositories/doc-log';
 import type { Database } from '../../db/schema';
 import { LocalAccessEventBus, type AccessEvent, type AccessEventBus } from '../auth/access-events';
 import type { Logger } from '../logger';
@@ -90,11 +91,24 @@ export class ClusterLink {
     this.rooms = rooms;
     this.bus.onMessage((message) => {
       if (message.type === 'doorbell') {
-        for (const [docId, seq, updates] of message.entries ?? []) rooms.offerEntry(docId, seq, updates.map((u) => Buffer.from(u, 'base64')));
+        for (const [docId, seq, updates] of message.entries ?? [])
+          rooms.offerEntry(
+            docId,
+            seq,
+            updates.map((u) => Buffer.from(u, 'base64')),
+          );
         rooms.knownHeads(message.heads);
       } else if (message.type === 'edits') {
-        for (const [docId, updates] of message.docs) rooms.offerEdits(docId, updates.map((u) => Buffer.from(u, 'base64')));
-      } else if (message.type === 'presence') rooms.remotePresence(message.docId, message.updates.map((u) => Buffer.from(u, 'base64')));
+        for (const [docId, updates] of message.docs)
+          rooms.offerEdits(
+            docId,
+            updates.map((u) => Buffer.from(u, 'base64')),
+          );
+      } else if (message.type === 'presence')
+        rooms.remotePresence(
+          message.docId,
+          message.updates.map((u) => Buffer.from(u, 'base64')),
+        );
     });
     this.bus.onReconnect(() => rooms.catchUpAll());
     this.headCheck = setInterval(() => void this.checkHeads(), this.options.headCheckMs);
@@ -170,12 +184,7 @@ export class ClusterLink {
     const ids = rooms.loadedIds();
     for (let i = 0; i < ids.length; i += HEAD_CHECK_BATCH) {
       try {
-        const rows = await this.db
-          .selectFrom('documents')
-          .select(['id', 'head_seq'])
-          .where('id', 'in', ids.slice(i, i + HEAD_CHECK_BATCH))
-          .execute();
-        rooms.knownHeads(rows.map((r) => [r.id, r.head_seq]));
+        rooms.knownHeads(await readHeads(this.db, ids.slice(i, i + HEAD_CHECK_BATCH)));
       } catch (error) {
         this.options.log.warn('cluster.head_check_failed', { error });
         return;

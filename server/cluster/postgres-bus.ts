@@ -1,5 +1,5 @@
 /**
- * The default bus: Postgres LISTEN/NOTIFY on channel `tandem`. NOTIFY is sent outside any
+ * The default bus: Postgres LISTEN/NOTIFY on channel TANDEM_BUS_CHANNEL (`tandem` by default). NOTIFY is sent outside any
  * write transaction (it takes a cluster-wide lock at commit) and doorbells are batched per
  * tick. The listener is one dedicated connection that reconnects by itself.
  */
@@ -10,8 +10,6 @@ import type { Database } from '../../db/schema';
 import type { Logger } from '../logger';
 import { BaseBus, type BusMessage } from './bus';
 
-const CHANNEL = 'tandem';
-
 export class PostgresBus extends BaseBus {
   private client: pg.Client | null = null;
   private closed = false;
@@ -20,10 +18,14 @@ export class PostgresBus extends BaseBus {
 
   constructor(
     nodeId: string,
-    private readonly options: { url: string; db: Kysely<Database>; log: Logger },
+    private readonly options: { url: string; db: Kysely<Database>; log: Logger; channel?: string },
   ) {
     super(nodeId, options.log);
+    // Checked by config.ts to be a plain identifier: it is spliced into LISTEN.
+    this.channel = options.channel ?? 'tandem';
   }
+
+  private readonly channel: string;
 
   /** Connects the listener; resolves once LISTEN is in place. */
   start(): Promise<void> {
@@ -36,7 +38,7 @@ export class PostgresBus extends BaseBus {
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 3_000 });
     client.on('notification', (n) => {
-      if (n.channel === CHANNEL && n.payload) this.deliver(n.payload);
+      if (n.channel === this.channel && n.payload) this.deliver(n.payload);
     });
     const lost = (error?: Error): void => {
       if (this.client !== client) return;
@@ -51,7 +53,7 @@ export class PostgresBus extends BaseBus {
     client.on('end', () => lost());
     try {
       await client.connect();
-      await client.query(`listen ${CHANNEL}`);
+      await client.query(`listen ${this.channel}`);
     } catch (error) {
       client.removeAllListeners();
       client.on('error', () => undefined);
@@ -85,7 +87,7 @@ export class PostgresBus extends BaseBus {
       this.options.log.warn('bus.message_too_large', { type: message.type, bytes: Buffer.byteLength(payload) });
       return;
     }
-    sql`select pg_notify(${CHANNEL}, ${payload})`.execute(this.options.db).catch((error: unknown) => this.options.log.warn('bus.notify_failed', { error }));
+    sql`select pg_notify(${this.channel}, ${payload})`.execute(this.options.db).catch((error: unknown) => this.options.log.warn('bus.notify_failed', { error }));
   }
 
   async close(): Promise<void> {

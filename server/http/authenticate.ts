@@ -9,13 +9,13 @@ import { anonymous, type Principal } from '../auth/principal';
 import type { SessionService } from '../auth/sessions';
 import type { AuthOptions } from '../config';
 import type { RequestAuth } from './api';
-import { HttpError } from './http-error';
-import { clearSessionCookie, readSessionCookie } from './session-cookie';
+import { DomainError } from '../errors';
+import { clearSessionCookie, readSessionCookie } from '../auth/session-cookie';
 
 export interface AuthenticateDeps {
   sessions: SessionService;
   tokens: AccessTokenService;
-  options: Pick<AuthOptions, 'publicUrl' | 'trustProxy'>;
+  options: Pick<AuthOptions, 'publicUrl' | 'trustProxy' | 'proxyHops'>;
 }
 
 export function authenticate({ sessions, tokens, options }: AuthenticateDeps): Middleware {
@@ -25,11 +25,11 @@ export function authenticate({ sessions, tokens, options }: AuthenticateDeps): M
     if (header) {
       const match = /^Bearer (\S+)$/i.exec(header);
       const valid = match ? await tokens.validate(match[1]!) : null;
-      if (!valid) throw new HttpError(401, 'invalid_token', 'the bearer token is unknown, revoked or malformed');
+      if (!valid) throw new DomainError('invalid_token', 'the bearer token is unknown, revoked or malformed');
       auth.principal = { kind: 'user', user: valid.user, via: { kind: 'token', tokenId: valid.tokenId, scopes: valid.scopes } };
       auth.via = 'bearer';
     } else {
-      const token = readSessionCookie(ctx);
+      const token = readSessionCookie(ctx, options);
       if (token) {
         const valid = await sessions.validateToken(token);
         if (valid) {

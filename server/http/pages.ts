@@ -3,8 +3,8 @@
  * and the landing page of share links. Plain HTML forms, no scripts (except the document page’s editor), one stylesheet inline;
  * labels on every field, errors announced with role="alert".
  */
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createReadStream, readdirSync } from 'node:fs';
+import { EXTENSION_OUTPUT } from '../paths';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -12,11 +12,13 @@ import * as schema from '../../shared/api';
 import type { Principal } from '../auth/principal';
 import type { RequestAuth } from './api';
 import { readForm } from './body';
-import { clientIp } from './client-ip';
-import { HttpError } from './http-error';
-import { classifyOrigin } from './origin-policy';
+import { clientIp } from '../auth/client-address';
+import { DomainError } from '../errors';
+import { setErrorStatus } from './error-status';
+import { ASSETS_PATH, PageAssets } from './page-assets';
+import { classifyOrigin } from '../auth/origin-policy';
 import type { Services } from './services';
-import { clearSessionCookie, setSessionCookie } from './session-cookie';
+import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie';
 
 /** Security headers for every page. No scripts at all; forms post only to us; never framed. */
 export const PAGE_HEADERS = {
@@ -28,8 +30,7 @@ export const PAGE_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
-const escape = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
 label{display:block;margin-top:1rem;font-weight:600}input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}
@@ -43,7 +44,7 @@ function layout(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="tandem-server" content="1">
-<title>${escape(title)} · Tandem</title>
+<title>${escapeHtml(title)} · Tandem</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -62,10 +63,6 @@ function send(ctx: Context, status: number, title: string, body: string, headers
   ctx.body = layout(title, body);
 }
 
-const EXTENSION_OUTPUT = fileURLToPath(new URL('../../extension/.output/', import.meta.url));
-/** The document page's editor bundle (built by `npm run build` from extension/page-editor). */
-const PAGE_EDITOR = `${EXTENSION_OUTPUT}page-editor/editor.js`;
-
 /** The extension zips `npm run build` made (WXT names them tandem-<version>-<browser>.zip). */
 function extensionBuilds(): { chrome: string | null; firefox: string | null } {
   let files: string[] = [];
@@ -75,13 +72,16 @@ function extensionBuilds(): { chrome: string | null; firefox: string | null } {
     // not built yet
   }
   const find = (browser: string): string | null => {
-    const name = files.filter((f) => f.endsWith(`-${browser}.zip`)).sort().pop();
+    const name = files
+      .filter((f) => f.endsWith(`-${browser}.zip`))
+      .sort()
+      .pop();
     return name ? EXTENSION_OUTPUT + name : null;
   };
   return { chrome: find('chrome'), firefox: find('firefox') };
 }
 
-const alert = (message: string | null): string => (message ? `<p class="error" role="alert">${escape(message)}</p>` : '');
+const alert = (message: string | null): string => (message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : '');
 
 /** Only same-site relative paths: `next` must not send people elsewhere. */
 function safeNext(next: unknown): string {
@@ -92,8 +92,8 @@ function signInForm(next: string, error: string | null, email = ''): string {
   return `<h1>Sign in to Tandem</h1>
 ${alert(error)}
 <form method="post" action="/login">
-<input type="hidden" name="next" value="${escape(next)}">
-<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(email)}">
+<input type="hidden" name="next" value="${escapeHtml(next)}">
+<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
@@ -104,9 +104,9 @@ function signUpForm(next: string, error: string | null, email = '', name = ''): 
   return `<h1>Create a Tandem account</h1>
 ${alert(error)}
 <form method="post" action="/signup">
-<input type="hidden" name="next" value="${escape(next)}">
-<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escape(email)}">
-<label for="displayName">Name shown to collaborators</label><input id="displayName" name="displayName" autocomplete="name" value="${escape(name)}">
+<input type="hidden" name="next" value="${escapeHtml(next)}">
+<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}">
+<label for="displayName">Name shown to collaborators</label><input id="displayName" name="displayName" autocomplete="name" value="${escapeHtml(name)}">
 <label for="password">Password (at least 8 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required>
 <button type="submit">Create account</button>
 </form>
@@ -114,19 +114,21 @@ ${alert(error)}
 }
 
 export function pageRoutes(router: Router, s: Services): void {
+  const assets = new PageAssets();
   const auth = s.config.auth;
   const principalOf = (ctx: Context): Principal => (ctx.state as RequestAuth).principal;
 
   /** Form posts must come from our own pages. */
   const checkFormOrigin = (ctx: Context): void => {
     const kind = classifyOrigin(ctx.req, auth);
-    if (kind !== 'same' && kind !== 'none') throw new HttpError(403, 'bad_origin', 'this form must be sent from this site');
-    if (kind === 'none' && (ctx.state as RequestAuth).via === 'cookie') throw new HttpError(403, 'bad_origin', 'missing Origin header');
+    if (kind !== 'same' && kind !== 'none') throw new DomainError('bad_origin', 'this form must be sent from this site');
+    if (kind === 'none' && (ctx.state as RequestAuth).via === 'cookie') throw new DomainError('bad_origin', 'missing Origin header');
   };
 
   router.get('/', (ctx) => {
     const p = principalOf(ctx);
-    const who = p.kind === 'user' ? `<p>Signed in as ${escape(p.user.email)} · <a href="/account">Account</a></p>` : '<p><a href="/login">Sign in</a> · <a href="/signup">Create an account</a></p>';
+    const who =
+      p.kind === 'user' ? `<p>Signed in as ${escapeHtml(p.user.email)} · <a href="/account">Account</a></p>` : '<p><a href="/login">Sign in</a> · <a href="/signup">Create an account</a></p>';
     const builds = extensionBuilds();
     const download = (browser: 'chrome' | 'firefox', label: string): string =>
       builds[browser] ? `<a href="/extension/tandem-${browser}.zip">${label}</a>` : `${label} (not built: run <code>npm run build</code>)`;
@@ -150,14 +152,16 @@ export function pageRoutes(router: Router, s: Services): void {
   router.get('/extension/:file', async (ctx) => {
     const match = /^tandem-(chrome|firefox)\.zip$/.exec(ctx.params.file ?? '');
     const path = match ? extensionBuilds()[match[1] as 'chrome' | 'firefox'] : null;
-    if (!path) throw new HttpError(404, 'not_found', 'no such build (run npm run build)');
+    if (!path) throw new DomainError('not_found', 'no such build (run npm run build)');
     ctx.set({ 'Cache-Control': 'no-store', 'Content-Disposition': `attachment; filename="${ctx.params.file}"`, 'X-Content-Type-Options': 'nosniff' });
     ctx.type = 'application/zip';
     ctx.body = createReadStream(path);
   });
 
   router.get('/login', (ctx) => send(ctx, 200, 'Sign in', signInForm(safeNext(ctx.query.next), null)));
-  router.get('/signup', (ctx) => send(ctx, 200, 'Create an account', signUpForm(safeNext(ctx.query.next), null)));
+  const signUpClosed = (ctx: Context): void =>
+    send(ctx, 403, 'Create an account', '<h1>Create an account</h1><p role="alert">This server does not take sign-ups: ask its administrator for an account. Share links work without one.</p>');
+  router.get('/signup', (ctx) => (auth.signUp === 'closed' ? signUpClosed(ctx) : send(ctx, 200, 'Create an account', signUpForm(safeNext(ctx.query.next), null))));
 
   router.post('/login', async (ctx) => {
     checkFormOrigin(ctx);
@@ -166,20 +170,19 @@ export function pageRoutes(router: Router, s: Services): void {
     const parsed = schema.signInBody.safeParse({ email: form.email ?? '', password: form.password ?? '' });
     if (!parsed.success) return send(ctx, 400, 'Sign in', signInForm(next, 'Enter your email and password.', form.email));
     try {
-      const { token, expiresAt } = await s.accounts.signIn({ ...parsed.data, ip: clientIp(ctx, auth.trustProxy), userAgent: ctx.get('user-agent') });
+      const { token, expiresAt } = await s.accounts.signIn({ ...parsed.data, ip: clientIp(ctx, auth), userAgent: ctx.get('user-agent') });
       setSessionCookie(ctx, auth, token, expiresAt);
       ctx.status = 303;
       ctx.redirect(next);
     } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      const wait = (error as { retryAfter?: number }).retryAfter;
-      if (wait) ctx.set('Retry-After', String(wait));
-      send(ctx, error.status, 'Sign in', signInForm(next, error.message, form.email));
+      if (!(error instanceof DomainError)) throw error;
+      send(ctx, setErrorStatus(ctx, error), 'Sign in', signInForm(next, error.message, form.email));
     }
   });
 
   router.post('/signup', async (ctx) => {
     checkFormOrigin(ctx);
+    if (auth.signUp === 'closed') return signUpClosed(ctx);
     const form = await readForm(ctx);
     const next = safeNext(form.next);
     const parsed = schema.signUpBody.safeParse({ email: form.email ?? '', password: form.password ?? '', ...(form.displayName ? { displayName: form.displayName } : {}) });
@@ -187,14 +190,14 @@ export function pageRoutes(router: Router, s: Services): void {
       return send(ctx, 400, 'Create an account', signUpForm(next, 'Check the email, and use a password of at least 8 characters.', form.email, form.displayName));
     }
     try {
-      const user = await s.accounts.signUp({ ...parsed.data, displayName: parsed.data.displayName ?? parsed.data.email.split('@')[0]! });
-      const { token, session } = await s.sessions.create(user.id, { ip: clientIp(ctx, auth.trustProxy), userAgent: ctx.get('user-agent') });
+      const user = await s.accounts.signUp({ ...parsed.data, displayName: parsed.data.displayName ?? parsed.data.email.split('@')[0]!, ip: clientIp(ctx, auth) });
+      const { token, session } = await s.sessions.create(user.id, { ip: clientIp(ctx, auth), userAgent: ctx.get('user-agent') });
       setSessionCookie(ctx, auth, token, session.expiresAt);
       ctx.status = 303;
       ctx.redirect(next);
     } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      send(ctx, error.status, 'Create an account', signUpForm(next, error.message, form.email, form.displayName));
+      if (!(error instanceof DomainError)) throw error;
+      send(ctx, setErrorStatus(ctx, error), 'Create an account', signUpForm(next, error.message, form.email, form.displayName));
     }
   });
 
@@ -218,14 +221,16 @@ export function pageRoutes(router: Router, s: Services): void {
     const current = p.via.sessionId;
     const rows = sessions
       .map(
-        (x) => `<tr><td>${escape(x.userAgent ?? 'unknown')}${x.id === current ? ' <strong>(this one)</strong>' : ''}</td><td>${escape(x.ip ?? '')}</td><td>${x.createdAt.toISOString().slice(0, 16)}</td>
+        (
+          x,
+        ) => `<tr><td>${escapeHtml(x.userAgent ?? 'unknown')}${x.id === current ? ' <strong>(this one)</strong>' : ''}</td><td>${escapeHtml(x.ip ?? '')}</td><td>${x.createdAt.toISOString().slice(0, 16)}</td>
 <td><form class="inline" method="post" action="/account/sessions/${x.id}/revoke"><button type="submit" aria-label="Sign out this session">Sign out</button></form></td></tr>`,
       )
       .join('');
     const tokenRows = tokens
       .map(
-        (t) => `<tr><td>${escape(t.name)}</td><td>${t.scopes.join(', ')}</td><td>${t.lastUsedAt?.toISOString().slice(0, 16) ?? 'never'}</td>
-<td><form class="inline" method="post" action="/account/tokens/${t.id}/revoke"><button type="submit" aria-label="Revoke token ${escape(t.name)}">Revoke</button></form></td></tr>`,
+        (t) => `<tr><td>${escapeHtml(t.name)}</td><td>${t.scopes.join(', ')}</td><td>${t.lastUsedAt?.toISOString().slice(0, 16) ?? 'never'}</td>
+<td><form class="inline" method="post" action="/account/tokens/${t.id}/revoke"><button type="submit" aria-label="Revoke token ${escapeHtml(t.name)}">Revoke</button></form></td></tr>`,
       )
       .join('');
     send(
@@ -233,9 +238,9 @@ export function pageRoutes(router: Router, s: Services): void {
       200,
       'Account',
       `<h1>Your account</h1>
-<p>${escape(p.user.displayName)} · ${escape(p.user.email)}${p.user.isAdmin ? ' · administrator' : ''}</p>
-${message ? `<p role="status">${escape(message)}</p>` : ''}
-${newToken ? `<p role="status">New token (shown once): <code>${escape(newToken)}</code></p>` : ''}
+<p>${escapeHtml(p.user.displayName)} · ${escapeHtml(p.user.email)}${p.user.isAdmin ? ' · administrator' : ''}</p>
+${message ? `<p role="status">${escapeHtml(message)}</p>` : ''}
+${newToken ? `<p role="status">New token (shown once): <code>${escapeHtml(newToken)}</code></p>` : ''}
 <form method="post" action="/logout"><button type="submit">Sign out</button></form>
 <h2>Sessions</h2>
 <table><thead><tr><th>Browser</th><th>Address</th><th>Since</th><th></th></tr></thead><tbody>${rows}</tbody></table>
@@ -246,7 +251,7 @@ ${newToken ? `<p role="status">New token (shown once): <code>${escape(newToken)}
 <fieldset><legend>Scopes</legend>
 <label><input type="checkbox" name="read" checked> read</label>
 <label><input type="checkbox" name="write"> write</label>
-${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' : ''}
+${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>\n<label><input type="checkbox" name="metrics"> metrics (read /metrics only)</label>' : ''}
 </fieldset>
 <button type="submit">Create token</button>
 </form>
@@ -254,6 +259,7 @@ ${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' :
 <form method="post" action="/account/password">
 <label for="current">Current password</label><input id="current" name="currentPassword" type="password" autocomplete="current-password" required>
 <label for="new">New password (at least 8 characters)</label><input id="new" name="newPassword" type="password" autocomplete="new-password" minlength="8" required>
+<label><input type="checkbox" name="revokeTokens" value="on"> Also revoke my personal access tokens (do this if the password leaked)</label>
 <button type="submit">Change password</button>
 </form>`,
     );
@@ -263,14 +269,17 @@ ${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' :
 
   const signedInUser = (ctx: Context) => {
     const p = principalOf(ctx);
-    if (p.kind !== 'user') throw new HttpError(401, 'unauthenticated', 'sign in first');
+    if (p.kind !== 'user') throw new DomainError('unauthenticated', 'sign in first');
     return p;
   };
 
   router.post('/account/sessions/:sessionId/revoke', async (ctx) => {
     checkFormOrigin(ctx);
     const p = signedInUser(ctx);
-    const sessionId = z.string().regex(/^[0-9a-f]{64}$/).parse(ctx.params.sessionId);
+    const sessionId = z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .parse(ctx.params.sessionId);
     await s.sessions.revoke(sessionId, p.user.id);
     ctx.status = 303;
     ctx.redirect(p.via.kind === 'session' && p.via.sessionId === sessionId ? '/login' : '/account');
@@ -280,7 +289,7 @@ ${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' :
     checkFormOrigin(ctx);
     const p = signedInUser(ctx);
     const form = await readForm(ctx);
-    const scopes = (['read', 'write', 'admin'] as const).filter((sc) => form[sc] !== undefined && (sc !== 'admin' || p.user.isAdmin));
+    const scopes = (['read', 'write', 'admin', 'metrics'] as const).filter((sc) => form[sc] !== undefined && ((sc !== 'admin' && sc !== 'metrics') || p.user.isAdmin));
     const name = schema.createTokenBody.safeParse({ name: form.name ?? '', scopes });
     if (!name.success) return accountPage(ctx, 'Give the token a name and at least one scope.');
     const { token } = await s.tokens.create(p.user.id, name.data.name, name.data.scopes);
@@ -299,23 +308,23 @@ ${p.user.isAdmin ? '<label><input type="checkbox" name="admin"> admin</label>' :
     checkFormOrigin(ctx);
     const p = signedInUser(ctx);
     const form = await readForm(ctx);
-    const parsed = schema.changePasswordBody.safeParse(form);
+    const parsed = schema.changePasswordBody.safeParse({ currentPassword: form.currentPassword, newPassword: form.newPassword, revokeTokens: form.revokeTokens === 'on' });
     if (!parsed.success) return accountPage(ctx, 'The new password needs at least 8 characters.');
     try {
-      await s.accounts.changePassword(p.user.id, parsed.data.currentPassword, parsed.data.newPassword, p.via.kind === 'session' ? p.via.sessionId : null);
+      await s.accounts.changePassword(p.user.id, parsed.data.currentPassword, parsed.data.newPassword, p.via.kind === 'session' ? p.via.sessionId : null, parsed.data.revokeTokens);
     } catch (error) {
-      if (error instanceof HttpError) return accountPage(ctx, error.message);
+      if (error instanceof DomainError) return accountPage(ctx, error.message);
       throw error;
     }
-    return accountPage(ctx, 'Password changed; your other sessions were signed out.');
+    return accountPage(ctx, parsed.data.revokeTokens ? 'Password changed; your other sessions were signed out and your tokens revoked.' : 'Password changed; your other sessions were signed out.');
   });
 
   // Share links land here. The token is in the #fragment, which browsers never send: this
   // page cannot see it, and the extension (or, later, the editor page) reads it.
   router.get('/d/:docId', (ctx) => {
     const docId = schema.docId.safeParse(ctx.params.docId);
-    if (!docId.success) throw new HttpError(404, 'not_found', 'no such document');
-    const editor = existsSync(PAGE_EDITOR);
+    if (!docId.success) throw new DomainError('not_found', 'no such document');
+    const editor = assets.entry();
     send(
       ctx,
       200,
@@ -340,19 +349,21 @@ ${
 </div>
 <div id="tandem-editor" data-tandem-editor role="textbox" aria-multiline="true" aria-labelledby="tandem-editor-label" contenteditable="false" style="min-height:16em;border:1px solid #888;border-radius:4px;padding:6px 8px;white-space:pre-wrap;overflow-wrap:anywhere"></div>
 <p id="tandem-editor-status" class="note" role="status" aria-live="polite">Connecting…</p>
-<script src="/assets/editor.js"></script>`
+<section id="tandem-history" aria-label="Version history" hidden></section>
+<script type="module" src="${escapeHtml(editor)}"></script>`
     : '<p class="note">The in-page editor is not built (run <code>npm run build</code>).</p>'
 }
-<p class="note">Document <code>${escape(docId.data)}</code>. The access key in this link stays in your browser: it is never sent to the server as part of the address.</p>`,
+<p class="note">Document <code>${escapeHtml(docId.data)}</code>. The access key in this link stays in your browser: it is never sent to the server as part of the address.</p>`,
       // The editor: our own script and its WebAssembly, a socket to this origin; nothing else.
-      { 'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'" },
+      {
+        'Content-Security-Policy':
+          "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+      },
     );
   });
 
-  router.get('/assets/editor.js', (ctx) => {
-    if (!existsSync(PAGE_EDITOR)) throw new HttpError(404, 'not_found', 'the editor is not built (npm run build)');
-    ctx.set({ 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
-    ctx.type = 'text/javascript';
-    ctx.body = createReadStream(PAGE_EDITOR);
+  // The editor's script and wasm: hashed names, precompressed, cached for a year (page-assets.ts).
+  router.get(`${ASSETS_PATH}:file`, (ctx) => {
+    if (!assets.serve(ctx, ctx.params.file ?? '')) throw new DomainError('not_found', 'no such asset (is the editor built? npm run build)');
   });
 }

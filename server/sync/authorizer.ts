@@ -19,8 +19,8 @@ export interface JoinRequestContext {
 }
 
 export type JoinDecision =
-  | { ok: true; permission: Permission }
-  | { ok: false; reason: 'not_found' | 'auth_failed'; message: string };
+  /** `linkId`: the share link the join came through, if any (who an anonymous writer is). */
+  { ok: true; permission: Permission; linkId?: string | null } | { ok: false; reason: 'not_found' | 'auth_failed'; message: string };
 
 export interface JoinAuthorizer {
   authorizeJoin(request: JoinRequestContext): Promise<JoinDecision>;
@@ -38,6 +38,6 @@ export class DocumentAuthorizer implements JoinAuthorizer {
     if (!payload) return { ok: false, reason: 'auth_failed', message: 'the join payload is not {"v":1,"share":…}' };
     const decision = await decideDocumentAccess(this.db, principal, docId, payload.share ?? null);
     if (!decision.permission) return { ok: false, reason: 'not_found', message: 'no such document' };
-    return { ok: true, permission: decision.permission };
+    return { ok: true, permission: decision.permission, linkId: decision.linkId };
   }
 }

@@ -1,65 +1,172 @@
 /**
- * Builds Loro snapshots off the event loop. Exporting a snapshot of a large document takes
- * tens to hundreds of milliseconds (automerge-paper: ~30 ms; its history ×10: ~300 ms), which
- * on the main thread would stall every room; a worker thread keeps them responsive.
+ * A document's heavy work, in a worker thread with a time budget: snapshots (compaction), text
+ * export, and checking a snapshot a client sent. On the event loop, any of these stalls every
+ * room for as long as it takes: one text export of a 64 MiB document stopped a node from
+ * answering health checks, and from handling SIGTERM, for minutes. Jobs run one at a time;
+ * one that outlives its budget fails with `HeavyWorkTimeout` and the thread is replaced (a
+ * thread cannot be interrupted otherwise), so the jobs after it still run.
  */
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../db/ts-worker';
+import { HeavyWorkTimeout } from '../errors';
+import type { HeavyJob } from './compaction-worker';
+import type { UpdateCheck, UpdateLimits } from './update-check';
+import type { VersionJson } from '../history/version-groups';
+import type { DiffPart, RichRun, VersionAt, VersionContent } from '../history/version-work';
 
 export interface Compacted {
   snapshot: Uint8Array;
   /** Updates still waiting for their dependencies, which a snapshot leaves out. */
   pending: Uint8Array | null;
+  /** UTF-8 bytes of the document's text at the snapshot. */
+  textBytes: number;
 }
 
 export interface Compactor {
-  /** A Loro snapshot of the document made of `parts` (snapshots and/or updates). */
-  snapshot(parts: Uint8Array[]): Promise<Compacted>;
+  /** A Loro snapshot of the document made of `parts` (snapshots and/or updates); with
+   *  `shallowAt`, a shallow one that keeps only the history after that version. */
+  snapshot(parts: Uint8Array[], shallowAt?: VersionJson | null): Promise<Compacted>;
+  /** The text of the document made of `parts`. */
+  text(parts: Uint8Array[]): Promise<string>;
+  /** Checks a snapshot a client sent (update-check.ts). */
+  checkSnapshot(bytes: Uint8Array, limits: UpdateLimits): Promise<UpdateCheck>;
+  /** The text, formatting and (when asked) authors of the document at `version` (null: all of it). */
+  version(at: VersionAt, authors: boolean): Promise<VersionContent>;
+  /** A word diff of the texts at two versions. */
+  diff(from: VersionAt, to: VersionAt): Promise<DiffPart[]>;
+  /** The update that restores `version` as a new change; null when there is nothing to change. */
+  restore(parts: Uint8Array[], version: VersionJson | null): Promise<{ update: Uint8Array; peer: string; text: string } | null>;
+  /** A new document's first update, holding formatted text. */
+  fromRuns(runs: RichRun[]): Promise<{ update: Uint8Array; peer: string }>;
   close(): Promise<void>;
 }
 
-type Reply = { id: number; snapshot: Uint8Array; pending: Uint8Array | null } | { id: number; error: string };
+interface Queued {
+  job: HeavyJob;
+  transfer: ArrayBuffer[];
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+}
 
+type Reply = { id: number; result: unknown } | { id: number; error: string };
 
 export class WorkerCompactor implements Compactor {
   private worker: Worker | null = null;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (c: Compacted) => void; reject: (e: Error) => void }>();
+  private readonly queue: Queued[] = [];
+  private running: { id: number; queued: Queued; timer: NodeJS.Timeout } | null = null;
+  private closed = false;
+
+  /** The job running now (its kind) and how many wait, for /metrics. */
+  get activity(): { running: HeavyJob['kind'] | null; queued: number } {
+    return { running: this.running?.queued.job.kind ?? null, queued: this.queue.length };
+  }
+
+  /** `timeoutMs`: the budget of one job (TANDEM_HEAVY_WORK_TIMEOUT_MS). */
+  constructor(private readonly options: { timeoutMs?: number } = {}) {}
+
+  snapshot(parts: Uint8Array[], shallowAt?: VersionJson | null): Promise<Compacted> {
+    return this.submit({ kind: 'snapshot', parts, shallowAt: shallowAt ?? null }) as Promise<Compacted>;
+  }
+
+  text(parts: Uint8Array[]): Promise<string> {
+    return this.submit({ kind: 'text', parts }) as Promise<string>;
+  }
+
+  checkSnapshot(bytes: Uint8Array, limits: UpdateLimits): Promise<UpdateCheck> {
+    return this.submit({ kind: 'check_snapshot', bytes, limits }) as Promise<UpdateCheck>;
+  }
+
+  version(at: VersionAt, authors: boolean): Promise<VersionContent> {
+    return this.submit({ kind: 'version', at, authors }) as Promise<VersionContent>;
+  }
+
+  diff(from: VersionAt, to: VersionAt): Promise<DiffPart[]> {
+    return this.submit({ kind: 'diff', from, to }) as Promise<DiffPart[]>;
+  }
+
+  restore(parts: Uint8Array[], version: VersionJson | null): Promise<{ update: Uint8Array; peer: string; text: string } | null> {
+    return this.submit({ kind: 'restore', parts, version }) as Promise<{ update: Uint8Array; peer: string; text: string } | null>;
+  }
+
+  fromRuns(runs: RichRun[]): Promise<{ update: Uint8Array; peer: string }> {
+    return this.submit({ kind: 'from_runs', runs }) as Promise<{ update: Uint8Array; peer: string }>;
+  }
+
+  private submit(job: HeavyJob): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('the heavy-work thread is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, transfer: [], resolve, reject });
+      this.pump();
+    });
+  }
 
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = startTsWorker(new URL('./compaction-worker.ts', import.meta.url));
     worker.on('message', (reply: Reply) => {
-      const waiter = this.waiting.get(reply.id);
-      if (!waiter) return;
-      this.waiting.delete(reply.id);
-      if (this.waiting.size === 0) worker.unref();
-      if ('error' in reply) waiter.reject(new Error(`snapshot failed: ${reply.error}`));
-      else waiter.resolve({ snapshot: reply.snapshot, pending: reply.pending });
+      const running = this.running;
+      if (!running || running.id !== reply.id) return;
+      clearTimeout(running.timer);
+      this.running = null;
+      if ('error' in reply) running.queued.reject(new Error(`${running.queued.job.kind} failed: ${reply.error}`));
+      else running.queued.resolve(reply.result);
+      this.pump();
     });
-    const failAll = (error: Error): void => {
+    const lost = (error: Error): void => {
+      if (this.worker !== worker) return;
       this.worker = null;
-      for (const w of this.waiting.values()) w.reject(error);
-      this.waiting.clear();
+      const running = this.running;
+      this.running = null;
+      if (running) {
+        clearTimeout(running.timer);
+        running.queued.reject(error);
+      }
+      this.pump();
     };
-    worker.on('error', failAll);
-    worker.on('exit', (code) => failAll(new Error(`compaction worker exited with code ${code}`)));
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`the heavy-work thread exited with code ${code}`)));
     this.worker = worker;
     return worker;
   }
 
-  snapshot(parts: Uint8Array[]): Promise<Compacted> {
+  private pump(): void {
+    if (this.running || this.closed) {
+      if (!this.running && this.worker) this.worker.unref();
+      return;
+    }
+    const queued = this.queue.shift();
+    if (!queued) {
+      // An idle worker never keeps the process alive.
+      this.worker?.unref();
+      return;
+    }
     const worker = this.start();
-    const id = this.nextId++;
-    // Referenced only while a snapshot is pending: an idle worker never keeps the process alive.
     worker.ref();
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, parts });
-    });
+    const id = this.nextId++;
+    const budget = this.options.timeoutMs ?? 30_000;
+    const timer = setTimeout(() => {
+      if (this.running?.id !== id) return;
+      this.running = null;
+      queued.reject(new HeavyWorkTimeout(queued.job.kind, budget));
+      // The only way to stop it: replace the thread. Its `exit` finds nothing running.
+      this.worker = null;
+      void worker.terminate();
+      this.pump();
+    }, budget);
+    this.running = { id, queued, timer };
+    worker.postMessage({ id, job: queued.job });
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const error = new Error('the heavy-work thread is closed');
+    if (this.running) {
+      clearTimeout(this.running.timer);
+      this.running.queued.reject(error);
+      this.running = null;
+    }
+    for (const q of this.queue.splice(0)) q.reject(error);
     const worker = this.worker;
     this.worker = null;
     if (worker) await worker.terminate();

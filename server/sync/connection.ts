@@ -4,26 +4,26 @@
  * answer (JoinError, Ack status, RoomError or a typed close). Messages for one room are
  * handled in arrival order; different rooms proceed independently.
  */
+import { randomBytes } from 'node:crypto';
 import { isDocumentId } from '../../shared/ids';
+import { anonymousName } from '../../shared/presence';
 import {
   AppErrorCode,
   CloseCode,
   CloseReason,
   CrdtType,
-  FragmentAssembler,
   JoinErrorCode,
   MessageType,
   PING,
   PONG,
+  PRESENCE_REFUSAL_STATUS,
+  PresenceRefusal,
   RoomErrorCode,
   UpdateStatus,
   assertNever,
-  batchKey,
   decodeMessage,
   encodeMessage,
   type BatchId,
-  type DocUpdateFragment,
-  type DocUpdateFragmentHeader,
   type JoinRequest,
   type Permission,
   type ProtocolMessage,
@@ -31,30 +31,38 @@ import {
 import type { SyncOptions } from '../config';
 import type { Logger } from '../logger';
 import type { JoinAuthorizer, Principal } from './authorizer';
-import { CommitError, type DocRoom } from './doc-room';
+import { CommitError, type DocRoom, type UpdateAuthor } from './doc-room';
 import { DocumentGoneError, isTransientDatabaseError } from './doc-store';
-import { Relay, type RoomMember } from './member';
+import { Relay } from './relay';
+import { FragmentIntake } from './fragment-intake';
+import type { RoomMember } from './room-member';
 import type { PeerSocket } from './peer-socket';
-import type { PresenceRoom } from './presence-room';
+import type { PresenceAuthor, PresenceRoom } from './presence-room';
 import type { RoomRegistry } from './room-registry';
 import { TokenBucket } from './token-bucket';
+import { admitUpdates, type UpdateGateDeps } from './update-gate';
 
 /** A room this socket is in, with the permission it was given and the payload it joined with. */
-type Membership =
-  | { kind: 'doc'; room: DocRoom; permission: Permission; auth: Uint8Array }
-  | { kind: 'presence'; room: PresenceRoom; permission: Permission; auth: Uint8Array };
+type Membership = { kind: 'doc'; room: DocRoom; permission: Permission; auth: Uint8Array; author: UpdateAuthor } | { kind: 'presence'; room: PresenceRoom; permission: Permission; auth: Uint8Array };
 
 export interface ConnectionDeps {
   rooms: RoomRegistry;
   authorizer: JoinAuthorizer;
   options: Readonly<SyncOptions>;
   log: Logger;
+  /** Takes a join from this socket's address (shared by all its sockets); false: rate limited. */
+  takeAddressJoin?: () => boolean;
+  /** Checks a snapshot a client sent, off the event loop (see update-gate.ts). */
+  checkSnapshot: UpdateGateDeps['checkSnapshot'];
+  /** Counts refusals by name (metrics). */
+  onRefused?: (reason: string) => void;
+  /** Counts updates accepted from this socket (metrics). */
+  onAccepted?: (updates: number) => void;
+  /** Seconds from an update's turn in its room to its Ok Ack (metrics). */
+  onAcked?: (seconds: number) => void;
 }
 
 const NACK_REJOIN_INTERVAL_MS = 60_000;
-
-/** Batch ids whose fragments we already refused; later fragments of them are dropped quietly. */
-const REMEMBERED_DISCARDS = 64;
 
 let nextConnectionId = 1;
 
@@ -64,29 +72,57 @@ export class Connection implements RoomMember {
   readonly connectionId = nextConnectionId++;
   private readonly memberships = new Map<string, Membership>();
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly assembler: FragmentAssembler;
-  /** Reassembly deadlines, by batch key. */
-  private readonly fragmentTimers = new Map<string, { timer: NodeJS.Timeout; roomKey: string }>();
-  private readonly discarded = new Set<string>();
+  private readonly fragments: FragmentIntake;
   /** When a client's failure report last made it rejoin a room, by room key. */
   private readonly nackRejoins = new Map<string, number>();
   private readonly joins: TokenBucket;
+  /** Presence entries this socket may publish (over all its presence rooms). */
+  private readonly presenceBudget: TokenBucket;
+  /** Who this socket is in presence; its tag namespaces the keys it publishes. */
+  private readonly author: PresenceAuthor;
   private readonly log: Logger;
   /** Bytes accepted from this socket and not yet committed. */
   private pendingBytes = 0;
   private closed = false;
+  /** Closes an anonymous socket that has not joined a room in its first seconds. */
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: PeerSocket,
     readonly principal: Principal,
     private readonly deps: ConnectionDeps,
   ) {
-    this.assembler = new FragmentAssembler({
-      maxUpdateBytes: deps.options.maxUpdateBytes,
-      maxConcurrentBatches: deps.options.maxFragmentBatches,
+    this.log = deps.log.child({ conn: this.connectionId });
+    this.fragments = new FragmentIntake({
+      limits: { maxUpdateBytes: deps.options.maxUpdateBytes, maxConcurrentBatches: deps.options.maxFragmentBatches, timeoutMs: deps.options.fragmentTimeoutMs },
+      log: this.log,
+      ack: (crdt, roomId, batchId, status) => this.send({ type: MessageType.Ack, crdt, roomId, refId: batchId, status }),
+      admit: ({ crdt, roomId }, ack) => {
+        const membership = this.memberships.get(roomKeyOf(crdt, roomId));
+        if (!membership || (membership.kind === 'doc' && membership.permission !== 'write')) {
+          ack(UpdateStatus.PermissionDenied);
+          return false;
+        }
+        if (membership.kind === 'presence') {
+          this.refusePresence(roomId, PresenceRefusal.TooLarge, 'a fragmented presence batch', ack);
+          return false;
+        }
+        return true;
+      },
+      submit: (crdt, roomId, batchId, update) => this.submit(crdt, roomId, batchId, [update]),
     });
     this.joins = new TokenBucket(deps.options.joinBurst, deps.options.joinsPerSecond);
-    this.log = deps.log.child({ conn: this.connectionId });
+    this.presenceBudget = new TokenBucket(deps.options.presenceEntryBurst, deps.options.presenceEntriesPerSecond);
+    const tag = randomBytes(9).toString('base64url');
+    this.author = principal.kind === 'user' ? { tag, user: principal.user.id, name: principal.user.displayName } : { tag, user: `anon:${tag}`, name: anonymousName(tag) };
+    // A stranger's socket costs memory and a slot of its address: it must be for something.
+    if (principal.kind === 'anonymous') {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = null;
+        if (this.memberships.size === 0) this.closeWith(CloseCode.Idle, `no room joined within ${deps.options.anonymousIdleMs} ms`);
+      }, deps.options.anonymousIdleMs);
+      this.idleTimer.unref();
+    }
   }
 
   get roomCount(): number {
@@ -109,7 +145,7 @@ export class Connection implements RoomMember {
       return;
     }
     const message = decoded.message;
-    if (message.type === MessageType.JoinRequest && !this.joins.take()) {
+    if (message.type === MessageType.JoinRequest && !(this.joins.take() && (this.deps.takeAddressJoin?.() ?? true))) {
       // Refused, not disconnected: a client rejoining many rooms after a reconnect retries.
       this.send({
         type: MessageType.JoinError,
@@ -142,9 +178,9 @@ export class Connection implements RoomMember {
       case MessageType.DocUpdate:
         return this.submit(message.crdt, message.roomId, message.batchId, message.updates);
       case MessageType.DocUpdateFragmentHeader:
-        return this.fragmentHeader(message);
+        return this.fragments.header(message);
       case MessageType.DocUpdateFragment:
-        return this.fragment(message);
+        return this.fragments.fragment(message);
       case MessageType.Leave:
         return this.leave(message.crdt, message.roomId);
       case MessageType.Ack:
@@ -197,14 +233,14 @@ export class Connection implements RoomMember {
     }
 
     let permission: Permission;
+    let linkId: string | null = null;
     try {
       const decision = await this.deps.authorizer.authorizeJoin({ principal: this.principal, docId: roomId, crdt, auth: request.auth });
       if (!decision.ok) {
-        return decision.reason === 'not_found'
-          ? refuse(JoinErrorCode.AppError, decision.message, { appCode: AppErrorCode.RoomNotFound })
-          : refuse(JoinErrorCode.AuthFailed, decision.message);
+        return decision.reason === 'not_found' ? refuse(JoinErrorCode.AppError, decision.message, { appCode: AppErrorCode.RoomNotFound }) : refuse(JoinErrorCode.AuthFailed, decision.message);
       }
       permission = decision.permission;
+      linkId = decision.linkId ?? null;
     } catch (error) {
       this.log.warn('sync.authorize_failed', { docId: roomId, error });
       return refuse(JoinErrorCode.AppError, 'storage unavailable; try again', { appCode: AppErrorCode.Unavailable });
@@ -216,8 +252,9 @@ export class Connection implements RoomMember {
 
     if (crdt === CrdtType.LoroEphemeralStore) {
       const room = this.deps.rooms.presenceRoom(roomId);
-      const state = room.join(this);
+      const state = room.join(this, this.author);
       this.memberships.set(key, { kind: 'presence', room, permission, auth: request.auth.slice() });
+      this.clearIdleTimer();
       this.send({ type: MessageType.JoinResponseOk, crdt, roomId, permission, version: new Uint8Array(0), extra: new Uint8Array(0) });
       this.deliver(new Relay('presence', roomId, state));
       return;
@@ -246,20 +283,26 @@ export class Connection implements RoomMember {
       this.deps.rooms.releaseDoc(room);
       return refuse(JoinErrorCode.VersionUnknown, 'cannot decode the version vector', { receiverVersion: outcome.version });
     }
-    this.memberships.set(key, { kind: 'doc', room, permission, auth: request.auth.slice() });
+    // What it writes is attributed to its account, or, for an anonymous socket, to the link.
+    const author: UpdateAuthor = this.principal.kind === 'user' ? { userId: this.principal.user.id, linkId: null } : { userId: null, linkId };
+    this.memberships.set(key, { kind: 'doc', room, permission, auth: request.auth.slice(), author });
+    this.clearIdleTimer();
     this.send({ type: MessageType.JoinResponseOk, crdt, roomId, permission, version: outcome.version, extra: new Uint8Array(0) });
     this.deliver(new Relay('doc', roomId, outcome.catchUp));
   }
 
-  private submit(crdt: CrdtType, roomId: string, batchId: BatchId, updates: readonly Uint8Array[]): void {
+  private async submit(crdt: CrdtType, roomId: string, batchId: BatchId, updates: readonly Uint8Array[]): Promise<void> {
+    const started = performance.now();
     const ack = (status: UpdateStatus): void => this.send({ type: MessageType.Ack, crdt, roomId, refId: batchId, status });
-    const membership = this.memberships.get(roomKeyOf(crdt, roomId));
+    const key = roomKeyOf(crdt, roomId);
+    const membership = this.memberships.get(key);
     if (!membership) return ack(UpdateStatus.PermissionDenied);
 
     if (membership.kind === 'presence') {
       // Presence is relayed for viewers too: showing where a reader is does not edit anything.
-      const result = membership.room.submit(this, updates);
-      return ack(result.kind === 'accepted' ? UpdateStatus.Ok : UpdateStatus.InvalidUpdate);
+      const result = membership.room.submit(this, updates, this.presenceBudget);
+      if (result.kind === 'accepted') return ack(UpdateStatus.Ok);
+      return this.refusePresence(roomId, result.reason, result.detail, ack);
     }
     if (membership.permission !== 'write') return ack(UpdateStatus.PermissionDenied);
 
@@ -267,110 +310,49 @@ export class Connection implements RoomMember {
     if (this.pendingBytes + bytes > this.deps.options.maxPendingBytesPerConnection) {
       return ack(UpdateStatus.RateLimited);
     }
-    const outcome = membership.room.submit(this, updates);
+    const admitted = await admitUpdates(updates, () => (this.memberships.get(key) === membership ? membership.room : null), this.deps);
+    if (!admitted.ok) {
+      this.log.info('sync.update_refused', { docId: roomId, reason: admitted.reason, detail: admitted.detail });
+      this.deps.onRefused?.(`update_${admitted.reason}`);
+      return ack(admitted.status);
+    }
+    // A snapshot's check awaited: the socket may have closed or left the room meanwhile.
+    if (this.closed || this.memberships.get(key) !== membership) return ack(UpdateStatus.PermissionDenied);
+    const outcome = membership.room.submit(this, updates, membership.author);
     if (outcome.kind === 'invalid') {
       this.log.info('sync.invalid_update', { docId: roomId, reason: outcome.reason });
       return ack(UpdateStatus.InvalidUpdate);
     }
     this.pendingBytes += bytes;
-    outcome.committed.then(
-      () => ack(UpdateStatus.Ok),
-      (error: unknown) => {
-        // Never acknowledged as stored: the client keeps the update and sends it again.
-        if (!(error instanceof CommitError)) this.log.error('sync.commit_failed', { docId: roomId, error });
-        ack(error instanceof CommitError && error.reason === 'document_gone' ? UpdateStatus.AppError : UpdateStatus.Unknown);
-      },
-    ).finally(() => {
-      this.pendingBytes -= bytes;
-    });
+    this.deps.onAccepted?.(updates.length);
+    outcome.committed
+      .then(
+        () => {
+          ack(UpdateStatus.Ok);
+          this.deps.onAcked?.((performance.now() - started) / 1000);
+        },
+        (error: unknown) => {
+          // Never acknowledged as stored: the client keeps the update and sends it again.
+          if (!(error instanceof CommitError)) this.log.error('sync.commit_failed', { docId: roomId, error });
+          ack(error instanceof CommitError && error.reason === 'document_gone' ? UpdateStatus.AppError : UpdateStatus.Unknown);
+        },
+      )
+      .finally(() => {
+        this.pendingBytes -= bytes;
+      });
   }
 
-  private fragmentHeader(header: DocUpdateFragmentHeader): void {
-    const { crdt, roomId, batchId } = header;
-    const key = batchKey(crdt, roomId, batchId);
-    const ack = (status: UpdateStatus): void => this.send({ type: MessageType.Ack, crdt, roomId, refId: batchId, status });
-    const membership = this.memberships.get(roomKeyOf(crdt, roomId));
-    // Refuse before buffering anything: a stranger must not make us hold its fragments.
-    if (!membership || (membership.kind === 'doc' && membership.permission !== 'write')) {
-      this.discard(key);
-      return ack(UpdateStatus.PermissionDenied);
-    }
-    const result = this.assembler.header(header);
-    if (result.kind === 'rejected') {
-      this.discard(key);
-      this.log.info('sync.fragment_refused', { docId: roomId, reason: result.reason });
-      return ack(result.status);
-    }
-    this.discarded.delete(key);
-    this.armFragmentTimer(crdt, roomId, batchId);
-  }
-
-  /**
-   * (Re)starts a batch's reassembly timeout. It runs from the last fragment received, not
-   * from the header, so a large update over a slow link finishes as long as it keeps coming.
-   */
-  private armFragmentTimer(crdt: CrdtType, roomId: string, batchId: BatchId): void {
-    const key = batchKey(crdt, roomId, batchId);
-    this.clearFragmentTimer(key);
-    const timer = setTimeout(() => {
-      this.fragmentTimers.delete(key);
-      if (this.assembler.drop(crdt, roomId, batchId)) {
-        this.discard(key);
-        this.send({ type: MessageType.Ack, crdt, roomId, refId: batchId, status: UpdateStatus.FragmentTimeout });
-      }
-    }, this.deps.options.fragmentTimeoutMs);
-    this.fragmentTimers.set(key, { timer, roomKey: roomKeyOf(crdt, roomId) });
-  }
-
-  private fragment(fragment: DocUpdateFragment): void {
-    const { crdt, roomId, batchId } = fragment;
-    const key = batchKey(crdt, roomId, batchId);
-    const ack = (status: UpdateStatus): void => this.send({ type: MessageType.Ack, crdt, roomId, refId: batchId, status });
-    const result = this.assembler.fragment(fragment);
-    switch (result.kind) {
-      case 'incomplete':
-        return this.armFragmentTimer(crdt, roomId, batchId);
-      case 'complete':
-        this.clearFragmentTimer(key);
-        return this.submit(crdt, roomId, batchId, [result.update]);
-      case 'unknown_batch':
-        // Refused or timed out earlier (already answered), or never announced.
-        if (!this.discarded.has(key)) {
-          this.discard(key);
-          ack(UpdateStatus.FragmentTimeout);
-        }
-        return;
-      case 'rejected':
-        this.clearFragmentTimer(key);
-        this.discard(key);
-        this.log.info('sync.fragment_refused', { docId: roomId, reason: result.reason });
-        return ack(result.status);
-      default:
-        assertNever(result, 'fragment result');
-    }
-  }
-
-  private discard(key: string): void {
-    this.discarded.add(key);
-    if (this.discarded.size > REMEMBERED_DISCARDS) {
-      const oldest = this.discarded.values().next().value;
-      if (oldest !== undefined) this.discarded.delete(oldest);
-    }
-  }
-
-  private clearFragmentTimer(key: string): void {
-    const entry = this.fragmentTimers.get(key);
-    if (entry) {
-      clearTimeout(entry.timer);
-      this.fragmentTimers.delete(key);
-    }
+  private refusePresence(docId: string, reason: PresenceRefusal, detail: string, ack: (status: UpdateStatus) => void): void {
+    // A flood is refused many times a second: its refusals are counted, not each logged.
+    if (reason === PresenceRefusal.RateLimited) this.log.debug('sync.presence_refused', { docId, reason, detail });
+    else this.log.info('sync.presence_refused', { docId, reason, detail });
+    this.deps.onRefused?.(reason);
+    ack(PRESENCE_REFUSAL_STATUS[reason]);
   }
 
   private leave(crdt: CrdtType, roomId: string): void {
     this.dropMembership(roomKeyOf(crdt, roomId));
-    this.assembler.dropRoom(crdt, roomId);
-    const roomKey = roomKeyOf(crdt, roomId);
-    for (const [key, entry] of [...this.fragmentTimers]) if (entry.roomKey === roomKey) this.clearFragmentTimer(key);
+    this.fragments.dropRoom(crdt, roomId);
   }
 
   private dropMembership(key: string): void {
@@ -447,13 +429,17 @@ export class Connection implements RoomMember {
     this.handleSocketClosed();
   }
 
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
   /** The socket is gone: leave every room, drop partial fragments. Accepted writes still commit. */
   handleSocketClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.clearIdleTimer();
     for (const key of [...this.memberships.keys()]) this.dropMembership(key);
-    for (const { timer } of this.fragmentTimers.values()) clearTimeout(timer);
-    this.fragmentTimers.clear();
-    this.assembler.clear();
+    this.fragments.clear();
   }
 }

@@ -2,24 +2,29 @@
  * Durable storage of documents for the sync rooms: load (snapshot + log), append (one
  * transaction per group of updates), compact (snapshot in a worker thread, under a lease).
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import {
   DocumentGoneError,
+  documentParts,
   loadStoredDocument,
   readStoredSince,
   releaseCompaction,
   replaceSnapshot,
   tryLeaseCompaction,
   type LogEntry,
+  type PeerAttribution,
   type Snapshot,
   type StoredDocument,
 } from '../../db/repositories/doc-log';
 import { EMBEDDED_STOPPED, EmbeddedDatabaseError } from '../../db/pglite-client';
 import type { Database } from '../../db/schema';
+import { storeVersions, trimPoint, trimVersions } from '../history/version-index';
 import type { Compactor } from './compactor';
-import type { LogWriter } from './log-writer';
+import type { LogEntrySource, LogWriter } from './log-writer';
 
-export { DocumentGoneError, type LogEntry, type Snapshot, type StoredDocument };
+export { DocumentGoneError, type LogEntry, type PeerAttribution, type Snapshot, type StoredDocument };
+
+const DAY_MS = 24 * 3600 * 1000;
 
 /** A compaction lease outlives the slowest snapshot we expect by a wide margin. */
 const COMPACTION_LEASE_MS = 60_000;
@@ -29,6 +34,8 @@ export class DocStore {
     private readonly db: Kysely<Database>,
     private readonly writer: LogWriter,
     private readonly compactor: Compactor,
+    /** `historyDays`: version history older than this is folded into a shallow snapshot (null: kept). */
+    private readonly options: { historyDays?: number | null } = {},
   ) {}
 
   /** What was stored after `afterSeq`: the log past it, and the snapshot if one covers more. */
@@ -41,9 +48,14 @@ export class DocStore {
     return loadStoredDocument(this.db, docId);
   }
 
-  /** Appends updates as one log entry; resolves with its sequence number once committed. */
-  append(docId: string, updates: readonly Uint8Array[]): Promise<number> {
-    return this.writer.append(docId, updates);
+  /** Appends the source's entry and who sent its new peer ids (taken when its commit starts); resolves with its sequence number once committed, null when empty. */
+  append(docId: string, source: LogEntrySource): Promise<number | null> {
+    return this.writer.append(docId, source);
+  }
+
+  /** A source waiting for its commit has more updates (see `LogWriter.grew`). */
+  grew(): void {
+    this.writer.grew();
   }
 
   /**
@@ -58,19 +70,19 @@ export class DocStore {
       const stored = await loadStoredDocument(this.db, docId);
       const last = stored.log.at(-1);
       if (!last) return null;
-      const { snapshot, pending } = await this.compactor.snapshot(documentParts(stored));
-      const compacted: Snapshot = { seq: last.seq, bytes: snapshot, pending };
-      return (await replaceSnapshot(this.db, docId, compacted)) ? compacted : null;
+      const trim = this.options.historyDays ? await trimPoint(this.db, docId, stored.log, Date.now() - this.options.historyDays * DAY_MS) : null;
+      const { snapshot, pending, textBytes } = await this.compactor.snapshot(documentParts(stored), trim?.version);
+      const compacted: Snapshot = { seq: last.seq, bytes: snapshot, pending, textBytes };
+      // The entries' commit times go with them: their versions are stored first.
+      const keepHistory = async (trx: Transaction<Database>): Promise<void> => {
+        await storeVersions(trx, docId, stored.log, last.seq);
+        if (trim) await trimVersions(trx, docId, trim);
+      };
+      return (await replaceSnapshot(this.db, docId, compacted, keepHistory)) ? compacted : null;
     } finally {
       await releaseCompaction(this.db, docId);
     }
   }
-}
-
-/** Everything stored of a document, in import order: snapshot, its pending sidecar, the log. */
-export function documentParts(stored: StoredDocument): Uint8Array[] {
-  const { snapshot } = stored;
-  return [...(snapshot ? [snapshot.bytes] : []), ...(snapshot?.pending ? [snapshot.pending] : []), ...stored.log.flatMap((e) => e.updates)];
 }
 
 /**

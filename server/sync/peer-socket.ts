@@ -1,4 +1,4 @@
-/** The transport as a connection sees it; `ws-transport.ts` adapts `ws` to it. */
+/** The transport as a connection sees it; `WsPeerSocket` in `sync-endpoint.ts` adapts `ws` to it. */
 export interface PeerSocket {
   sendBinary(frame: Uint8Array): void;
   sendText(text: string): void;

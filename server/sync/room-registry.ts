@@ -7,7 +7,7 @@
 import type { Logger } from '../logger';
 import { DocRoom } from './doc-room';
 import type { DocStore } from './doc-store';
-import { PresenceRoom } from './presence-room';
+import { PresenceRoom, type PresenceLimits } from './presence-room';
 
 export interface RoomRegistryOptions {
   store: DocStore;
@@ -23,6 +23,10 @@ export interface RoomRegistryOptions {
   /** Every presence update from a local socket, for other nodes. */
   onPresence: (docId: string, updates: readonly Uint8Array[]) => void;
   onOtherNodesEntry: (source: 'doorbell' | 'log read') => void;
+  /** What one socket may publish in a presence room. */
+  presence: PresenceLimits;
+  onRelayed?: (updates: number, sockets: number) => void;
+  onCommitDuration?: (seconds: number) => void;
 }
 
 export class RoomRegistry {
@@ -57,6 +61,8 @@ export class RoomRegistry {
         onCommitted: this.options.onCommitted,
         onAccepted: this.options.onAccepted,
         onOtherNodesEntry: this.options.onOtherNodesEntry,
+        onRelayed: this.options.onRelayed,
+        onCommitDuration: this.options.onCommitDuration,
       }).then(
         (room) => {
           this.loading.delete(docId);
@@ -87,7 +93,7 @@ export class RoomRegistry {
   presenceRoom(docId: string): PresenceRoom {
     let room = this.presence.get(docId);
     if (!room) {
-      room = new PresenceRoom(docId, (updates) => this.options.onPresence(docId, updates));
+      room = new PresenceRoom(docId, this.options.presence, (updates) => this.options.onPresence(docId, updates));
       this.presence.set(docId, room);
     }
     return room;

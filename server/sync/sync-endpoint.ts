@@ -24,15 +24,20 @@ import { anonymous } from '../auth/principal';
 import type { SessionService } from '../auth/sessions';
 import type { SyncTicketService } from '../auth/sync-tickets';
 import type { AuthOptions, SyncOptions } from '../config';
-import { classifyOrigin } from '../http/origin-policy';
-import { COOKIE, SECURE_COOKIE } from '../http/session-cookie';
+import { clientAddress } from '../auth/client-address';
+import type { HostPolicy } from '../auth/host-policy';
+import { classifyOrigin } from '../auth/origin-policy';
+import { sessionCookieName } from '../auth/session-cookie';
 import type { Logger } from '../logger';
 import type { JoinAuthorizer, Principal } from './authorizer';
-import { Connection } from './connection';
+import { Connection, type ConnectionDeps } from './connection';
 import type { PeerSocket } from './peer-socket';
 import type { RoomRegistry } from './room-registry';
+import { SocketLimits } from './socket-limits';
 
 export interface SyncEndpointDeps {
+  /** The Host names a cookie-authenticated upgrade may use (DNS rebinding). */
+  hosts?: HostPolicy;
   rooms: RoomRegistry;
   authorizer: JoinAuthorizer;
   options: Readonly<SyncOptions>;
@@ -42,10 +47,24 @@ export interface SyncEndpointDeps {
   tokens: AccessTokenService;
   tickets: SyncTicketService;
   events: AccessEventBus;
+  /** Counts refusals by limit (metrics). */
+  onLimit?: (limit: 'sockets_per_address' | 'sockets_per_account' | 'joins_per_address') => void;
+  /** Checks a snapshot a client sent, off the event loop (update-gate.ts). */
+  checkSnapshot: ConnectionDeps['checkSnapshot'];
+  /** Counts refused updates and presence by reason (metrics). */
+  onRefused?: (reason: string) => void;
+  /** Counts updates accepted and their Ack latency (metrics). */
+  onAccepted?: ConnectionDeps['onAccepted'];
+  onAcked?: ConnectionDeps['onAcked'];
+  /** Counts credentials an upgrade presented that did not validate (metrics). */
+  onAuthFailure?: (reason: UpgradeFailure) => void;
 }
 
+/** Why presented credentials were refused on upgrade. */
+export type UpgradeFailure = 'invalid_ticket' | 'extension_without_ticket' | 'invalid_token' | 'cookie_on_unknown_host';
+
 /** What the upgrade established: a principal, or credentials that failed (close with 4401). */
-type UpgradeAuth = { ok: true; principal: Principal } | { ok: false; detail: string };
+type UpgradeAuth = { ok: true; principal: Principal } | { ok: false; reason: UpgradeFailure; detail: string };
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
@@ -109,6 +128,7 @@ export class SyncEndpoint {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private accepting = true;
+  readonly limits: SocketLimits;
 
   constructor(private readonly deps: SyncEndpointDeps) {
     // maxPayload is the protocol's frame limit: larger frames are refused by `ws` with 1009.
@@ -117,6 +137,7 @@ export class SyncEndpoint {
     this.heartbeat = setInterval(() => this.checkAlive(), deps.options.heartbeatMs);
     this.heartbeat.unref();
     this.unsubscribe = deps.events.subscribe((event) => this.onAccessEvent(event));
+    this.limits = new SocketLimits(deps.options);
   }
 
   /** Applies a revocation to open sockets, at once. */
@@ -146,18 +167,20 @@ export class SyncEndpoint {
     if (ticket !== null) {
       const sessionId = await this.deps.tickets.redeem(ticket);
       const valid = sessionId ? await this.deps.sessions.validateId(sessionId) : null;
-      if (!valid) return { ok: false, detail: 'the ticket is unknown, expired or already used' };
+      if (!valid) return { ok: false, reason: 'invalid_ticket', detail: 'the ticket is unknown, expired or already used' };
       return { ok: true, principal: { kind: 'user', user: valid.user, via: { kind: 'session', sessionId: valid.session.id } } };
     }
-    if (classifyOrigin(req, this.deps.auth) === 'firefox_extension') return { ok: false, detail: 'extensions open /sync with a ticket' };
+    if (classifyOrigin(req, this.deps.auth) === 'firefox_extension') return { ok: false, reason: 'extension_without_ticket', detail: 'extensions open /sync with a ticket' };
     const header = req.headers.authorization;
     if (header) {
       const match = /^Bearer (\S+)$/i.exec(header);
       const valid = match ? await this.deps.tokens.validate(match[1]!) : null;
-      if (!valid) return { ok: false, detail: 'the bearer token is unknown, revoked or malformed' };
+      if (!valid) return { ok: false, reason: 'invalid_token', detail: 'the bearer token is unknown, revoked or malformed' };
       return { ok: true, principal: { kind: 'user', user: valid.user, via: { kind: 'token', tokenId: valid.tokenId, scopes: valid.scopes } } };
     }
-    const cookie = cookieValue(req.headers.cookie, SECURE_COOKIE) ?? cookieValue(req.headers.cookie, COOKIE);
+    const cookie = cookieValue(req.headers.cookie, sessionCookieName(req, this.deps.auth));
+    if (cookie && this.deps.hosts && !this.deps.hosts.isKnown(req.headers.host))
+      return { ok: false, reason: 'cookie_on_unknown_host', detail: "the session cookie is only accepted on this server's own host names" };
     const valid = cookie ? await this.deps.sessions.validateToken(cookie) : null;
     // A stale cookie is ambient, not presented: the socket goes on as anonymous.
     if (!valid) return { ok: true, principal: anonymous };
@@ -170,18 +193,47 @@ export class SyncEndpoint {
 
   /** Handles an HTTP upgrade to `/sync`. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const started = performance.now();
+    // The access log line of the upgrade (as http/access-log.ts writes for other requests): never its URL, which may hold a ticket.
+    const logged = (status: number, userId: string | null): void =>
+      this.deps.log.info('http.request', { method: req.method, route: '/sync', status, ms: Math.round((performance.now() - started) * 10) / 10, userId, address: clientAddress(req, this.deps.auth) });
     const refuse = (status: string): void => {
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Length: 0\r\n\r\n`);
+      logged(Number(status.slice(0, 3)), null);
+      // Destroyed once written: a refused client may not keep the socket half-open (and its slot held).
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     };
     if (!this.accepting) return refuse('503 Service Unavailable');
     // Cross-site WebSocket hijacking: a page elsewhere must not reach us with our cookie.
     if (classifyOrigin(req, this.deps.auth) === 'foreign') return refuse('403 Forbidden');
+    // Refused before any work: an address at its limit costs us no database lookup. A 429 (not
+    // a close code) because it is temporary, and clients retry a failed upgrade with backoff.
+    const address = clientAddress(req, this.deps.auth);
+    if (!this.limits.admitAddress(address)) {
+      this.deps.onLimit?.('sockets_per_address');
+      return refuse('429 Too Many Requests');
+    }
+    // The slots are held until the TCP socket closes, whichever way this upgrade ends.
+    let account: string | null = null;
+    socket.once('close', () => {
+      this.limits.releaseAddress(address);
+      if (account) this.limits.releaseAccount(account);
+    });
     this.authenticateUpgrade(req).then(
       (auth) => {
         if (!this.accepting || socket.destroyed) return refuse('503 Service Unavailable');
+        const userId = auth.ok && auth.principal.kind === 'user' ? auth.principal.user.id : null;
+        const admitted = userId === null || this.limits.admitAccount(userId);
+        if (userId && admitted) account = userId;
         this.wss.handleUpgrade(req, socket, head, (ws) => {
-          if (auth.ok) return this.accept(ws, auth.principal);
-          this.deps.log.info('sync.upgrade_unauthenticated', { detail: auth.detail });
+          logged(101, userId);
+          if (!admitted) {
+            // A close code, not a 429: the client is known, and a browser sees a close's reason, never an upgrade's status.
+            this.deps.onLimit?.('sockets_per_account');
+            return ws.close(CloseCode.TooManySockets, CloseReason[CloseCode.TooManySockets]);
+          }
+          if (auth.ok) return this.accept(ws, auth.principal, address);
+          this.deps.log.info('sync.upgrade_unauthenticated', { reason: auth.reason, detail: auth.detail, address });
+          this.deps.onAuthFailure?.(auth.reason);
           ws.close(CloseCode.Unauthenticated, CloseReason[CloseCode.Unauthenticated]);
         });
       },
@@ -192,8 +244,15 @@ export class SyncEndpoint {
     );
   }
 
-  private accept(ws: WebSocket, principal: Principal): void {
-    const connection = new Connection(new WsPeerSocket(ws), principal, this.deps);
+  private accept(ws: WebSocket, principal: Principal, address: string): void {
+    const connection = new Connection(new WsPeerSocket(ws), principal, {
+      ...this.deps,
+      takeAddressJoin: () => {
+        const ok = this.limits.takeJoin(address);
+        if (!ok) this.deps.onLimit?.('joins_per_address');
+        return ok;
+      },
+    });
     this.connections.set(ws, connection);
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
@@ -201,7 +260,13 @@ export class SyncEndpoint {
       if (isBinary) connection.receiveBinary(toBytes(data));
       else connection.receiveText(toBytes(data).toString());
     });
-    ws.on('error', (error) => this.deps.log.info('sync.socket_error', { conn: connection.connectionId, error }));
+    ws.on('error', (error) => {
+      // A peer that breaks the protocol or goes away is its own business; anything else is ours, logged with its stack.
+      const code = (error as { code?: unknown }).code;
+      const expected = typeof code === 'string' && (code.startsWith('WS_ERR_') || code === 'ECONNRESET' || code === 'EPIPE');
+      if (expected) this.deps.log.info('sync.socket_error', { conn: connection.connectionId, error });
+      else this.deps.log.error('sync.socket_error', { conn: connection.connectionId, error });
+    });
     ws.on('close', () => {
       this.connections.delete(ws);
       connection.handleSocketClosed();

@@ -10,13 +10,13 @@ export class TokenBucket {
     this.tokens = capacity;
   }
 
-  /** Takes one token; false when the bucket is empty. */
-  take(): boolean {
+  /** Takes `n` tokens (all or none); false when the bucket holds fewer. */
+  take(n = 1): boolean {
     const now = performance.now();
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
   }
 }

@@ -5,23 +5,17 @@
  * leaves or closes, so a departure is seen at once; expiry covers what the server cannot see
  * (a half-open connection, a node that died).
  *
+ * The server namespaces each socket's keys (others' keys arrive as `<their socket's tag>/<key>`)
+ * and stamps who wrote each entry (`user`, `name`) over whatever the entry said; over its entry
+ * size, count or rate it refuses a batch (`PresenceRefusal`), and one refused as over the rate
+ * is sent again, as it is by then, a second later.
+ *
  * Two EphemeralStores: `local` holds what this client says (and encodes it), `remote` what it
  * heard. Keeping them apart means a rejoin can start `remote` afresh (the server sends its
  * current state) without touching ours, and our own entries never come back to us as others'.
  */
 import { EphemeralStore, type Value } from 'loro-crdt';
-import {
-  CrdtType,
-  JoinErrorCode,
-  AppErrorCode,
-  MessageType,
-  RoomErrorCode,
-  UpdateStatus,
-  assertNever,
-  encodeBatch,
-  newBatchId,
-  type ProtocolMessage,
-} from '../protocol/index';
+import { CrdtType, JoinErrorCode, AppErrorCode, MessageType, RoomErrorCode, UpdateStatus, assertNever, encodeBatch, newBatchId, type BatchId, type ProtocolMessage } from '../protocol/index';
 
 /** The state one entry carries: any Loro value (objects of strings, numbers, bytes…). */
 export type PresenceState = Record<string, Value>;
@@ -44,6 +38,9 @@ export interface PresenceHost {
 
 export type PresenceStatus = 'joining' | 'live' | 'failed';
 
+/** After the server refused a batch as over its rate, wait this long before sending again. */
+const RATE_LIMITED_RETRY_MS = 1_000;
+
 export class PresenceChannel {
   status: PresenceStatus = 'joining';
   private local: EphemeralStore<PresenceState>;
@@ -53,6 +50,9 @@ export class PresenceChannel {
   private readonly dirty = new Set<string>();
   private lastSent = -Infinity;
   private sendTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The keys of each batch not yet acknowledged, to send again if the server asks us to slow down. */
+  private readonly inFlight = new Map<BatchId, string[]>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly refreshTimer: ReturnType<typeof setInterval>;
   readonly timeoutMs: number;
   private readonly minIntervalMs: number;
@@ -123,6 +123,7 @@ export class PresenceChannel {
   /** @internal The socket dropped: what we heard is stale; it is replaced at the next join. */
   socketLost(): void {
     if (this.status === 'live') this.status = 'joining';
+    this.inFlight.clear(); // everything is said again after the next join
   }
 
   /** @internal */
@@ -153,9 +154,19 @@ export class PresenceChannel {
       case MessageType.DocUpdate:
         this.apply(message.updates);
         return;
-      case MessageType.Ack:
-        if (message.status !== UpdateStatus.Ok) this.host.reportError(new Error(`presence of ${this.docId}: update refused (status ${message.status})`));
+      case MessageType.Ack: {
+        const keys = this.inFlight.get(message.refId);
+        this.inFlight.delete(message.refId);
+        if (message.status === UpdateStatus.Ok) return;
+        if (message.status === UpdateStatus.RateLimited && keys) {
+          // Over the server's rate (presence_rate_limited): the latest state of those keys, a little later.
+          for (const key of keys) this.dirty.add(key);
+          this.retrySoon();
+          return;
+        }
+        this.host.reportError(new Error(`presence of ${this.docId}: update refused (status ${message.status})`));
         return;
+      }
       case MessageType.RoomError:
         if (message.code === RoomErrorCode.RejoinSuggested) {
           this.socketLost();
@@ -213,17 +224,34 @@ export class PresenceChannel {
   private flush(): void {
     if (this.dirty.size === 0) return;
     if (this.status !== 'live' || !this.host.isOpen) return; // sent again after the next join
-    const updates = [...this.dirty].map((key) => this.local.encode(key));
+    if (this.retryTimer) return; // the server asked us to wait
+    const keys = [...this.dirty];
+    const updates = keys.map((key) => this.local.encode(key)).filter((u) => u.length > 0);
     this.dirty.clear();
+    if (updates.length === 0) return;
     this.lastSent = performance.now();
     this.sentBatches++;
-    for (const frame of encodeBatch(CrdtType.LoroEphemeralStore, this.docId, updates, newBatchId())) this.host.sendFrame(frame);
+    const batchId = newBatchId();
+    this.inFlight.set(batchId, keys);
+    // A server that never acknowledges must not make us remember every batch.
+    if (this.inFlight.size > 64) this.inFlight.delete(this.inFlight.keys().next().value!);
+    for (const frame of encodeBatch(CrdtType.LoroEphemeralStore, this.docId, updates, batchId)) this.host.sendFrame(frame);
+  }
+
+  private retrySoon(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.flushSoon();
+    }, RATE_LIMITED_RETRY_MS);
   }
 
   /** @internal Stops timers and frees the stores. */
   dispose(): void {
     clearInterval(this.refreshTimer);
     if (this.sendTimer) clearTimeout(this.sendTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.inFlight.clear();
     this.offRemote();
     this.local.destroy();
     this.remote.destroy();

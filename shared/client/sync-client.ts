@@ -1,42 +1,25 @@
 /**
- * Tandem's sync client: one WebSocket to one server, any number of documents over it.
+ * Tandem's sync client: one WebSocket to one server, any number of documents over it
+ * (`client-room.ts`: one document; `outbox.ts`: its unacknowledged edits;
+ * `presence-channel.ts`: its presence room).
  *
- * Guarantees: every local update stays in the room's outbox until the server acknowledges it
- * as stored, and is sent again after every reconnect (the server's import is idempotent, so a
- * resend is harmless); remote updates are imported as they arrive; the socket reconnects with
- * exponential backoff and jitter unless the server closed it for a reason retrying cannot fix.
+ * The socket reconnects with exponential backoff and jitter unless the server closed it for a
+ * reason retrying cannot fix; after every reconnect each room joins again and resends its
+ * outbox.
  *
  * It runs wherever a standard `WebSocket` does (extension background, pages, Node with `ws`):
  * the socket constructor and the outbox storage are injected, and it imports no Node or DOM
  * module. Timers are the only ambient API it uses.
  */
-import { LoroDoc, VersionVector } from 'loro-crdt';
-import {
-  AppErrorCode,
-  CrdtType,
-  FRAGMENT_TIMEOUT_MS,
-  FragmentAssembler,
-  JoinErrorCode,
-  MessageType,
-  PING,
-  PONG,
-  RoomErrorCode,
-  UpdateStatus,
-  assertNever,
-  batchKey,
-  decodeMessage,
-  BATCH_PAYLOAD_BYTES,
-  encodeBatch,
-  encodeMessage,
-  isRetryableClose,
-  packedSize,
-  newBatchId,
-  type BatchId,
-  type Permission,
-  type ProtocolMessage,
-} from '../protocol/index';
+import { LoroDoc } from 'loro-crdt';
+import { CrdtType, FRAGMENT_TIMEOUT_MS, MessageType, PING, PONG, UpdateStatus, decodeMessage, encodeMessage, isRetryableClose, type ProtocolMessage } from '../protocol/index';
+import { FragmentAssembler } from '../fragment-assembler';
+import { ClientRoom, type RoomHost } from './client-room';
+import { memoryOutbox, type OutboxStore } from './outbox';
 import { PresenceChannel, type PresenceHost, type PresenceOptions } from './presence-channel';
 
+export { ClientRoom, RoomFailure, type RoomStatus } from './client-room';
+export type { OutboxStore } from './outbox';
 export { PresenceChannel, type PresenceOptions, type PresenceState } from './presence-channel';
 
 /** The part of the WHATWG WebSocket the client uses. */
@@ -55,36 +38,13 @@ const OPEN = 1;
 
 export type ConnectionStatus = 'connecting' | 'open' | 'closed';
 
-export type RoomStatus =
-  /** Waiting for the socket or the join answer. */
-  | 'joining'
-  /** Joined; edits flow both ways. */
-  | 'live'
-  /** Stopped for good: see `RoomState.error`. */
-  | 'failed';
-
-/** Why a room stopped; the codes come from the protocol (JoinError app codes, RoomError). */
-export class RoomFailure extends Error {
-  override readonly name = 'RoomFailure';
-  constructor(
-    readonly reason: 'auth_failed' | 'not_found' | 'evicted' | 'closed_by_server' | 'join_failed' | 'update_refused',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Keeps a room's unacknowledged updates; implement it over durable storage to survive restarts. */
-export interface OutboxStore {
-  load(docId: string): Promise<Uint8Array[]>;
-  save(docId: string, updates: readonly Uint8Array[]): Promise<void>;
-}
-
 export interface SyncClientOptions {
   /** WebSocket URL of the server's `/sync`, or a function giving a fresh one per attempt (tickets). */
   url: string | (() => string | Promise<string>);
   /** The WebSocket constructor (the global one in browsers; `ws` in Node). */
-  WebSocket: new (url: string) => WebSocketLike;
+  WebSocket: new (
+    url: string,
+  ) => WebSocketLike;
   /** Reconnect backoff: first delay, cap, and random spread (0–1). Defaults 250 ms, 10 s, 0.5. */
   backoff?: { initialMs?: number; maxMs?: number; jitter?: number };
   /** Keep-alive ping interval. 20 s: Chrome keeps an MV3 worker alive while traffic flows at least every 30 s. */
@@ -95,442 +55,18 @@ export interface SyncClientOptions {
   onError?: (error: Error) => void;
 }
 
-
-/** Ops of one peer: counters from `start` up to (not including) `end`. */
-interface OpSpan {
-  peer: `${number}`;
-  start: number;
-  end: number;
-}
-
-const memoryOutbox: OutboxStore = {
-  load: async () => [],
-  save: async () => {},
-};
-
-/** One document synced through the client. */
-export class ClientRoom {
-  status: RoomStatus = 'joining';
-  permission: Permission | null = null;
-  error: RoomFailure | null = null;
-  /** Local updates not yet acknowledged, by local sequence number (insertion order = oldest first). */
-  private readonly outbox = new Map<number, Uint8Array>();
-  /**
-   * The ops of outbox entries made by local commits in this session: one peer's counters
-   * [start, end). Consecutive ones are merged into one update when sent (see `mergeRuns`).
-   */
-  private readonly spans = new Map<number, OpSpan>();
-  /** This session's peer and the end of its ops captured so far. */
-  private localPeer: `${number}` | null = null;
-  private localEnd = 0;
-  private nextLocalSeq = 0;
-  /** Outbox entries not yet sent on the current socket: `unsent[unsentHead…]`. */
-  private unsent: number[] = [];
-  private unsentHead = 0;
-  /** Batches sent on the current socket and not yet acknowledged: their outbox entries. */
-  private readonly inFlight = new Map<BatchId, number[]>();
-  private persistScheduled = false;
-  private saving: Promise<void> = Promise.resolve();
-  /** The outbox entry holding what the server lacked at the last join (see `sendMissing`). */
-  private missingSeq: number | null = null;
-  private serverVersion: VersionVector | null = null;
-  private readonly listeners = new Set<() => void>();
-  private readonly ackListeners = new Set<(updates: readonly Uint8Array[]) => void>();
-  private unsubscribe: (() => void) | null = null;
-  private rejoinedAfterError = false;
-
-  constructor(
-    private readonly client: SyncClient,
-    readonly docId: string,
-    readonly doc: LoroDoc,
-    private readonly store: OutboxStore,
-    /** Join payload (a share token, see `encodeJoinAuth`); empty when the connection's session decides. */
-    readonly auth: Uint8Array,
-  ) {}
-
-  /** @internal Loads the persisted outbox and starts capturing local edits. */
-  async start(): Promise<void> {
-    const saved = await this.store.load(this.docId);
-    if (saved.length > 0) this.doc.importBatch(saved);
-    for (const update of saved) this.addToOutbox(update);
-    this.localPeer = this.doc.peerIdStr;
-    this.localEnd = this.ownOpsEnd();
-    this.unsubscribe = this.doc.subscribeLocalUpdates((update) => {
-      const seq = this.addToOutbox(update);
-      // Called synchronously by each commit: its ops are this peer's since the last one.
-      const peer = this.doc.peerIdStr;
-      const end = this.ownOpsEnd();
-      if (peer === this.localPeer && end > this.localEnd) this.spans.set(seq, { peer, start: this.localEnd, end });
-      this.localPeer = peer;
-      this.localEnd = end;
-      this.persist();
-      this.pump();
-    });
-  }
-
-  private ownOpsEnd(): number {
-    const version = this.doc.oplogVersion();
-    const end = version.get(this.doc.peerIdStr) ?? 0;
-    version.free();
-    return end;
-  }
-
-  private addToOutbox(update: Uint8Array): number {
-    const seq = this.nextLocalSeq++;
-    this.outbox.set(seq, update);
-    this.unsent.push(seq);
-    return seq;
-  }
-
-  /**
-   * Imports an update made elsewhere (another replica of this user's, an offline copy) and
-   * sends it like a local edit: it stays in the outbox until the server stores it.
-   */
-  importLocal(update: Uint8Array): void {
-    this.doc.import(update);
-    this.addToOutbox(update);
-    this.persist();
-    this.pump();
-  }
-
-  /** Number of local updates the server has not acknowledged yet. */
-  get unacknowledged(): number {
-    return this.outbox.size;
-  }
-
-  /** Calls `listener` whenever status, outbox or document changes from the network. */
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Calls `listener` with the local updates each time the server acknowledges some as stored. */
-  onAcknowledged(listener: (updates: readonly Uint8Array[]) => void): () => void {
-    this.ackListeners.add(listener);
-    return () => this.ackListeners.delete(listener);
-  }
-
-  private changed(): void {
-    for (const l of this.listeners) l();
-  }
-
-  /**
-   * Saves the outbox once per task, however many edits the task made. Saves run one after
-   * another, so an older outbox can never overwrite a newer one.
-   */
-  private persist(): void {
-    if (this.persistScheduled) return;
-    this.persistScheduled = true;
-    this.saving = this.saving.then(async () => {
-      this.persistScheduled = false;
-      await this.store.save(this.docId, [...this.outbox.values()]).catch((error: unknown) => this.client.reportError(error));
-    });
-  }
-
-  /** Resolves when `predicate` holds, re-checking after every change. */
-  private until(predicate: () => boolean): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const off = this.onChange(() => {
-        if (this.status === 'failed') {
-          off();
-          reject(this.error);
-        } else if (predicate()) {
-          off();
-          resolve();
-        }
-      });
-    });
-  }
-
-  /** Resolves once every local update so far is stored on the server. */
-  whenAcknowledged(): Promise<void> {
-    return this.until(() => this.outbox.size === 0);
-  }
-
-  /** Resolves once joined and caught up with what the server had at join time. */
-  whenSynced(): Promise<void> {
-    return this.until(() => this.status === 'live' && this.caughtUp());
-  }
-
-  private caughtUp(): boolean {
-    if (!this.serverVersion) return false;
-    const cmp = this.doc.oplogVersion().compare(this.serverVersion);
-    return cmp !== undefined && cmp >= 0;
-  }
-
-  /** @internal `fromScratch` asks for everything (after the server could not read our version). */
-  joinRequest(fromScratch = false): ProtocolMessage {
-    this.status = 'joining';
-    return {
-      type: MessageType.JoinRequest,
-      crdt: CrdtType.Loro,
-      roomId: this.docId,
-      auth: this.auth,
-      version: fromScratch ? new Uint8Array(0) : this.doc.oplogVersion().encode(),
-    };
-  }
-
-  /** @internal The socket dropped: whatever was in flight is void and will be resent. */
-  socketLost(): void {
-    this.inFlight.clear();
-    this.unsent = [...this.outbox.keys()];
-    this.unsentHead = 0;
-    if (this.status === 'live') this.status = 'joining';
-    this.changed();
-  }
-
-  /** @internal */
-  handle(message: ProtocolMessage): void {
-    switch (message.type) {
-      case MessageType.JoinResponseOk: {
-        this.status = 'live';
-        this.permission = message.permission;
-        this.rejoinedAfterError = false;
-        this.serverVersion?.free();
-        try {
-          this.serverVersion = VersionVector.decode(message.version);
-        } catch {
-          this.serverVersion = null;
-        }
-        this.sendMissing();
-        this.pump();
-        this.changed();
-        return;
-      }
-      case MessageType.JoinError: {
-        if (message.code === JoinErrorCode.VersionUnknown) {
-          // The server cannot read our version: join from scratch (it sends everything).
-          this.client.sendMessage(this.joinRequest(true));
-          return;
-        }
-        if (message.code === JoinErrorCode.AppError && (message.appCode === AppErrorCode.Unavailable || message.appCode === AppErrorCode.RateLimited)) {
-          this.client.retryJoinLater(this);
-          return;
-        }
-        const reason =
-          message.code === JoinErrorCode.AuthFailed
-            ? 'auth_failed'
-            : message.appCode === AppErrorCode.RoomNotFound
-              ? 'not_found'
-              : 'join_failed';
-        return this.fail(new RoomFailure(reason, message.message));
-      }
-      case MessageType.DocUpdate:
-        this.importRemote(message.updates);
-        return;
-      case MessageType.Ack:
-        this.acknowledge(message.refId, message.status);
-        return;
-      case MessageType.RoomError:
-        if (message.code === RoomErrorCode.RejoinSuggested) {
-          // Always honoured (a draining node, a storage failure, a changed role); a second one
-          // before the rejoin succeeded waits a moment, so a struggling server is not hammered.
-          this.socketLost();
-          if (this.rejoinedAfterError) this.client.retryJoinLater(this);
-          else this.client.sendMessage(this.joinRequest());
-          this.rejoinedAfterError = true;
-          return;
-        }
-        return this.fail(new RoomFailure(message.code === RoomErrorCode.Evicted ? 'evicted' : 'closed_by_server', message.message));
-      case MessageType.JoinRequest:
-      case MessageType.DocUpdateFragmentHeader:
-      case MessageType.DocUpdateFragment:
-      case MessageType.Leave:
-        // Fragments are reassembled by the client; the rest are client-to-server messages.
-        return;
-      default:
-        assertNever(message, 'message type');
-    }
-  }
-
-  /** @internal */
-  importRemote(updates: Uint8Array[]): void {
-    try {
-      this.doc.importBatch(updates);
-    } catch (error) {
-      this.client.reportError(error);
-    }
-    this.changed();
-  }
-
-  /**
-   * At each join, queues what the server lacks that the outbox may not cover: edits made
-   * before the room was opened, or lost by a server that crashed before storing them. It
-   * replaces the previous such entry (this diff covers it), so reconnecting while the server
-   * is down does not pile up copies.
-   */
-  private sendMissing(): void {
-    if (!this.serverVersion || this.permission !== 'write') return;
-    if (this.missingSeq !== null) this.outbox.delete(this.missingSeq);
-    this.missingSeq = null;
-    const cmp = this.doc.oplogVersion().compare(this.serverVersion);
-    if (cmp === 0 || cmp === -1) return;
-    this.missingSeq = this.addToOutbox(this.doc.export({ mode: 'update', from: this.serverVersion }));
-    this.persist();
-  }
-
-  /**
-   * Sends unsent outbox entries while the in-flight window allows, packing as many into each
-   * batch as fit one frame: under load (or after an outage) batches grow instead of queueing.
-   */
-  pump(): void {
-    if (this.status !== 'live' || this.permission !== 'write' || !this.client.isOpen) return;
-    while (this.inFlight.size < this.client.maxInFlight && this.unsentHead < this.unsent.length) {
-      const seqs: number[] = [];
-      let bytes = 0;
-      while (this.unsentHead < this.unsent.length) {
-        const seq = this.unsent[this.unsentHead]!;
-        const update = this.outbox.get(seq);
-        if (update === undefined) {
-          this.unsentHead++; // acknowledged meanwhile
-          continue;
-        }
-        if (seqs.length > 0 && bytes + packedSize(update) > BATCH_PAYLOAD_BYTES) break;
-        seqs.push(seq);
-        bytes += packedSize(update);
-        this.unsentHead++;
-      }
-      if (seqs.length === 0) break;
-      const sent = seqs.length > 1 ? this.mergeRuns(seqs) : seqs;
-      const id = newBatchId();
-      this.inFlight.set(id, sent);
-      for (const frame of encodeBatch(CrdtType.Loro, this.docId, sent.map((seq) => this.outbox.get(seq)!), id)) this.client.sendFrame(frame);
-    }
-    if (this.unsentHead === this.unsent.length) {
-      this.unsent = [];
-      this.unsentHead = 0;
-    }
-  }
-
-  /**
-   * Replaces each run of consecutive local commits among `seqs` (outbox order) with one update
-   * holding all their ops, in the outbox too, and returns the entries left. A backlog (typing
-   * faster than Acks come back, edits made offline) then costs the server, the log and every
-   * other client one import instead of one per commit: importing automerge-paper as batches
-   * of 64 merged updates costs a subscribed Loro document ~3 µs per edit, against ~48 µs as
-   * single-edit updates, and sends 0.6 MB instead of 24 MB.
-   */
-  private mergeRuns(seqs: readonly number[]): number[] {
-    const kept: number[] = [];
-    let run: number[] = [];
-    const endRun = (): void => {
-      const merged = run.length > 1 ? this.mergedRun(run) : null;
-      if (merged) {
-        this.outbox.set(run[0]!, merged.update); // keeps its place: the outbox is resent in order
-        this.spans.set(run[0]!, merged.span);
-        for (const seq of run.slice(1)) {
-          this.outbox.delete(seq);
-          this.spans.delete(seq);
-        }
-        this.persist();
-        kept.push(run[0]!);
-      } else kept.push(...run);
-      run = [];
-    };
-    for (const seq of seqs) {
-      const span = this.spans.get(seq);
-      const previous = run.length > 0 ? this.spans.get(run.at(-1)!) : undefined;
-      if (span && previous && span.peer === previous.peer && span.start === previous.end) {
-        run.push(seq);
-        continue;
-      }
-      endRun();
-      if (span) run.push(seq);
-      else kept.push(seq);
-    }
-    endRun();
-    return kept;
-  }
-
-  /** One update with the ops of a run of entries, and their span; null (reported) if Loro cannot export it: they go as they are. */
-  private mergedRun(run: readonly number[]): { update: Uint8Array; span: OpSpan } | null {
-    const { peer, start } = this.spans.get(run[0]!)!;
-    const span = { peer, start, end: this.spans.get(run.at(-1)!)!.end };
-    try {
-      return { update: this.doc.export({ mode: 'updates-in-range', spans: [{ id: { peer, counter: start }, len: span.end - start }] }), span };
-    } catch (error) {
-      this.client.reportError(error);
-      return null;
-    }
-  }
-
-  private acknowledge(refId: BatchId, status: UpdateStatus): void {
-    const seqs = this.inFlight.get(refId);
-    if (!seqs) return;
-    this.inFlight.delete(refId);
-    const drop = (): Uint8Array[] => {
-      const dropped: Uint8Array[] = [];
-      for (const seq of seqs) {
-        const update = this.outbox.get(seq);
-        if (update !== undefined) dropped.push(update);
-        this.outbox.delete(seq);
-        this.spans.delete(seq);
-      }
-      this.persist();
-      return dropped;
-    };
-    switch (status) {
-      case UpdateStatus.Ok: {
-        const stored = drop();
-        for (const l of this.ackListeners) l(stored);
-        break;
-      }
-      case UpdateStatus.PermissionDenied:
-        // Read-only now: stop sending, keep the edits (a later rejoin with write access sends them).
-        for (const seq of seqs) this.unsent.push(seq);
-        this.permission = 'read';
-        this.client.reportError(new Error(`the server refused batch ${refId}: no write permission`));
-        break;
-      case UpdateStatus.InvalidUpdate:
-      case UpdateStatus.PayloadTooLarge:
-      case UpdateStatus.AppError:
-        // Never dropped: later edits build on these, and would be stranded on the server. The
-        // room stops; the outbox keeps everything for whoever can fix it.
-        for (const seq of seqs) this.unsent.push(seq);
-        this.fail(new RoomFailure('update_refused', `the server refused batch ${refId} (status ${status})`));
-        break;
-      case UpdateStatus.RateLimited:
-      case UpdateStatus.FragmentTimeout:
-      case UpdateStatus.Unknown:
-        // Send again: after a pause when the server is busy; an Unknown (storage failure) is
-        // followed by a RoomError asking us to rejoin, which resends the whole outbox anyway.
-        this.unsent.push(...seqs);
-        if (status !== UpdateStatus.Unknown) {
-          this.client.retryPumpLater(this);
-          this.changed();
-          return;
-        }
-        break;
-      default:
-        assertNever(status, 'ack status');
-    }
-    this.pump();
-    this.changed();
-  }
-
-  private fail(error: RoomFailure): void {
-    this.status = 'failed';
-    this.error = error;
-    this.client.reportError(error);
-    this.changed();
-  }
-
-  /** @internal */
-  dispose(): void {
-    this.unsubscribe?.();
-    this.serverVersion?.free();
-    this.listeners.clear();
-    this.ackListeners.clear();
-  }
-}
-
-export class SyncClient implements PresenceHost {
+export class SyncClient implements PresenceHost, RoomHost {
   private ws: WebSocketLike | null = null;
   private readonly rooms = new Map<string, ClientRoom>();
   private readonly presences = new Map<string, PresenceChannel>();
-  private readonly assembler = new FragmentAssembler({ maxUpdateBytes: 256 * 1024 * 1024, maxConcurrentBatches: 64 });
-  private readonly fragmentTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly assembler = new FragmentAssembler({
+    maxUpdateBytes: 256 * 1024 * 1024,
+    maxConcurrentBatches: 64,
+    timeout: {
+      ms: FRAGMENT_TIMEOUT_MS,
+      onTimeout: ({ crdt, roomId, batchId }) => this.sendMessage({ type: MessageType.Ack, crdt, roomId, refId: batchId, status: UpdateStatus.FragmentTimeout }),
+    },
+  });
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private attempts = 0;
@@ -605,8 +141,7 @@ export class SyncClient implements PresenceHost {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.stopPing();
-    for (const t of this.fragmentTimers.values()) clearTimeout(t);
-    this.fragmentTimers.clear();
+    this.assembler.clear();
     this.ws?.close(1000, 'client closed');
     this.ws = null;
     for (const room of this.rooms.values()) room.dispose();
@@ -663,8 +198,6 @@ export class SyncClient implements PresenceHost {
       this.stopPing();
       this.lastClose = { code: event.code, reason: event.reason };
       this.assembler.clear();
-      for (const t of this.fragmentTimers.values()) clearTimeout(t);
-      this.fragmentTimers.clear();
       for (const room of this.rooms.values()) room.socketLost();
       for (const presence of this.presences.values()) presence.socketLost();
       this.setStatus('closed');
@@ -709,38 +242,16 @@ export class SyncClient implements PresenceHost {
     if (!room) return;
     if (message.type === MessageType.DocUpdateFragmentHeader) {
       const result = this.assembler.header(message);
-      if (result.kind === 'rejected') return this.reportError(new Error(result.reason));
-      this.armFragmentTimer(message.crdt, message.roomId, message.batchId);
+      if (result.kind === 'rejected') this.reportError(new Error(result.reason));
       return;
     }
     if (message.type === MessageType.DocUpdateFragment) {
       const result = this.assembler.fragment(message);
-      const key = batchKey(message.crdt, message.roomId, message.batchId);
-      if (result.kind === 'incomplete') this.armFragmentTimer(message.crdt, message.roomId, message.batchId);
-      else {
-        clearTimeout(this.fragmentTimers.get(key));
-        this.fragmentTimers.delete(key);
-      }
       if (result.kind === 'complete') room.importRemote([result.update]);
       else if (result.kind === 'rejected') this.reportError(new Error(result.reason));
       return;
     }
     room.handle(message);
-  }
-
-  /** (Re)starts a fragmented batch's timeout, counted from its last fragment. */
-  private armFragmentTimer(crdt: CrdtType, roomId: string, batchId: BatchId): void {
-    const key = batchKey(crdt, roomId, batchId);
-    clearTimeout(this.fragmentTimers.get(key));
-    this.fragmentTimers.set(
-      key,
-      setTimeout(() => {
-        this.fragmentTimers.delete(key);
-        if (this.assembler.drop(crdt, roomId, batchId)) {
-          this.sendMessage({ type: MessageType.Ack, crdt, roomId, refId: batchId, status: UpdateStatus.FragmentTimeout });
-        }
-      }, FRAGMENT_TIMEOUT_MS),
-    );
   }
 
   /** @internal */

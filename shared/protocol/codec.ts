@@ -6,19 +6,7 @@
  * (every element it reads consumes at least one byte). Encoding a message that breaks the
  * protocol's limits is a bug in the caller and throws.
  */
-import {
-  BATCH_ID_BYTES,
-  CrdtType,
-  JoinErrorCode,
-  MAX_MESSAGE_BYTES,
-  MAX_ROOM_ID_BYTES,
-  MessageType,
-  RoomErrorCode,
-  UpdateStatus,
-  assertNever,
-  type BatchId,
-  type ProtocolMessage,
-} from './messages';
+import { BATCH_ID_BYTES, CrdtType, JoinErrorCode, MAX_MESSAGE_BYTES, MAX_ROOM_ID_BYTES, MessageType, RoomErrorCode, UpdateStatus, assertNever, type BatchId, type ProtocolMessage } from './messages';
 
 /** Why a frame could not be decoded. */
 export const DecodeErrorReason = {
@@ -45,9 +33,7 @@ export class ProtocolDecodeError extends Error {
   }
 }
 
-export type DecodeResult =
-  | { ok: true; message: ProtocolMessage }
-  | { ok: false; error: ProtocolDecodeError };
+export type DecodeResult = { ok: true; message: ProtocolMessage } | { ok: false; error: ProtocolDecodeError };
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });

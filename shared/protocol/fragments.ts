@@ -1,17 +1,9 @@
 /**
- * Splitting updates into frames under the 256 KiB limit, and reassembling fragmented ones.
- * Pure: the caller owns the clock (it arms the reassembly timeout and calls `drop`).
+ * Splitting updates into frames under the 256 KiB limit (reassembly, which holds state and
+ * deadlines, is `shared/fragment-assembler.ts`).
  */
 import { encodeMessage, newBatchId } from './codec';
-import {
-  MAX_MESSAGE_BYTES,
-  MessageType,
-  UpdateStatus,
-  type BatchId,
-  type CrdtType,
-  type DocUpdateFragment,
-  type DocUpdateFragmentHeader,
-} from './messages';
+import { MAX_MESSAGE_BYTES, MessageType, type BatchId, type CrdtType } from './messages';
 
 /** Payload bytes per fragment: the frame limit minus room for the largest envelope. */
 export const FRAGMENT_PAYLOAD_BYTES = 240 * 1024;
@@ -88,128 +80,11 @@ export function encodeFragmented(crdt: CrdtType, roomId: string, update: Uint8Ar
   return frames;
 }
 
-export interface AssemblerLimits {
-  /** Largest reassembled update accepted. */
-  maxUpdateBytes: number;
-  /** Most batches being reassembled at once. */
-  maxConcurrentBatches: number;
-  /** Most bytes announced by all batches being reassembled (default: 2 × maxUpdateBytes). */
-  maxBufferedBytes?: number;
-}
-
 /** Fragments other than the last must carry at least this much, so a header cannot announce
  *  millions of fragments for a small update. */
 export const MIN_FRAGMENT_BYTES = 1024;
 
-type Rejection = { kind: 'rejected'; status: UpdateStatus; reason: string };
-export type HeaderResult = { kind: 'started' } | Rejection;
-export type FragmentResult =
-  | { kind: 'incomplete' }
-  | { kind: 'complete'; header: DocUpdateFragmentHeader; update: Uint8Array }
-  | { kind: 'unknown_batch' }
-  | Rejection;
-
-interface Pending {
-  header: DocUpdateFragmentHeader;
-  /** Received fragments by index (a Map: nothing is allocated for fragments not yet sent). */
-  parts: Map<number, Uint8Array>;
-  receivedBytes: number;
-}
-
 /** Key of a batch: batch ids are only unique per room. */
 export function batchKey(crdt: CrdtType, roomId: string, batchId: BatchId): string {
   return `${crdt}\u0000${roomId}\u0000${batchId}`;
-}
-
-/** Reassembles fragmented updates for one peer, holding at most `limits` worth of them. */
-export class FragmentAssembler {
-  private readonly pending = new Map<string, Pending>();
-
-  constructor(private readonly limits: AssemblerLimits) {}
-
-  /** Bytes announced by the batches being reassembled (what they may come to hold). */
-  get reservedBytes(): number {
-    let total = 0;
-    for (const p of this.pending.values()) total += p.header.totalSizeBytes;
-    return total;
-  }
-
-  get size(): number {
-    return this.pending.size;
-  }
-
-  header(header: DocUpdateFragmentHeader): HeaderResult {
-    const { fragmentCount, totalSizeBytes } = header;
-    if (totalSizeBytes > this.limits.maxUpdateBytes) {
-      return reject(UpdateStatus.PayloadTooLarge, `update of ${totalSizeBytes} bytes exceeds ${this.limits.maxUpdateBytes}`);
-    }
-    const maxFragments = Math.max(1, Math.ceil(totalSizeBytes / MIN_FRAGMENT_BYTES));
-    if (fragmentCount < 1 || fragmentCount > maxFragments || totalSizeBytes > fragmentCount * MAX_MESSAGE_BYTES) {
-      return reject(UpdateStatus.InvalidUpdate, `${fragmentCount} fragments cannot carry ${totalSizeBytes} bytes`);
-    }
-    const key = batchKey(header.crdt, header.roomId, header.batchId);
-    // A repeated header restarts the batch (a resend after fragment_timeout may reuse the id).
-    this.pending.delete(key);
-    if (this.pending.size >= this.limits.maxConcurrentBatches) {
-      return reject(UpdateStatus.RateLimited, `more than ${this.limits.maxConcurrentBatches} fragmented updates at once`);
-    }
-    const budget = this.limits.maxBufferedBytes ?? 2 * this.limits.maxUpdateBytes;
-    if (this.reservedBytes + totalSizeBytes > budget) {
-      return reject(UpdateStatus.RateLimited, `more than ${budget} bytes of fragments at once`);
-    }
-    this.pending.set(key, { header, parts: new Map(), receivedBytes: 0 });
-    return { kind: 'started' };
-  }
-
-  fragment(fragment: DocUpdateFragment): FragmentResult {
-    const key = batchKey(fragment.crdt, fragment.roomId, fragment.batchId);
-    const p = this.pending.get(key);
-    if (!p) return { kind: 'unknown_batch' };
-    const fail = (status: UpdateStatus, reason: string): Rejection => {
-      this.pending.delete(key);
-      return reject(status, reason);
-    };
-    const count = p.header.fragmentCount;
-    if (fragment.index >= count) return fail(UpdateStatus.InvalidUpdate, `fragment index ${fragment.index} out of range`);
-    if (p.parts.has(fragment.index)) return fail(UpdateStatus.InvalidUpdate, `fragment ${fragment.index} sent twice`);
-    if (p.receivedBytes + fragment.fragment.length > p.header.totalSizeBytes) {
-      return fail(UpdateStatus.InvalidUpdate, 'fragments exceed the announced size');
-    }
-    // Copy: the frame buffer may be reused by the transport.
-    p.parts.set(fragment.index, fragment.fragment.slice());
-    p.receivedBytes += fragment.fragment.length;
-    if (p.parts.size < count) return { kind: 'incomplete' };
-    this.pending.delete(key);
-    if (p.receivedBytes !== p.header.totalSizeBytes) {
-      return reject(UpdateStatus.InvalidUpdate, 'fragments are smaller than the announced size');
-    }
-    const update = new Uint8Array(p.header.totalSizeBytes);
-    let offset = 0;
-    for (let i = 0; i < count; i++) {
-      const part = p.parts.get(i)!;
-      update.set(part, offset);
-      offset += part.length;
-    }
-    return { kind: 'complete', header: p.header, update };
-  }
-
-  /** Forgets a batch (on timeout or when its room is left); true when it was pending. */
-  drop(crdt: CrdtType, roomId: string, batchId: BatchId): boolean {
-    return this.pending.delete(batchKey(crdt, roomId, batchId));
-  }
-
-  /** Forgets every batch of a room. */
-  dropRoom(crdt: CrdtType, roomId: string): void {
-    for (const [key, p] of this.pending) {
-      if (p.header.crdt === crdt && p.header.roomId === roomId) this.pending.delete(key);
-    }
-  }
-
-  clear(): void {
-    this.pending.clear();
-  }
-}
-
-function reject(status: UpdateStatus, reason: string): Rejection {
-  return { kind: 'rejected', status, reason };
 }

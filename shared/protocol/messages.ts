@@ -148,16 +148,7 @@ export interface Ack extends Envelope {
 }
 
 /** Every message of the protocol; both directions use the same set. */
-export type ProtocolMessage =
-  | JoinRequest
-  | JoinResponseOk
-  | JoinError
-  | DocUpdate
-  | DocUpdateFragmentHeader
-  | DocUpdateFragment
-  | RoomError
-  | Leave
-  | Ack;
+export type ProtocolMessage = JoinRequest | JoinResponseOk | JoinError | DocUpdate | DocUpdateFragmentHeader | DocUpdateFragment | RoomError | Leave | Ack;
 
 /**
  * Tandem's `app_code` strings for `JoinError(AppError)`. The protocol lets the app choose them;
@@ -176,6 +167,32 @@ export const AppErrorCode = {
   RateLimited: 'rate_limited',
 } as const;
 export type AppErrorCode = (typeof AppErrorCode)[keyof typeof AppErrorCode];
+
+/**
+ * Why the server refused a client's presence (%EPH) batch, a closed set. The name is what the
+ * server logs and counts; on the wire it is the Ack status `PRESENCE_REFUSAL_STATUS` gives it
+ * (the protocol's Ack has a status byte and no text). A refused batch is neither kept nor
+ * relayed; the socket stays open and everyone else goes on being served.
+ */
+export const PresenceRefusal = {
+  /** Not an EphemeralStore update, or one holding a container reference. */
+  Malformed: 'presence_malformed',
+  /** An entry over the entry size limit, or a fragmented batch (presence is never that large). */
+  TooLarge: 'presence_too_large',
+  /** The batch would leave the socket more entries in the room than it may hold. */
+  TooManyEntries: 'presence_too_many_entries',
+  /** More entries a second than the socket may send; send the latest state a little later. */
+  RateLimited: 'presence_rate_limited',
+} as const;
+export type PresenceRefusal = (typeof PresenceRefusal)[keyof typeof PresenceRefusal];
+
+/** The Ack status each presence refusal is answered with. */
+export const PRESENCE_REFUSAL_STATUS = {
+  [PresenceRefusal.Malformed]: UpdateStatus.InvalidUpdate,
+  [PresenceRefusal.TooLarge]: UpdateStatus.PayloadTooLarge,
+  [PresenceRefusal.TooManyEntries]: UpdateStatus.PayloadTooLarge,
+  [PresenceRefusal.RateLimited]: UpdateStatus.RateLimited,
+} as const satisfies Record<PresenceRefusal, UpdateStatus>;
 
 /** A compile-time exhaustiveness check for switches over the unions above. */
 export function assertNever(value: never, what = 'value'): never {

@@ -9,10 +9,9 @@
  * side's insert before the other's at the same position, and both sides must agree on who is
  * first (the document side is, by convention).
  */
-export type TextOp =
-  | { readonly retain: number; readonly attributes?: Attributes }
-  | { readonly insert: string; readonly attributes?: Attributes }
-  | { readonly delete: number };
+import { diffChars } from 'diff/lib/diff/character.js';
+
+export type TextOp = { readonly retain: number; readonly attributes?: Attributes } | { readonly insert: string; readonly attributes?: Attributes } | { readonly delete: number };
 export type TextDelta = readonly TextOp[];
 
 /**
@@ -215,9 +214,66 @@ export function diff(before: string, after: string, caret?: number): TextDelta {
 }
 
 /**
+ * Bounds on the minimal diff (Myers' O(ND) algorithm, which is quadratic in the worst case):
+ * texts further apart than this many changed characters, or taking longer, are diffed as one
+ * splice instead. Typing replayed after an interruption is far below both.
+ */
+const MAX_DIFF_EDITS = 5_000;
+const MAX_DIFF_MS = 500;
+
+/**
+ * Every edit that turns `before` into `after`: a minimal diff (jsdiff's Myers diff by code point,
+ * so a surrogate pair is never split), unlike `diff`'s one splice. Two edits far apart stay two
+ * edits with the text between them retained, which is what lets `rebase` merge them with
+ * someone else's edit in between. Falls back to one splice past the bounds above.
+ */
+export function diffAll(before: string, after: string): TextDelta {
+  if (before === after) return [];
+  // The common ends first (cheap, and they are most of the text when the edits are small).
+  const max = Math.min(before.length, after.length);
+  let prefix = 0;
+  while (prefix < max && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
+  if (prefix > 0 && isHigh(before.charCodeAt(prefix - 1))) prefix--;
+  let suffix = 0;
+  while (suffix < max - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  if (suffix > 0 && isLow(before.charCodeAt(before.length - suffix))) suffix--;
+  const changes = diffChars(before.slice(prefix, before.length - suffix), after.slice(prefix, after.length - suffix), { maxEditLength: MAX_DIFF_EDITS, timeout: MAX_DIFF_MS });
+  if (!changes) return diff(before, after);
+  const ops: TextOp[] = [];
+  push(ops, { retain: prefix });
+  for (const change of changes) {
+    if (change.added) push(ops, { insert: change.value });
+    else if (change.removed) push(ops, { delete: change.value.length });
+    else push(ops, { retain: change.value.length });
+  }
+  // Trailing plain retains carry no meaning.
+  while (ops.length > 0 && 'retain' in ops[ops.length - 1]!) ops.pop();
+  return ops;
+}
+
+/**
  * Three-way merge of plain texts: the edits that turned `base` into `mine`, rewritten to apply
  * to `theirs` (which also started from `base`). Used to replay typing that could not be sent.
+ * Both sides are diffed with `diffAll`: one splice per side scrambled edits made on either
+ * side of someone else's ("A quick brown…" became "REDA quick…").
  */
 export function rebase(base: string, mine: string, theirs: string): TextDelta {
-  return transform(diff(base, mine), diff(base, theirs), false);
+  return transform(diffAll(base, mine), diffAll(base, theirs), false);
+}
+
+/** Where a caret at `offset` goes after `delta`: moved by what was inserted or deleted before it (text inserted right at the caret goes after it). */
+export function moveOffset(offset: number, delta: TextDelta): number {
+  let old = 0;
+  let shift = 0;
+  for (const op of delta) {
+    if (old > offset) break;
+    if ('retain' in op) old += op.retain;
+    else if ('insert' in op) {
+      if (old < offset) shift += op.insert.length;
+    } else {
+      if (old < offset) shift -= Math.min(op.delete, offset - old);
+      old += op.delete;
+    }
+  }
+  return offset + shift;
 }

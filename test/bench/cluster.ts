@@ -12,7 +12,7 @@ import type { Bus } from '../../server/cluster/bus';
 import { createLogger } from '../../server/logger';
 import { UpdateStatus } from '../../shared/protocol/index';
 import { RawPeer } from '../helpers/raw-peer';
-import { spawnServer, type ServerProcess } from '../helpers/server-process';
+import { LOAD_GENERATOR_LIMITS, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { signUp } from '../helpers/test-server';
 import { TEXT } from '../helpers/traces';
 import { round, summary } from './stats';
@@ -122,14 +122,19 @@ async function busThroughput(make: () => Promise<Bus>, seconds: number): Promise
   return Math.round(rate);
 }
 
-export async function runClusterBench(options: { postgresUrl: string; redisUrl: string | null; quick: boolean; log: (m: string) => void }): Promise<{ latency: ClusterFigures[]; busMessagesPerSecond: Record<string, number> }> {
+export async function runClusterBench(options: {
+  postgresUrl: string;
+  redisUrl: string | null;
+  quick: boolean;
+  log: (m: string) => void;
+}): Promise<{ latency: ClusterFigures[]; busMessagesPerSecond: Record<string, number> }> {
   const latency: ClusterFigures[] = [];
   const busMessagesPerSecond: Record<string, number> = {};
   const kinds = (['postgres', 'redis'] as const).filter((k) => k === 'postgres' || options.redisUrl);
   for (const bus of kinds) {
     const db = await freshDatabase(options.postgresUrl);
-    const env = { DATABASE_URL: db.url, TANDEM_BUS: bus, TANDEM_LOG_LEVEL: 'info', ...(bus === 'redis' ? { TANDEM_REDIS_URL: options.redisUrl! } : {}) };
-    const nodes = await Promise.all([0, 1, 2].map(() => spawnServer(env)));
+    const env = { ...LOAD_GENERATOR_LIMITS, DATABASE_URL: db.url, TANDEM_BUS: bus, TANDEM_LOG_LEVEL: 'info', ...(bus === 'redis' ? { TANDEM_REDIS_URL: options.redisUrl! } : {}) };
+    const nodes = await Promise.all([0, 1, 2].map(() => spawnServer(env, [], { built: true })));
     try {
       const { token } = await signUp(nodes[0]!.httpUrl);
       const levels = [];
@@ -140,23 +145,26 @@ export async function runClusterBench(options: { postgresUrl: string; redisUrl: 
       latency.push({ bus, levels });
       options.log(`bus throughput (${bus})`);
       const log = createLogger('silent');
-      busMessagesPerSecond[bus] = await busThroughput(async () => {
-        const nodeId = Math.random().toString(36).slice(2);
-        if (bus === 'redis') {
-          const b = new RedisBus(nodeId, { url: options.redisUrl!, log });
+      busMessagesPerSecond[bus] = await busThroughput(
+        async () => {
+          const nodeId = Math.random().toString(36).slice(2);
+          if (bus === 'redis') {
+            const b = new RedisBus(nodeId, { url: options.redisUrl!, log });
+            await b.start();
+            return b;
+          }
+          const handle = await openDatabase({ kind: 'postgres', url: db.url });
+          const b = new PostgresBus(nodeId, { url: db.url, db: handle.db, log });
           await b.start();
+          const close = b.close.bind(b);
+          b.close = async () => {
+            await close();
+            await handle.close();
+          };
           return b;
-        }
-        const handle = await openDatabase({ kind: 'postgres', url: db.url });
-        const b = new PostgresBus(nodeId, { url: db.url, db: handle.db, log });
-        await b.start();
-        const close = b.close.bind(b);
-        b.close = async () => {
-          await close();
-          await handle.close();
-        };
-        return b;
-      }, options.quick ? 2 : 5);
+        },
+        options.quick ? 2 : 5,
+      );
     } finally {
       for (const n of nodes) {
         n.child.kill('SIGTERM');

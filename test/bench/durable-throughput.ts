@@ -1,7 +1,7 @@
 /**
  * `TANDEM_TEST_DATABASE_URL=… npx tsx test/bench/durable-throughput.ts`: acknowledged (stored)
  * updates per second with the server in this process, 50 raw clients on 10 documents, 8
- * updates in flight each, 3 s. A quick A/B for the write path (README "Afternoon runs"); the
+ * updates in flight each, 3 s. A quick A/B for the write path (bench-results/README.md "Afternoon runs"); the
  * full figure, with the server in its own process, is `npm run bench -- --only sync`.
  */
 import { LoroDoc } from 'loro-crdt';

@@ -12,6 +12,7 @@ import { CHROME_BUILD, ChromiumUser, chromiumAvailable, collaborate, openWhereWr
 import { spawnServer } from '../helpers/server-process';
 import { signUp } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
+import { editorsTable, runEditorsBench, type EditorBenchRow } from './editors';
 import { summary } from './stats';
 
 export interface ExtensionResult {
@@ -19,6 +20,8 @@ export interface ExtensionResult {
   remoteApply: ReturnType<typeof summary>;
   keystrokeToRemoteField: ReturnType<typeof summary>;
   idlePage: { injectedBytes: number; detector: ReturnType<typeof summary> };
+  /** A row per adapted framework editor (./editors.ts). */
+  editors: EditorBenchRow[];
 }
 
 const measures = (page: Page, name: string): Promise<number[]> => page.evaluate((n) => performance.getEntriesByName(n).map((e) => e.duration), name);
@@ -33,13 +36,15 @@ export async function runExtensionBench(options: { quick: boolean; log: (m: stri
   const pages = await startPageServer();
   const users: ChromiumUser[] = [];
   try {
+    const tokens = new Map<ChromiumUser, string>();
     const user = async (): Promise<ChromiumUser> => {
       const email = `bench-${Math.random().toString(36).slice(2)}@example.test`;
-      await signUp(server.httpUrl, email, 'correct horse battery');
+      const { token } = await signUp(server.httpUrl, email, 'correct horse battery');
       const u = await ChromiumUser.launch();
       users.push(u);
       await u.useServer(server.httpUrl);
       await u.signIn(server.httpUrl, email, 'correct horse battery');
+      tokens.set(u, token);
       return u;
     };
     const a = await user();
@@ -105,7 +110,9 @@ export async function runExtensionBench(options: { quick: boolean; log: (m: stri
       const d = await waitFor(async () => (await measures(blank, 'tandem:detector'))[0], { what: 'the detector to run' });
       detector.push(d);
     }
+    const editors = await runEditorsBench(a, b, server.httpUrl, tokens.get(a)!, options);
     return {
+      editors,
       keystroke: { contentScript: summary(contentScript), background: summary(background), textareaKiB: 100 },
       remoteApply: summary(remoteApply),
       keystrokeToRemoteField: summary(latency),
@@ -129,5 +136,13 @@ export function extensionTable(r: ExtensionResult): string {
     ['injected into a page with no bound field', 'a few KB', `${(r.idlePage.injectedBytes / 1024).toFixed(1)} KB`],
     ['detector run time at page load (p50 / p99)', '', `${r.idlePage.detector.p50} / ${r.idlePage.detector.p99} ms`],
   ];
-  return ['| figure | target | Chromium |', '| --- | --- | --- |', ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  return [
+    '| figure | target | Chromium |',
+    '| --- | --- | --- |',
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    '',
+    'Framework editors (keystrokes typed into the middle of a two-line document):',
+    '',
+    editorsTable(r.editors),
+  ].join('\n');
 }

@@ -10,6 +10,7 @@
  *
  * Flags: `--backend embedded|postgres|all` (default all available), `--quick` (shorter runs).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,24 +23,26 @@ import { insertUser } from '../../db/repositories/users';
 import { LocalAccessEventBus } from '../../server/auth/access-events';
 import { AccessTokenService } from '../../server/auth/access-tokens';
 import { SessionService } from '../../server/auth/sessions';
+import { checkUpdate } from '../../server/sync/update-check';
+import { configureText } from '../../shared/document';
 import { newDocumentId } from '../../shared/ids';
 import { MessageType, UpdateStatus, type BatchId } from '../../shared/protocol/index';
 import { RawPeer } from '../helpers/raw-peer';
-import { spawnServer, type ServerProcess } from '../helpers/server-process';
+import { Exposition } from '../helpers/prometheus';
+import { LOAD_GENERATOR_LIMITS, spawnServer, type ServerProcess } from '../helpers/server-process';
 import { TEXT, applyPatch, loadSequentialTrace, patchesOf, type Patch } from '../helpers/traces';
 import { clusterTable, runClusterBench } from './cluster';
 import { compareChart } from './compare/chart';
 import { PARTS, compareMarkdown, compareTable, runCompare, type Part } from './compare/compare';
 import { extensionTable, runExtensionBench } from './extension';
-import { round, summary } from './stats';
+import { historyTable, runHistoryBench, seedHistory, type HistoryResult } from './history';
+import { percentile, round, summary } from './stats';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const backendArg = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
 const postgresUrl = process.env.TANDEM_BENCH_DATABASE_URL ?? process.env.TANDEM_TEST_DATABASE_URL;
-const backends = (['embedded', 'postgres'] as const).filter(
-  (b) => (backendArg === undefined || backendArg === 'all' || backendArg === b) && (b === 'embedded' || postgresUrl),
-);
+const backends = (['embedded', 'postgres'] as const).filter((b) => (backendArg === undefined || backendArg === 'all' || backendArg === b) && (b === 'embedded' || postgresUrl));
 
 // ---------------------------------------------------------------------------------------
 // Databases and servers
@@ -78,9 +81,27 @@ async function createDatabase(kind: 'embedded' | 'postgres'): Promise<BenchDatab
 }
 
 async function startServer(db: BenchDatabase): Promise<ServerProcess> {
-  // Debug logs carry the server's own load times (`room.loaded`).
-  return spawnServer({ ...db.env, TANDEM_EXPOSE_METRICS: '1', TANDEM_LOG_LEVEL: 'debug' }, ['--expose-gc']);
+  // Debug logs carry the server's own load times (`room.loaded`). The built server, as
+  // production runs it (tsx alone added ~200 MB of RSS to the embedded server).
+  return spawnServer({ ...db.env, ...LOAD_GENERATOR_LIMITS, TANDEM_METRICS_ADDR: '127.0.0.1:0', TANDEM_LOG_LEVEL: 'debug' }, ['--expose-gc'], { built: true });
 }
+
+/** The server process's resident memory now and at its highest (Linux /proc), in MiB. */
+async function rssMiB(server: ServerProcess): Promise<{ now: number; peak: number }> {
+  const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { now: round(kib('VmRSS') / 1024), peak: round(kib('VmHWM') / 1024) };
+}
+
+/** RSS of a server that has started and done nothing for a while (collected, then read). */
+async function idleRss(server: ServerProcess): Promise<number> {
+  await after(IDLE_SETTLE_MS);
+  await metrics(server, true);
+  return (await rssMiB(server)).now;
+}
+
+/** How long a fresh server is left alone before its idle memory is read (V8 shrinks its heaps when idle). */
+const IDLE_SETTLE_MS = 10_000;
 
 /** The server's own time to load a document (snapshot + log), from its `room.loaded` log line. */
 function serverLoadMs(server: ServerProcess, docId: string): number {
@@ -97,18 +118,24 @@ async function stopServer(server: ServerProcess): Promise<void> {
 }
 
 interface Metrics {
-  connections: number;
-  loadedDocuments: number;
+  /** Event-loop delay since the previous scrape (prom-client resets it at each). */
   eventLoop: { maxMs: number; p99Ms: number };
-  memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  memory: { rss: number };
 }
 
+/** The figures the benchmarks use, from the server's Prometheus text on TANDEM_METRICS_ADDR. */
 async function metrics(server: ServerProcess, gc = false): Promise<Metrics> {
-  return (await (await fetch(`${server.httpUrl}/metrics${gc ? '?gc=1' : ''}`)).json()) as Metrics;
+  if (!server.metricsUrl) throw new Error('the server was started without TANDEM_METRICS_ADDR');
+  const exposition = new Exposition(await (await fetch(`${server.metricsUrl}${gc ? '?gc=1' : ''}`)).text());
+  return {
+    eventLoop: { maxMs: exposition.value('nodejs_eventloop_lag_max_seconds') * 1000, p99Ms: exposition.value('nodejs_eventloop_lag_p99_seconds') * 1000 },
+    memory: { rss: exposition.value('process_resident_memory_bytes') },
+  };
 }
 
+/** Starts a new period of the event-loop figures: a scrape ends the previous one. */
 async function resetEventLoop(server: ServerProcess): Promise<void> {
-  await fetch(`${server.httpUrl}/metrics/reset`, { method: 'POST' });
+  await metrics(server);
 }
 
 /** The account every benchmark client acts as (created while seeding, owner of every document). */
@@ -226,12 +253,7 @@ async function throughput(server: ServerProcess, seconds: number): Promise<{ upd
  * `historyCopies` > 1 types and deletes the whole text that many extra times first (the same
  * final text with N times the history).
  */
-async function seedDocument(
-  db: DatabaseHandle,
-  patches: readonly Patch[],
-  tailEntries: number,
-  historyCopies = 1,
-): Promise<{ id: string; text: string }> {
+async function seedDocument(db: DatabaseHandle, patches: readonly Patch[], tailEntries: number, historyCopies = 1): Promise<{ id: string; text: string }> {
   const id = newDocumentId();
   await insertDocument(db.db, id);
   await db.db.updateTable('documents').set({ owner_id: benchUser.id }).where('id', '=', id).execute();
@@ -358,10 +380,7 @@ async function memory(server: ServerProcess, warmUpDocId: string, docIds: readon
 }
 
 /** Event-loop stalls while a large document loads: a typist in another room keeps going. */
-async function stallDuringLoad(
-  server: ServerProcess,
-  large: { id: string; text: string },
-): Promise<{ maxEventLoopDelayMs: number; typingAckMaxMs: number; loadJoinMs: number }> {
+async function stallDuringLoad(server: ServerProcess, large: { id: string; text: string }): Promise<{ maxEventLoopDelayMs: number; typingAckMaxMs: number; loadJoinMs: number }> {
   const docId = await createDoc(server);
   const typistPeer = await RawPeer.connect(server.wsUrl, benchUser.token);
   await typistPeer.joinAndWait(docId);
@@ -431,6 +450,54 @@ async function sessionValidation(db: DatabaseHandle, calls: number): Promise<{ c
   return { cached: summary(cached), uncached: summary(uncached) };
 }
 
+/**
+ * What the update check (server/sync/update-check.ts) costs per keystroke: every update of
+ * automerge-paper as its author's client sends it (one commit each), checked one by one, and
+ * the same with a bold mark every 20th keystroke. In-process: the check is pure CPU.
+ */
+function updateCheckCost(keystrokes: number): { plain: ReturnType<typeof summary>; marked: ReturnType<typeof summary>; wholeHistoryMs: number } {
+  const limits = { maxOps: 200_000, maxAtoms: 16 * 1024 * 1024 };
+  const patches = [...patchesOf(loadSequentialTrace('automerge-paper'))].slice(0, keystrokes);
+  const measure = (withMarks: boolean): number[] => {
+    const doc = new LoroDoc();
+    configureText(doc);
+    const text = doc.getText(TEXT);
+    const updates: Uint8Array[] = [];
+    patches.forEach((patch, i) => {
+      const before = doc.oplogVersion();
+      applyPatch(text, patch);
+      if (withMarks && i % 20 === 0 && text.length > 2) text.mark({ start: 0, end: 2 }, 'bold', true);
+      doc.commit();
+      updates.push(doc.export({ mode: 'update', from: before }));
+      before.free();
+    });
+    for (const u of updates.slice(0, 1_000)) checkUpdate(u, limits); // warm the JIT
+    const micros: number[] = [];
+    for (const u of updates) {
+      const started = process.hrtime.bigint();
+      const result = checkUpdate(u, limits);
+      micros.push(Number(process.hrtime.bigint() - started) / 1_000);
+      if (result.ok !== true) throw new Error(`a keystroke was refused: ${JSON.stringify(result)}`);
+    }
+    return micros;
+  };
+  const plain = measure(false);
+  const marked = measure(true);
+  const whole = new LoroDoc();
+  const text = whole.getText(TEXT);
+  for (const patch of patchesOf(loadSequentialTrace('automerge-paper'))) applyPatch(text, patch);
+  whole.commit();
+  const all = whole.export({ mode: 'update' });
+  const runs: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const started = performance.now();
+    checkUpdate(all, limits);
+    runs.push(performance.now() - started);
+  }
+  // The median: the first runs include compiling the reader.
+  return { plain: summary(plain), marked: summary(marked), wholeHistoryMs: round(percentile(runs, 50), 1) };
+}
+
 // ---------------------------------------------------------------------------------------
 
 interface BackendResult {
@@ -441,6 +508,8 @@ interface BackendResult {
   coldLoadAutomergePaper: Awaited<ReturnType<typeof coldLoad>>;
   coldLoadAutomergePaperX10: Awaited<ReturnType<typeof coldLoad>>;
   memory: Awaited<ReturnType<typeof memory>>;
+  /** The server process: RSS after start, idle (no documents), and its peak over the load parts. */
+  serverRssMiB: { idle: number; peak: number };
   stallWhileLoadingX10: Awaited<ReturnType<typeof stallDuringLoad>>;
 }
 
@@ -472,14 +541,12 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
     let server = await startServer(db);
     let figures;
     try {
+      log('idle memory');
+      const idleRssMiB = await idleRss(server);
       await warmUp(server, seeded.small.at(-1)!.id);
       log('cold load');
       // The median of three documents: single loads on this VM vary by ±30%.
-      const coldLoadAutomergePaper = medianOf([
-        await coldLoad(server, seeded.papers[0]!),
-        await coldLoad(server, seeded.papers[1]!),
-        await coldLoad(server, seeded.papers[2]!),
-      ]);
+      const coldLoadAutomergePaper = medianOf([await coldLoad(server, seeded.papers[0]!), await coldLoad(server, seeded.papers[1]!), await coldLoad(server, seeded.papers[2]!)]);
       const coldLoadAutomergePaperX10 = await coldLoad(server, seeded.paperX10);
       log('typing latency');
       const typing20PerSecond = await typingLatency(server, quick ? 5 : 20);
@@ -487,7 +554,9 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
       const throughput50Clients10Docs = await throughput(server, quick ? 3 : 10);
       log('stall during load');
       const stallWhileLoadingX10 = await stallDuringLoad(server, seeded.paperX10b);
-      figures = { typing20PerSecond, throughput50Clients10Docs, coldLoadAutomergePaper, coldLoadAutomergePaperX10, stallWhileLoadingX10 };
+      // The highest RSS over every part above (cold loads of the ×10 history, 500 writers…).
+      const serverRssMiB = { idle: idleRssMiB, peak: (await rssMiB(server)).peak };
+      figures = { typing20PerSecond, throughput50Clients10Docs, coldLoadAutomergePaper, coldLoadAutomergePaperX10, stallWhileLoadingX10, serverRssMiB };
     } finally {
       await stopServer(server);
     }
@@ -496,7 +565,12 @@ async function runBackend(kind: 'embedded' | 'postgres'): Promise<BackendResult>
     server = await startServer(db);
     try {
       const [first, ...rest] = seeded.small;
-      const mem = await memory(server, first!.id, rest.slice(0, -1).map((d) => d.id), quick ? 200 : 1_000);
+      const mem = await memory(
+        server,
+        first!.id,
+        rest.slice(0, -1).map((d) => d.id),
+        quick ? 200 : 1_000,
+      );
       return { backend: kind, sessionValidation: sessions, ...figures, memory: mem };
     } finally {
       await stopServer(server);
@@ -510,12 +584,21 @@ function table(results: BackendResult[]): string {
   const rows: [string, string, (r: BackendResult) => string][] = [
     ['ack latency, 1 client at 20 updates/s (p50 / p99)', 'p99 < 10 ms', (r) => `${r.typing20PerSecond.p50} / ${r.typing20PerSecond.p99} ms`],
     ['durable updates/s, 50 clients × 10 docs', '', (r) => `${r.throughput50Clients10Docs.updatesPerSecond}/s (ack p99 ${r.throughput50Clients10Docs.ackP99} ms)`],
-    ['cold load automerge-paper (median of 3): server load / join answered / all received', '< 100 ms', (r) => `${r.coldLoadAutomergePaper.serverLoadMs} / ${r.coldLoadAutomergePaper.joinMs} / ${r.coldLoadAutomergePaper.receivedMs} ms`],
+    [
+      'cold load automerge-paper (median of 3): server load / join answered / all received',
+      '< 100 ms',
+      (r) => `${r.coldLoadAutomergePaper.serverLoadMs} / ${r.coldLoadAutomergePaper.joinMs} / ${r.coldLoadAutomergePaper.receivedMs} ms`,
+    ],
     ['first edit after that load: ack', '', (r) => `${r.coldLoadAutomergePaper.firstEditAckMs} ms`],
     ['a client with a subscriber imports that catch-up', '', (r) => `${r.coldLoadAutomergePaper.clientImportMs} ms`],
-    ['cold load automerge-paper ×10 history: server load / join answered / all received', '', (r) => `${r.coldLoadAutomergePaperX10.serverLoadMs} / ${r.coldLoadAutomergePaperX10.joinMs} / ${r.coldLoadAutomergePaperX10.receivedMs} ms`],
+    [
+      'cold load automerge-paper ×10 history: server load / join answered / all received',
+      '',
+      (r) => `${r.coldLoadAutomergePaperX10.serverLoadMs} / ${r.coldLoadAutomergePaperX10.joinMs} / ${r.coldLoadAutomergePaperX10.receivedMs} ms`,
+    ],
     ['first edit after the ×10 load: ack', '', (r) => `${r.coldLoadAutomergePaperX10.firstEditAckMs} ms`],
     ['max event-loop stall while another room loads ×10', '< 50 ms', (r) => `${r.stallWhileLoadingX10.maxEventLoopDelayMs} ms (typist ack max ${r.stallWhileLoadingX10.typingAckMaxMs} ms)`],
+    ['server RSS: idle after start / peak over the load parts', 'embedded < 250 / 500 MiB', (r) => `${r.serverRssMiB.idle} / ${r.serverRssMiB.peak} MiB`],
     ['memory per idle loaded document (3k-edit doc)', '', (r) => `${r.memory.perDocumentKiB} KiB`],
     ['memory per idle connection', '', (r) => `${r.memory.perConnectionKiB} KiB`],
     ['session validation, cached (p50 / p99)', 'p99 < 1 ms', (r) => `${r.sessionValidation.cached.p50} / ${r.sessionValidation.cached.p99} ms`],
@@ -525,17 +608,38 @@ function table(results: BackendResult[]): string {
   return [header, ...rows.map(([name, target, get]) => `| ${name} | ${target} | ${results.map(get).join(' | ')} |`)].join('\n');
 }
 
+/** The version-history rows (test/bench/history.ts) on one backend. */
+async function historyBackend(kind: 'embedded' | 'postgres'): Promise<HistoryResult & { backend: string }> {
+  const db = await createDatabase(kind);
+  try {
+    const handle = await db.open();
+    benchUser = await createBenchUser(handle);
+    const seeded = await seedHistory(handle, benchUser.id);
+    await handle.close();
+    const server = await startServer(db);
+    try {
+      return { backend: kind, ...(await runHistoryBench(server, seeded, benchUser.token, quick)) };
+    } finally {
+      await stopServer(server);
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
 async function main(): Promise<void> {
+  // Servers run built, as in production.
+  execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
   if (args.includes('--compare')) return compare();
   if (backends.length === 0) throw new Error('no backend to run (is TANDEM_BENCH_DATABASE_URL set for postgres?)');
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const results: BackendResult[] = [];
+  const updateCheck = only === undefined || only === 'sync' || only === 'update-check' ? updateCheckCost(quick ? 20_000 : 100_000) : null;
   if (only === undefined || only === 'sync') for (const b of backends) results.push(await runBackend(b));
   const redisUrl = process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null;
-  const cluster =
-    (only === undefined || only === 'cluster') && postgresUrl
-      ? await runClusterBench({ postgresUrl, redisUrl, quick, log: (m) => void process.stderr.write(`[cluster] ${m}\n`) })
-      : null;
+  const cluster = (only === undefined || only === 'cluster') && postgresUrl ? await runClusterBench({ postgresUrl, redisUrl, quick, log: (m) => void process.stderr.write(`[cluster] ${m}\n`) }) : null;
+  const history: (HistoryResult & { backend: string })[] = [];
+  if (only === undefined || only === 'history') for (const b of backends) history.push(await historyBackend(b));
   const extension = only === undefined || only === 'extension' ? await runExtensionBench({ quick, log: (m) => void process.stderr.write(`[extension] ${m}\n`) }) : null;
   if ((only === undefined || only === 'cluster') && !postgresUrl) process.stderr.write('[cluster] skipped: needs TANDEM_BENCH_DATABASE_URL (several nodes need Postgres)\n');
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
@@ -544,12 +648,16 @@ async function main(): Promise<void> {
   const written: string[] = [];
   // One file per part, so running one part (--only) leaves the others' figures alone.
   if (results.length > 0) {
-    await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify({ ...output, cluster: undefined, extension: undefined }, null, 2)}\n`);
+    await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify({ ...output, updateCheck, cluster: undefined, extension: undefined }, null, 2)}\n`);
     written.push('bench-results/sync-core.json');
   }
   if (cluster) {
     await writeFile(join('bench-results', 'cluster.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, cluster }, null, 2)}\n`);
     written.push('bench-results/cluster.json');
+  }
+  if (history.length > 0) {
+    await writeFile(join('bench-results', 'history.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, history }, null, 2)}\n`);
+    written.push('bench-results/history.json');
   }
   if (extension) {
     await writeFile(join('bench-results', 'extension.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, extension }, null, 2)}\n`);
@@ -557,7 +665,16 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\nTandem — ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpu}, Node ${machine.node}\n\n`);
   if (results.length > 0) process.stdout.write(`${table(results)}\n\n`);
+  if (updateCheck) {
+    process.stdout.write(
+      `Update check (server/sync/update-check.ts), automerge-paper keystrokes as sent (target p50 < 50 µs):\n\n| update | p50 | p99 | max |\n| --- | --- | --- | --- |\n` +
+        `| one keystroke | ${updateCheck.plain.p50} µs | ${updateCheck.plain.p99} µs | ${updateCheck.plain.max} µs |\n` +
+        `| one keystroke, a bold mark every 20th | ${updateCheck.marked.p50} µs | ${updateCheck.marked.p99} µs | ${updateCheck.marked.max} µs |\n` +
+        `| the whole history as one update (260k edits) | ${updateCheck.wholeHistoryMs} ms | | |\n\n`,
+    );
+  }
   if (cluster) process.stdout.write(`Three nodes on this machine, writer on node A, readers on A, B and C:\n\n${clusterTable(cluster)}\n\n`);
+  if (history.length > 0) process.stdout.write(`Version history on automerge-paper's history (REST, built server):\n\n${historyTable(history)}\n\n`);
   if (extension) process.stdout.write(`The extension in Chromium (two users, one server):\n\n${extensionTable(extension)}\n\n`);
   process.stdout.write(`written: ${written.join(', ') || 'nothing'}\n`);
 }
@@ -570,7 +687,15 @@ async function compare(): Promise<void> {
   const loads = args.includes('--loads') ? args[args.indexOf('--loads') + 1]!.split(',').map((l) => l.split('x').map(Number) as [number, number]) : undefined;
   const parts = args.includes('--parts') ? new Set(args[args.indexOf('--parts') + 1]!.split(',') as Part[]) : undefined;
   for (const part of parts ?? []) if (!PARTS.includes(part)) throw new Error(`--parts: ${part} is not one of ${PARTS.join(', ')}`);
-  const measured = await runCompare({ quick, postgresUrl, redisUrl: process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null, ...(servers ? { servers } : {}), ...(loads ? { loads } : {}), ...(parts ? { parts } : {}), log: (m) => void process.stderr.write(`[compare] ${m}\n`) });
+  const measured = await runCompare({
+    quick,
+    postgresUrl,
+    redisUrl: process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null,
+    ...(servers ? { servers } : {}),
+    ...(loads ? { loads } : {}),
+    ...(parts ? { parts } : {}),
+    log: (m) => void process.stderr.write(`[compare] ${m}\n`),
+  });
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
   if (loads || parts) {
     // A partial run (for profiling) prints its figures and leaves the full comparison's files alone.
@@ -583,7 +708,10 @@ async function compare(): Promise<void> {
   // `--servers` re-measures some servers: their rows replace those of an earlier run of the same kind.
   let results = measured.map((r) => ({ ...r, measuredAt: date }));
   if (servers) {
-    const earlier = await readFile(join('bench-results', 'compare.json'), 'utf8').then((t) => JSON.parse(t) as { quick: boolean; results: typeof results }, () => null);
+    const earlier = await readFile(join('bench-results', 'compare.json'), 'utf8').then(
+      (t) => JSON.parse(t) as { quick: boolean; results: typeof results },
+      () => null,
+    );
     if (earlier && earlier.quick === quick) {
       const fresh = new Map(results.map((r) => [r.server, r]));
       const kept = earlier.results.map((r) => fresh.get(r.server) ?? r);

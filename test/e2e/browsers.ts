@@ -25,7 +25,7 @@ export const chromiumAvailable = (): boolean => available(CHROMIUM, CHROME_BUILD
 export const firefoxAvailable = (): boolean => available(FIREFOX, FIREFOX_BUILD);
 
 /** Serves the test pages: plain fields, a React-controlled field, a strict-CSP page, an iframe, contenteditables. */
-export async function startPageServer(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startPageServer(): Promise<{ url: string; otherOriginUrl: string; close(): Promise<void> }> {
   const bundle = await build({
     entryPoints: [join(import.meta.dirname, 'pages/react-field.tsx')],
     bundle: true,
@@ -65,7 +65,9 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
       body: `<!doctype html><title>Framed editors</title><iframe id="srcdoc" srcdoc="<!doctype html><body contenteditable='true'><p>In a srcdoc frame</p></body>"></iframe><iframe id="blank"></iframe><script>const d = document.getElementById('blank').contentDocument; d.body.innerHTML = '<p>In an about:blank frame</p>'; d.body.contentEditable = 'true';</script>`,
     },
     // A page claiming to be a Tandem server (any page can carry the meta tag and the button).
-    '/impostor.html': { body: `<!doctype html><html><head><meta name="tandem-server" content="1"><title>Free prizes</title></head><body><p id="tandem-extension-status"></p><button id="tandem-use-server" type="button">Claim your prize</button></body></html>` },
+    '/impostor.html': {
+      body: `<!doctype html><html><head><meta name="tandem-server" content="1"><title>Free prizes</title></head><body><p id="tandem-extension-status"></p><button id="tandem-use-server" type="button">Claim your prize</button></body></html>`,
+    },
     // Rich text: a contenteditable with formatting and a page's own node and listeners, and an empty one.
     '/rich.html': {
       body: `<!doctype html><title>Rich</title><h1>Rich notes</h1>
@@ -85,6 +87,10 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
       body: `<!doctype html><title>Rich</title><div id="rich" contenteditable="true" style="width: 320px; font: 18px/1.6 serif; padding: 8px; border: 1px solid #999; caret-color: #ff0000">Hello <b>bold</b> and <i>italic <u>nested</u></i> words that wrap onto a second line of text.</div><script src="/presence-overlay.js"></script>`,
     },
     '/presence-overlay.js': { body: overlayBundle.outputFiles[0]!.text, type: 'text/javascript' },
+    // A frame from the other origin (localhost for 127.0.0.1 and the other way round), after a srcdoc frame.
+    '/cross-frame.html': {
+      body: `<!doctype html><title>Cross frame</title><iframe id="first" srcdoc="<p>first</p>"></iframe><script>const f = document.createElement('iframe'); f.id = 'cross'; f.width = 600; f.src = location.protocol + '//' + (location.hostname === 'localhost' ? '127.0.0.1' : 'localhost') + ':' + location.port + '/inner.html'; document.body.append(f);</script>`,
+    },
     '/inner.html': { body: `<!doctype html><title>Inner</title><textarea id="framed" rows="4" cols="50"></textarea>` },
   };
   const server: Server = createServer((req, res) => {
@@ -100,6 +106,8 @@ export async function startPageServer(): Promise<{ url: string; close(): Promise
   const address = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${address.port}`,
+    // The same pages from another origin (another host name for the same address).
+    otherOriginUrl: `http://localhost:${address.port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -46,6 +46,48 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     expect(await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(typedB.length);
   });
 
+  it('one Ctrl+Z takes back my whole burst while the other person types next to it and in the middle of the text, and none of theirs', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
+    await pageA.fill('#notes', 'Hello world.');
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Hello world.', { what: 'B to get the text' });
+    await pageB.locator('[data-tandem=badge][data-state=saved]').waitFor();
+
+    for (const [where, at] of [
+      ['next to it', 'Hello world.'.length],
+      ['in the middle of the text', 'Hello '.length],
+    ] as const) {
+      const before = await value(pageA, '#notes');
+      // B types at ten characters a second all the while: A's burst, a pause, A's undo.
+      await pageB.locator('#notes').click();
+      await pageB.locator('#notes').evaluate((el: HTMLTextAreaElement, offset) => el.setSelectionRange(offset, offset), at);
+      const typedB = where === 'next to it' ? '0123456789' : 'abcdefghij';
+      await pageA.locator('#notes').click();
+      await pageA.locator('#notes').press('Control+End');
+      const burst = ' Mine, all of it.';
+      await Promise.all([
+        pageB.keyboard.type(typedB, { delay: 100 }),
+        (async () => {
+          await waitFor(async () => (await value(pageA, '#notes')).includes(typedB.slice(0, 2)), { what: "B's typing to reach A" });
+          await pageA.keyboard.type(burst, { delay: 20 });
+          await waitFor(async () => (await value(pageA, '#notes')).includes(typedB.slice(0, 6)), { what: 'B to go on typing' });
+          await pageA.keyboard.press('Control+z');
+        })(),
+      ]);
+      const expected = `${before.slice(0, at)}${typedB}${before.slice(at)}`;
+      await waitFor(async () => (await value(pageA, '#notes')) === expected && (await value(pageB, '#notes')) === expected, {
+        what: `one undo to take back A's burst (B typing ${where})`,
+        timeoutMs: 20_000,
+      }).catch(async (error: unknown) => {
+        throw new Error(`A: ${JSON.stringify(await value(pageA, '#notes'))}, B: ${JSON.stringify(await value(pageB, '#notes'))}, expected ${JSON.stringify(expected)}`, { cause: error });
+      });
+    }
+  }, 120_000);
+
   it('a text input and a React-controlled textarea stay in step, and React state follows remote edits', async () => {
     const a = await user();
     const b = await user();
@@ -131,12 +173,15 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     const endText = textAfter(patches);
     await pageA.locator('#notes').focus();
     for (let i = 0; i < patches.length; i += 5_000) {
-      await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement, chunk) => {
-        for (const [pos, del, ins] of chunk) {
-          el.setRangeText(ins, pos, pos + del, 'end');
-          el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: ins.length > 0 ? 'insertText' : 'deleteContentBackward', data: ins || null }));
-        }
-      }, patches.slice(i, i + 5_000));
+      await pageA.locator('#notes').evaluate(
+        (el: HTMLTextAreaElement, chunk) => {
+          for (const [pos, del, ins] of chunk) {
+            el.setRangeText(ins, pos, pos + del, 'end');
+            el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: ins.length > 0 ? 'insertText' : 'deleteContentBackward', data: ins || null }));
+          }
+        },
+        patches.slice(i, i + 5_000),
+      );
     }
     expect(await value(pageA, '#notes')).toBe(endText);
     await waitFor(async () => (await value(pageB, '#notes')) === endText, { what: 'B to reach the replayed text', timeoutMs: 180_000 });
@@ -186,7 +231,8 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
       const stored = async () => JSON.stringify((await storedDoc(env.db.handle.db, docId)).getText(TEXT_CONTAINER).toDelta());
       await waitFor(
         async () =>
-          (await stored()) === JSON.stringify([{ insert: 'From the ' }, { insert: 'extension', attributes: { bold: true } }, { insert: '. From the ' }, { insert: 'page', attributes: { code: true } }, { insert: '.' }]),
+          (await stored()) ===
+          JSON.stringify([{ insert: 'From the ' }, { insert: 'extension', attributes: { bold: true } }, { insert: '. From the ' }, { insert: 'page', attributes: { code: true } }, { insert: '.' }]),
         { what: 'the formatting to be stored' },
       );
       expect(await value(pageA, '#notes')).toBe('From the extension. From the page.');
@@ -199,7 +245,9 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
       await pageA.locator('#notes').press('Home');
       await pageA.keyboard.type('A: ');
       await editor.keyboard.press('Control+z');
-      await waitFor(async () => (await value(pageA, '#notes')) === 'A: From the extension. From the page.' && (await editorText(editor)) === 'A: From the extension. From the page.', { what: 'the page’s undo to remove only its typing' });
+      await waitFor(async () => (await value(pageA, '#notes')) === 'A: From the extension. From the page.' && (await editorText(editor)) === 'A: From the extension. From the page.', {
+        what: 'the page’s undo to remove only its typing',
+      });
 
       const viewer = await (await plain.newContext()).newPage();
       await viewer.goto(await link('view'));
@@ -215,6 +263,49 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
       await plain.close();
     }
   });
+
+  it('history: a version picked in the panel shows its author’s colour; restoring it changes the other person’s bound field', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
+    await pageA.fill('#notes', 'Version one.');
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Version one.', { what: 'B to get the text' });
+    await pageB.locator('[data-tandem=badge][data-state=saved]').waitFor();
+
+    // A names this state in the history panel of the document's page (signed in: A's cookie).
+    const history = await a.browser.page(`${env.server.httpUrl}/d/${docIdOf(link!)}?history`);
+    await history.waitForSelector('#tandem-history:not([hidden]) li', { timeout: 30_000 });
+    await history.fill('#tandem-history-name', 'First draft');
+    await history.click('#tandem-history-name-button');
+    await history.waitForFunction(() => document.querySelector('#tandem-history')?.textContent?.includes('First draft'), undefined, { timeout: 30_000 });
+
+    // B writes on in the bound field; everyone sees it.
+    await pageB.locator('#notes').click();
+    await pageB.locator('#notes').press('Control+End');
+    await pageB.keyboard.type(' B adds this.', { delay: 10 });
+    await waitFor(async () => (await value(pageA, '#notes')) === 'Version one. B adds this.', { what: "A to see B's typing" });
+    await pageB.locator('[data-tandem=badge][data-state=saved]').waitFor();
+
+    // A opens the named version: its text, in A's colour; then restores it.
+    await history.click('#tandem-history-refresh');
+    const named = history.locator('#tandem-history li', { hasText: 'First draft' });
+    await named.locator('button.open').click();
+    const span = history.locator('#tandem-history-view span[data-author]');
+    await span.first().waitFor({ timeout: 30_000 });
+    expect(await history.locator('#tandem-history-view').innerText()).toBe('Version one.');
+    expect(await span.first().evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+    await named.locator('button.restore').click();
+
+    // B's bound field (and A's) show the restored text, and the server stores it.
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Version one.' && (await value(pageA, '#notes')) === 'Version one.', {
+      what: 'the restore to reach both bound fields',
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => (await storedText(env.server, docIdOf(link!), a.token)) === 'Version one.', { what: 'the stored document' });
+  }, 120_000);
 
   it('“bind to a field I choose”: the shared document goes into any field on any page', async () => {
     const a = await user();

@@ -3,12 +3,14 @@
  * test database. Browsers and pages: ./browsers.ts. In CI a missing browser or build fails the
  * suite; elsewhere the suite is skipped.
  */
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { createLogger } from '../../server/logger';
 import { createTandemServer, type TandemServer } from '../../server/tandem-server';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { signUp, testConfig, testLogLevel } from '../helpers/test-server';
-import { ChromiumUser, startPageServer } from './browsers';
+import { waitFor } from '../helpers/wait';
+import { ChromiumUser, FIREFOX, FIREFOX_BUILD, startPageServer } from './browsers';
 
 export * from './browsers';
 
@@ -45,7 +47,6 @@ export class RestartableServer {
   }
 }
 
-
 export const PASSWORD = 'correct horse battery';
 
 /** A new account, signed in from a fresh Chromium profile whose extension uses `server`; the browser joins `users` (closed by the suite). */
@@ -57,6 +58,37 @@ export async function signedInChromiumUser(server: RestartableServer, users: Chr
   await browser.useServer(server.httpUrl);
   await browser.signIn(server.httpUrl, email, PASSWORD);
   return { browser, token };
+}
+
+/**
+ * A new account, signed in from a fresh Firefox (the MV2 build as a temporary add-on) whose
+ * extension uses `server`; the browser joins `browsers` (closed by the suite). `profile`: a
+ * profile folder to launch with (to launch it again later).
+ */
+export async function signedInFirefoxUser(server: RestartableServer, browsers: Browser[], options: { profile?: string } = {}): Promise<{ browser: Browser; token: string }> {
+  const email = `ff-${Math.random().toString(36).slice(2)}@example.test`;
+  const { token } = await signUp(server.httpUrl, email, PASSWORD);
+  const browser = await launchFirefox(browsers, options.profile);
+  const home = await browser.newPage();
+  await home.goto(server.httpUrl);
+  await home.locator('#tandem-use-server').click();
+  await home.locator('>>> [data-tandem=confirm]').click();
+  await waitFor(async () => (await home.$eval('#tandem-extension-status', (el) => el.textContent ?? '')).includes('uses this server'), { what: 'the extension to use the server' });
+  await home.goto(`${server.httpUrl}/login`);
+  await home.type('#email', email);
+  await home.type('#password', PASSWORD);
+  await Promise.all([home.waitForNavigation(), home.click('button[type=submit]')]);
+  expect(new URL(home.url()).pathname).toBe('/account');
+  await home.close();
+  return { browser, token };
+}
+
+/** Firefox with the extension, on `profile` when given; it joins `browsers`. */
+export async function launchFirefox(browsers: Browser[], profile?: string): Promise<Browser> {
+  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true, ...(profile ? { userDataDir: profile } : {}) });
+  browsers.push(browser);
+  await browser.installExtension(FIREFOX_BUILD);
+  return browser;
 }
 
 /** What a Chromium suite's tests share; set before its first test, torn down after its last. */

@@ -12,7 +12,11 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
   const { user } = env;
 
   const value = (page: Page, selector = '#notes'): Promise<string> => page.locator(selector).inputValue();
-  const badge = (page: Page): Promise<string> => page.locator('[data-tandem=badge]').textContent().then((t) => t ?? '');
+  const badge = (page: Page): Promise<string> =>
+    page
+      .locator('[data-tandem=badge]')
+      .textContent()
+      .then((t) => t ?? '');
 
   /** A and B both bound to A's #notes on fields.html, starting from `text`. */
   async function pair(text: string) {
@@ -143,9 +147,11 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
     await pageA.locator('#notes').press('End');
     await pageA.keyboard.type(' Typed meanwhile.');
     expect(await value(pageA)).toBe('Before the update. Typed meanwhile.');
-    // What was typed waits in the tab's session storage for the next binding of the page
+    // What was typed waits in the tab's session storage for the next binding of the same field
     // (replayed onto the document by FieldBinding.replay).
     const stash = await pageA.evaluate(() => Object.entries(sessionStorage).find(([k]) => k.startsWith('tandem:unsent:'))?.[1] ?? null);
-    expect(JSON.parse(stash!)).toEqual({ base: 'Before the update.', text: 'Before the update. Typed meanwhile.' });
+    const { locator, ...kept } = JSON.parse(stash!) as { locator: string };
+    expect(kept).toEqual({ base: 'Before the update.', text: 'Before the update. Typed meanwhile.' });
+    expect(JSON.parse(locator)).toMatchObject({ frame: pageA.url(), path: '', steps: ['#notes'] });
   });
 });

@@ -32,7 +32,10 @@ async function pixelsBox(page: Page, png: Buffer, clip: Box, match: 'red' | stri
       ctx.drawImage(bitmap, 0, 0);
       const { data, width, height } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
       const want = match === 'red' ? null : [1, 3, 5].map((i) => parseInt(match.slice(i, i + 2), 16));
-      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      let minX = Infinity,
+        minY = Infinity,
+        maxX = -Infinity,
+        maxY = -Infinity;
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
           const [r, g, b] = [data[(y * width + x) * 4]!, data[(y * width + x) * 4 + 1]!, data[(y * width + x) * 4 + 2]!];
@@ -192,6 +195,62 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
     await waitFor(async () => (await chip.getAttribute('data-count')) === '0', { what: "B's chip to count nobody else" });
   });
 
+  it.each([
+    { path: 'rich.html', selector: '#rich', frame: undefined },
+    { path: 'framed-editors.html', selector: 'body', frame: '#srcdoc' },
+  ])("$path $selector (contenteditable): A sees B's caret and B sees A's, where it is: a line's end, an empty line, a line's start", async ({ path, selector, frame }) => {
+    const a = await user();
+    const b = await user();
+    const nameOf = async (token: string): Promise<string> =>
+      ((await (await fetch(`${env.server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as { user: { displayName: string } }).user.displayName;
+    const pageA = await a.browser.page(`${env.pages.url}/${path}`);
+    await collaborate(pageA, selector, frame);
+    const [link] = await a.browser.popupLinks();
+    const pageB = await openWhereWritten(b.browser, link!);
+    const scope = (page: Page) => (frame ? page.frameLocator(frame) : page);
+    await scope(pageB).locator('[data-tandem=badge][data-state=saved]').waitFor();
+    /** The field's lines (its paragraphs' text: a placeholder <br> left at a line's end is no difference). */
+    const lines = (page: Page): Promise<string> =>
+      scope(page)
+        .locator(selector)
+        .evaluate((el) => JSON.stringify([...el.children].map((p) => p.textContent)));
+    const first = (JSON.parse(await lines(pageA)) as string[])[0]!.length;
+    for (const page of [pageA, pageB])
+      await scope(page)
+        .locator(selector)
+        .evaluate((el) => ((el as HTMLElement).style.caretColor = '#ff0000'));
+
+    for (const [mover, watcher, name, who] of [
+      [pageA, pageB, await nameOf(a.token), 'A at B'],
+      [pageB, pageA, await nameOf(b.token), 'B at A'],
+    ] as const) {
+      await scope(mover).locator(selector).focus();
+      await mover.keyboard.press('Control+Home');
+      for (const [where, key, offset] of [
+        ["the first line's end", 'End', first],
+        ['an empty line', 'Enter', first + 1],
+        ["the first line's end again", 'Backspace', first],
+        ["the first line's start", 'Home', 0],
+      ] as const) {
+        await mover.keyboard.press(key);
+        await waitFor(async () => (await lines(watcher)) === (await lines(mover)), { what: `${who}: the same lines (${where})` });
+        const drawn = scope(watcher).locator(`[data-tandem=presence] .caret[data-name="${name}"][data-offset="${offset}"]`);
+        await drawn.waitFor({ timeout: 10_000 });
+        // The mover's own page draws the watcher's caret too, maybe at the same place: hidden while measuring.
+        const overlay = (shown: boolean) =>
+          scope(mover)
+            .locator('[data-tandem=presence]')
+            .evaluateAll((els, shown) => els.forEach((el) => ((el as HTMLElement).style.visibility = shown ? '' : 'hidden')), shown);
+        await overlay(false);
+        const real = await nativeCaret(mover, frame ?? selector);
+        await overlay(true);
+        const box = (await drawn.boundingBox())!;
+        expect(Math.abs(box.x + box.width / 2 - (real.x + real.width / 2)), `${who}, ${where}: x`).toBeLessThanOrEqual(2);
+        expect(Math.abs(box.y + box.height / 2 - (real.y + real.height / 2)), `${who}, ${where}: y`).toBeLessThanOrEqual(4);
+      }
+    }
+  });
+
   it('a contenteditable with nested inline elements: the caret and selection land on the text (simple text-node mapping)', async () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     try {
@@ -221,7 +280,8 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
         const caret = await nativeCaret(page, '#rich');
         real.set(offset, caret);
         await page.evaluate(
-          (at) => (globalThis as unknown as { tandemOverlay: { show(p: unknown[]): void } }).tandemOverlay.show([{ id: 'p1', user: 'u1', name: 'Ada', color: '#2040c0', anchor: at, head: at, idle: false }]),
+          (at) =>
+            (globalThis as unknown as { tandemOverlay: { show(p: unknown[]): void } }).tandemOverlay.show([{ id: 'p1', user: 'u1', name: 'Ada', color: '#2040c0', anchor: at, head: at, idle: false }]),
           offset,
         );
         const drawn = (await overlayCaret(page, offset).boundingBox())!;
@@ -231,7 +291,8 @@ describe.skipIf(!chromiumAvailable())('presence in Chromium', () => {
       // A selection from inside <b>, across nested elements and onto the next line: one rectangle
       // per line, starting where the real caret stood, ending where it stood at `wrapped`.
       await page.evaluate(
-        ([s, e]) => (globalThis as unknown as { tandemOverlay: { show(p: unknown[]): void } }).tandemOverlay.show([{ id: 'p1', user: 'u1', name: 'Ada', color: '#2040c0', anchor: s, head: e, idle: true }]),
+        ([s, e]) =>
+          (globalThis as unknown as { tandemOverlay: { show(p: unknown[]): void } }).tandemOverlay.show([{ id: 'p1', user: 'u1', name: 'Ada', color: '#2040c0', anchor: s, head: e, idle: true }]),
         [from, wrapped],
       );
       const sel = page.locator('[data-tandem=presence] .sel[data-peer=p1]');

@@ -4,7 +4,6 @@
  * write it must read back as the rich text model says, keeping unrelated nodes.
  */
 import { build } from 'esbuild';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, ROOT } from './browsers';
@@ -18,7 +17,8 @@ describe.skipIf(!existsSync(CHROMIUM))('contenteditable as formatted text (Chrom
     const bundle = await build({
       stdin: {
         contents: `
-          import { applyToElement, readLayout } from './extension/lib/content/rich-dom';
+          import { readLayout } from './extension/lib/content/rich-dom';
+          import { applyToElement } from './extension/lib/content/rich-dom-write';
           import { applyRich, richFromDelta, richToDelta, sameRich } from './shared/text/rich';
           import { STYLE_KEYS } from './shared/document';
           globalThis.rich = { applyToElement, readLayout, applyRich, richFromDelta, richToDelta, sameRich, STYLE_KEYS };`,
@@ -46,55 +46,58 @@ describe.skipIf(!existsSync(CHROMIUM))('contenteditable as formatted text (Chrom
     ['empty', ''],
   ] as const;
   const SEEDS = Number(process.env.RICH_DOM_SEEDS ?? 3);
-  it.each(FIXTURES.flatMap(([name, html]) => Array.from({ length: SEEDS }, (_, i) => [name, i + 1, html] as const)))('random edits on %s read back as the model (seed %i)', async (_name, seed, html) => {
-    const failures = await page.evaluate(
-      ({ html, seed }) => {
-        const { applyToElement, readLayout, applyRich, richToDelta, sameRich, STYLE_KEYS } = (globalThis as any).rich;
-        const el = document.getElementById('ed')!;
-        el.innerHTML = html;
-        let a = seed >>> 0;
-        const random = (): number => {
-          a = (a + 0x6d2b79f5) >>> 0;
-          let t = a;
-          t = Math.imul(t ^ (t >>> 15), t | 1);
-          t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-          return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-        };
-        const attrs = (nulls: boolean): Record<string, unknown> => {
-          const out: Record<string, unknown> = {};
-          for (const k of ['bold', 'italic', 'underline', 'strike', 'code', 'link']) {
-            const r = random();
-            if (r < 0.2) out[k] = k === 'link' ? `https://${Math.floor(random() * 2)}.example/` : true;
-            else if (nulls && r < 0.35) out[k] = null;
+  it.each(FIXTURES.flatMap(([name, html]) => Array.from({ length: SEEDS }, (_, i) => [name, i + 1, html] as const)))(
+    'random edits on %s read back as the model (seed %i)',
+    async (_name, seed, html) => {
+      const failures = await page.evaluate(
+        ({ html, seed }) => {
+          const { applyToElement, readLayout, applyRich, richToDelta, sameRich, STYLE_KEYS } = (globalThis as any).rich;
+          const el = document.getElementById('ed')!;
+          el.innerHTML = html;
+          let a = seed >>> 0;
+          const random = (): number => {
+            a = (a + 0x6d2b79f5) >>> 0;
+            let t = a;
+            t = Math.imul(t ^ (t >>> 15), t | 1);
+            t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+            return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+          };
+          const attrs = (nulls: boolean): Record<string, unknown> => {
+            const out: Record<string, unknown> = {};
+            for (const k of ['bold', 'italic', 'underline', 'strike', 'code', 'link']) {
+              const r = random();
+              if (r < 0.2) out[k] = k === 'link' ? `https://${Math.floor(random() * 2)}.example/` : true;
+              else if (nulls && r < 0.35) out[k] = null;
+            }
+            return out;
+          };
+          const shown = (r: { text: string; marks: object[] }) => ({ text: r.text, marks: r.marks.map((m, i) => (r.text[i] === '\n' ? {} : m)) });
+          let model = shown(readLayout(el, false).rich);
+          const errors: string[] = [];
+          for (let step = 0; step < 300 && errors.length === 0; step++) {
+            const length = model.text.length;
+            const at = Math.floor(random() * (length + 1));
+            const roll = random();
+            let delta: object[];
+            if (roll < 0.3 && at < length) delta = [{ retain: at }, { retain: 1 + Math.floor(random() * Math.min(6, length - at)), attributes: attrs(true) }];
+            else if (roll < 0.55 && at < length) delta = [{ retain: at }, { delete: 1 + Math.floor(random() * Math.min(4, length - at)) }];
+            else delta = [{ retain: at }, { insert: ['x', 'yz', '\n', 'a\nb', '\n\n', ' q '][Math.floor(random() * 6)], attributes: attrs(false) }];
+            delta = delta.filter((op: any) => !('retain' in op && op.retain === 0 && !op.attributes));
+            const before = el.innerHTML;
+            model = shown(applyRich(model, delta, STYLE_KEYS));
+            applyToElement(el, delta, false);
+            const read = readLayout(el, false).rich;
+            if (!sameRich(read, model))
+              errors.push(`step ${step}: ${JSON.stringify(delta)} on ${before}\n→ ${el.innerHTML}\nread ${JSON.stringify(richToDelta(read))}\nwant ${JSON.stringify(richToDelta(model))}`);
           }
-          return out;
-        };
-        const shown = (r: { text: string; marks: object[] }) => ({ text: r.text, marks: r.marks.map((m, i) => (r.text[i] === '\n' ? {} : m)) });
-        let model = shown(readLayout(el, false).rich);
-        const errors: string[] = [];
-        for (let step = 0; step < 300 && errors.length === 0; step++) {
-          const innerBefore = el.innerHTML;
-          const length = model.text.length;
-          const at = Math.floor(random() * (length + 1));
-          const roll = random();
-          let delta: object[];
-          if (roll < 0.3 && at < length) delta = [{ retain: at }, { retain: 1 + Math.floor(random() * Math.min(6, length - at)), attributes: attrs(true) }];
-          else if (roll < 0.55 && at < length) delta = [{ retain: at }, { delete: 1 + Math.floor(random() * Math.min(4, length - at)) }];
-          else delta = [{ retain: at }, { insert: ['x', 'yz', '\n', 'a\nb', '\n\n', ' q '][Math.floor(random() * 6)], attributes: attrs(false) }];
-          delta = delta.filter((op: any) => !('retain' in op && op.retain === 0 && !op.attributes));
-          const before = el.innerHTML;
-          model = shown(applyRich(model, delta, STYLE_KEYS));
-          applyToElement(el, delta, false);
-          const read = readLayout(el, false).rich;
-          if (!sameRich(read, model)) errors.push(`step ${step}: ${JSON.stringify(delta)} on ${before}\n→ ${el.innerHTML}\nread ${JSON.stringify(richToDelta(read))}\nwant ${JSON.stringify(richToDelta(model))}`);
-        }
-        return errors;
-      },
-      { html, seed },
-    );
-    if (failures.length > 0) console.log(failures.join('\n'));
-    expect(failures).toEqual([]);
-  });
+          return errors;
+        },
+        { html, seed },
+      );
+      if (failures.length > 0) console.log(failures.join('\n'));
+      expect(failures).toEqual([]);
+    },
+  );
 
   it('keeps formatting it does not know around the text it formats, and reads a plaintext-only host without formatting', async () => {
     const result = await page.evaluate(() => {
@@ -106,7 +109,14 @@ describe.skipIf(!existsSync(CHROMIUM))('contenteditable as formatted text (Chrom
       const read = richToDelta(readLayout(el, false).rich);
       el.innerHTML = '<b>bold</b> <i>and</i><div>line</div>';
       const plain = richToDelta(readLayout(el, true).rich);
-      applyToElement(el, [{ retain: 1, attributes: { italic: true } }, { insert: 'X', attributes: { code: true } }], true);
+      applyToElement(
+        el,
+        [
+          { retain: 1, attributes: { italic: true } },
+          { insert: 'X', attributes: { code: true } },
+        ],
+        true,
+      );
       return { formatted, read, plain, plainAfter: el.innerHTML };
     });
     expect(result.formatted).toBe('a <span style="color: red;"><strong>red</strong></span><span style="color: red;"> words</span> b');

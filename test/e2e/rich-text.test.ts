@@ -73,10 +73,10 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     await pageA.keyboard.press('Control+i');
     await select(pageA, '#rich', 'Second');
     await pageA.evaluate(() => document.execCommand('createLink', false, 'https://example.test/')); // as a page's toolbar does
-    await waitFor(
-      async () => (await html(pageB, '#first')) === '<em>Hello</em> <strong>world</strong>' && (await html(pageB, '#second')).startsWith('<a href="https://example.test/">Second</a> '),
-      { what: 'B to show A’s formatting', timeoutMs: 15_000 },
-    );
+    await waitFor(async () => (await html(pageB, '#first')) === '<em>Hello</em> <strong>world</strong>' && (await html(pageB, '#second')).startsWith('<a href="https://example.test/">Second</a> '), {
+      what: 'B to show A’s formatting',
+      timeoutMs: 15_000,
+    });
     // In place: B's page still has its element, its own node in it, and its listener fires.
     expect(await pageB.evaluate(() => document.getElementById('rich') === (window as any).pageRich && document.getElementById('keep') === (window as any).pageKeep)).toBe(true);
     expect(await html(pageB, '#second')).toBe('<a href="https://example.test/">Second</a> <span id="keep" class="note">paragraph</span>');
@@ -194,7 +194,10 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     });
     await typing;
     const expected = 'Shared. Theirs too.';
-    await waitFor(async () => (await pageA.locator('#notes').inputValue()) === expected && (await pageB.locator('#notes').inputValue()) === expected, { what: 'A’s word undone, B’s kept', timeoutMs: 15_000 });
+    await waitFor(async () => (await pageA.locator('#notes').inputValue()) === expected && (await pageB.locator('#notes').inputValue()) === expected, {
+      what: 'A’s word undone, B’s kept',
+      timeoutMs: 15_000,
+    });
     expect(await pageA.evaluate(() => (window as any).undoPrevented)).toBe(true);
     expect(await pageA.locator('#notes').evaluate((el: HTMLTextAreaElement) => el.selectionStart)).toBe(0);
     await pageA.keyboard.press('Control+y');

@@ -3,18 +3,8 @@
  * event, and waits for what a test expects. No reconnects, no retries: what you send is sent.
  */
 import WebSocket from 'ws';
-import {
-  CrdtType,
-  FragmentAssembler,
-  MessageType,
-  decodeMessage,
-  encodeJoinAuth,
-  encodeMessage,
-  newBatchId,
-  type Ack,
-  type BatchId,
-  type ProtocolMessage,
-} from '../../shared/protocol/index';
+import { CrdtType, MessageType, decodeMessage, encodeJoinAuth, encodeMessage, newBatchId, type Ack, type BatchId, type ProtocolMessage } from '../../shared/protocol/index';
+import { FragmentAssembler } from '../../shared/fragment-assembler';
 
 export interface JoinOptions {
   crdt?: CrdtType;
@@ -113,10 +103,7 @@ export class RawPeer {
     const crdt = options.crdt ?? CrdtType.Loro;
     const from = this.messages.length;
     this.join(roomId, options);
-    return this.next(
-      (m) => m.roomId === roomId && m.crdt === crdt && (m.type === MessageType.JoinResponseOk || m.type === MessageType.JoinError),
-      from,
-    );
+    return this.next((m) => m.roomId === roomId && m.crdt === crdt && (m.type === MessageType.JoinResponseOk || m.type === MessageType.JoinError), from);
   }
 
   /** Sends a DocUpdate and returns its batch id. */

@@ -25,6 +25,9 @@ export default class LongestFirst extends BaseSequencer {
       return i === -1 ? LONGEST_FIRST.length : i;
     };
     const sorted = await super.sort(files);
-    return sorted.map((file, i) => ({ file, i })).sort((a, b) => rank(a.file) - rank(b.file) || a.i - b.i).map(({ file }) => file);
+    return sorted
+      .map((file, i) => ({ file, i }))
+      .sort((a, b) => rank(a.file) - rank(b.file) || a.i - b.i)
+      .map(({ file }) => file);
   }
 }

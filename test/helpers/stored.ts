@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
 import { LoroDoc } from 'loro-crdt';
-import { loadStoredDocument } from '../../db/repositories/doc-log';
+import { documentParts, loadStoredDocument } from '../../db/repositories/doc-log';
 import type { Database } from '../../db/schema';
-import { documentParts } from '../../server/sync/doc-store';
 
 /** The document as the database holds it (snapshot + log), as a Loro document. */
 export async function storedDoc(db: Kysely<Database>, docId: string): Promise<LoroDoc> {

@@ -1,8 +1,8 @@
 /** A real Tandem server on a free port, in this process, on a test database. */
 import { CHROME_EXTENSION_ID } from '../../shared/extension-id';
 import type { Bus } from '../../server/cluster/bus';
-import { defaultSyncOptions, type AuthOptions, type ClusterOptions, type Config, type SyncOptions } from '../../server/config';
-import { createLogger, type LogLevel } from '../../server/logger';
+import { defaultHttpOptions, defaultQuotas, defaultSyncOptions, type AuthOptions, type ClusterOptions, type Config, type HttpOptions, type Quotas, type SyncOptions } from '../../server/config';
+import { createLogger, type Logger, type LogLevel } from '../../server/logger';
 import type { JoinAuthorizer } from '../../server/sync/authorizer';
 import { createTandemServer, type TandemServer } from '../../server/tandem-server';
 import type { TestDatabase } from './backends';
@@ -60,12 +60,29 @@ export function testConfig(sync: Partial<SyncOptions> = {}, auth: Partial<AuthOp
     host: '127.0.0.1',
     database: { kind: 'embedded', dataDir: '/nonexistent' }, // unused: tests pass the database in
     logLevel: testLogLevel,
+    dataDir: '/nonexistent',
     shutdownTimeoutMs: 5_000,
-    exposeMetrics: true,
-    // Cheap password hashing: tests sign up many users.
-    auth: { publicUrl: null, trustProxy: false, extensionIds: [TEST_EXTENSION_ID, CHROME_EXTENSION_ID], passwordCost: 10, adminEmail: null, adminPassword: null, ...auth },
-    cluster: { bus: 'local', redisUrl: null, nodes: 1, headCheckMs: 5_000 },
+    metricsAddress: null,
+    // Cheap password hashing, and no sign-up throttle: tests sign up many users from one address.
+    auth: {
+      publicUrl: null,
+      trustProxy: false,
+      proxyHops: 1,
+      extensionIds: [TEST_EXTENSION_ID, CHROME_EXTENSION_ID],
+      passwordCost: 10,
+      adminEmail: null,
+      adminPassword: null,
+      signUp: 'open',
+      signUpsPerAddressPerHour: 1_000_000,
+      hashConcurrency: 2,
+      hashQueue: 1_000,
+      sessionMaxAgeMs: 90 * 24 * 3600 * 1000,
+      ...auth,
+    },
+    cluster: { bus: 'local', redisUrl: null, nodes: 1, headCheckMs: 5_000, channel: 'tandem' },
     sync: { ...defaultSyncOptions, ...sync },
+    http: defaultHttpOptions,
+    quotas: defaultQuotas,
   };
 }
 
@@ -76,13 +93,28 @@ export async function startTestServer(
   /** A token of an existing user (a restart on the same database keeps its owner). */
   token?: string,
   auth: Partial<AuthOptions> = {},
-  node: { bus?: Bus; cluster?: Partial<ClusterOptions>; shutdownTimeoutMs?: number } = {},
+  node: {
+    bus?: Bus;
+    cluster?: Partial<ClusterOptions>;
+    shutdownTimeoutMs?: number;
+    http?: Partial<HttpOptions>;
+    quotas?: Partial<Quotas>;
+    metricsAddress?: Config['metricsAddress'];
+    log?: Logger;
+  } = {},
 ): Promise<RunningServer> {
   const config = testConfig(sync, auth);
   const server = await createTandemServer({
-    config: { ...config, shutdownTimeoutMs: node.shutdownTimeoutMs ?? config.shutdownTimeoutMs, cluster: { ...config.cluster, ...node.cluster } },
+    config: {
+      ...config,
+      metricsAddress: node.metricsAddress ?? null,
+      shutdownTimeoutMs: node.shutdownTimeoutMs ?? config.shutdownTimeoutMs,
+      cluster: { ...config.cluster, ...node.cluster },
+      http: { ...config.http, ...node.http },
+      quotas: { ...config.quotas, ...node.quotas },
+    },
     database: db.handle,
-    log: createLogger(testLogLevel),
+    log: node.log ?? createLogger(testLogLevel),
     ...(authorizer ? { authorizer } : {}),
     ...(node.bus ? { bus: node.bus } : {}),
   });

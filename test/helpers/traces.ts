@@ -1,5 +1,5 @@
 /**
- * Editing traces from `../shared/data/traces` (josephg/editing-traces, CC BY 4.0;
+ * Editing traces from `test/data/traces` (josephg/editing-traces, CC BY 4.0;
  * automerge-paper from automerge-perf) and how to replay them into Loro documents.
  */
 import { readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ export interface ConcurrentTrace {
   txns: { parents: number[]; agent: number; patches: Patch[] }[];
 }
 
-/** Copied from the steering repo's shared/data/traces with its README (attribution) so a clean clone has them. */
+/** The traces, with their README (attribution), live in the repository so a clean clone has them. */
 export const TRACES_DIR = join(import.meta.dirname, '../data/traces');
 
 /** The text container every Tandem document keeps its content in. */
@@ -40,8 +40,7 @@ function load<T extends { endContent: string; txns: { patches: Patch[] }[] }>(na
   return trace;
 }
 
-export const loadSequentialTrace = (name: 'automerge-paper' | 'seph-blog1' | 'friendsforever_flat'): SequentialTrace =>
-  load<SequentialTrace>(name);
+export const loadSequentialTrace = (name: 'automerge-paper' | 'seph-blog1' | 'friendsforever_flat'): SequentialTrace => load<SequentialTrace>(name);
 export const loadConcurrentTrace = (name: 'friendsforever-concurrent'): ConcurrentTrace => load<ConcurrentTrace>(name);
 
 /** Applies one patch (splice semantics) to a Loro text. */

@@ -3,7 +3,7 @@
  * the attacks the issue lists: each gets the right status and code and leaves no trace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP } from '../../server/auth/login-throttle';
+import { FREE_FAILURES_PER_PAIR, MAX_FAILURES_PER_IP } from '../../server/auth/login-throttle';
 import { ApiClient } from '../helpers/api-client';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { TEST_EXTENSION_ID, startTestServer, type RunningServer } from '../helpers/test-server';
@@ -27,7 +27,15 @@ describe.each(backends)('accounts ($name)', (backend) => {
     await db.drop();
   });
 
-  const userCount = async () => Number((await db.handle.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const userCount = async () =>
+    Number(
+      (
+        await db.handle.db
+          .selectFrom('users')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it('signs up with an HttpOnly, SameSite=Lax session cookie (only its hash stored)', async () => {
     const client = new ApiClient(server.httpUrl);
@@ -94,10 +102,10 @@ describe.each(backends)('accounts ($name)', (backend) => {
     expect((await ok.get('/api/me')).status).toBe(200);
   });
 
-  it('throttles password guessing per account, even for the right password', async () => {
+  it('throttles password guessing per account and address, even for the right password', async () => {
     const email = freshEmail();
     await new ApiClient(server.httpUrl).signUp(email);
-    for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) {
+    for (let i = 0; i < FREE_FAILURES_PER_PAIR; i++) {
       expect((await new ApiClient(server.httpUrl).post('/api/auth/login', { email, password: `guess ${i}` })).status).toBe(401);
     }
     const blocked = await new ApiClient(server.httpUrl).post('/api/auth/login', { email, password: 'correct horse battery' });
@@ -113,7 +121,11 @@ describe.each(backends)('accounts ($name)', (backend) => {
       const email = freshEmail();
       await new ApiClient(throttled.httpUrl).signUp(email);
       for (let i = 0; i < MAX_FAILURES_PER_IP; i++) {
-        const res = await fetch(`${throttled.httpUrl}/api/auth/login`, { method: 'POST', headers: from('203.0.113.7'), body: JSON.stringify({ email: `spray${i}@example.test`, password: 'guess guess' }) });
+        const res = await fetch(`${throttled.httpUrl}/api/auth/login`, {
+          method: 'POST',
+          headers: from('203.0.113.7'),
+          body: JSON.stringify({ email: `spray${i}@example.test`, password: 'guess guess' }),
+        });
         expect(res.status).toBe(401);
       }
       const body = JSON.stringify({ email, password: 'correct horse battery' });
@@ -143,7 +155,11 @@ describe.each(backends)('accounts ($name)', (backend) => {
 
     const expiring = new ApiClient(server.httpUrl);
     const user = await expiring.signUp(freshEmail());
-    await db.handle.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).where('user_id', '=', user.id).execute();
+    await db.handle.db
+      .updateTable('sessions')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('user_id', '=', user.id)
+      .execute();
     // Validations are cached for a few seconds; the expiry check runs on cached entries too.
     expect((await expiring.get('/api/me')).status).toBe(401);
   });
@@ -208,14 +224,28 @@ describe.each(backends)('accounts ($name)', (backend) => {
   it('refuses cookie-authenticated changes from foreign origins (CSRF), and accepts extensions', async () => {
     const client = new ApiClient(server.httpUrl);
     await client.signUp(freshEmail());
-    const before = Number((await db.handle.db.selectFrom('documents').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const before = Number(
+      (
+        await db.handle.db
+          .selectFrom('documents')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     for (const origin of ['https://evil.example', 'null', `chrome-extension://${'b'.repeat(32)}`]) {
       const res = await client.with({ origin }).post('/api/documents', { title: 'csrf' });
       expect([res.status, res.body.error.code], origin).toEqual([403, 'bad_origin']);
     }
     const noOrigin = await client.with({ origin: null }).post('/api/documents', { title: 'csrf' });
     expect([noOrigin.status, noOrigin.body.error.code]).toEqual([403, 'bad_origin']);
-    const after = Number((await db.handle.db.selectFrom('documents').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const after = Number(
+      (
+        await db.handle.db
+          .selectFrom('documents')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     expect(after).toBe(before);
     // Login CSRF: a foreign page cannot sign the browser in to an account of its choosing.
     const loginCsrf = await new ApiClient(server.httpUrl, { origin: 'https://evil.example' }).post('/api/auth/login', { email: 'a@b.test', password: 'whatever' });

@@ -1,5 +1,5 @@
 /**
- * Administration: the README's curl examples run as written against a live server (so they
+ * Administration: the curl examples of docs/OPERATIONS.md run as written against a live server (so they
  * stay true), plus what only admins may do, and the audit trail it leaves.
  */
 import { execFile } from 'node:child_process';
@@ -19,10 +19,10 @@ import { createDocument, signUp, startTestServer, type RunningServer, type TestU
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
 
-/** The ```sh blocks of the README's Administration section, in order. */
+/** The ```sh blocks of docs/OPERATIONS.md's Administration section, in order. */
 async function readmeAdminExamples(): Promise<string[]> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.split('### Administration')[1]!.split('\n## ')[0]!;
+  const readme = await readFile(join(ROOT, 'docs/OPERATIONS.md'), 'utf8');
+  const section = readme.split('\n## Administration')[1]!.split('\n## ')[0]!;
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((block) => block.includes('curl'));
 }
 
@@ -64,7 +64,7 @@ describe.each(backends)('administration ($name)', (backend) => {
     expect((await session.get('/api/admin/stats')).status).toBe(200);
   });
 
-  it('runs every curl example of the README', async () => {
+  it('runs every curl example of docs/OPERATIONS.md', async () => {
     const target: TestUser = await signUp(server.httpUrl);
     const docId = await createDocument({ httpUrl: server.httpUrl, token: target.token }, { title: 'quarterly plan', text: 'hello admin' });
     const peer = await RawPeer.connect(server.wsUrl, target.token);

@@ -6,19 +6,7 @@ import { LoroDoc } from 'loro-crdt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
 import type { JoinAuthorizer } from '../../server/sync/authorizer';
-import {
-  AppErrorCode,
-  CloseCode,
-  CloseReason,
-  CrdtType,
-  JoinErrorCode,
-  MAX_MESSAGE_BYTES,
-  MessageType,
-  UpdateStatus,
-  encodeMessage,
-  newBatchId,
-  type JoinError,
-} from '../../shared/protocol/index';
+import { AppErrorCode, CloseCode, CloseReason, CrdtType, JoinErrorCode, MAX_MESSAGE_BYTES, MessageType, UpdateStatus, encodeMessage, newBatchId, type JoinError } from '../../shared/protocol/index';
 import { newDocumentId } from '../../shared/ids';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { RawPeer } from '../helpers/raw-peer';
@@ -81,11 +69,14 @@ describe.each(backends)('bad input ($name)', (backend) => {
     expect(ack.status).toBe(UpdateStatus.Ok);
     // Everything relayed to the observer adds up to the document as edited.
     const expected = healthyDocState.getText(TEXT).toString();
-    await observer.until(() => {
-      const seen = new LoroDoc();
-      seen.importBatch(observer.updatesFor(healthyDoc));
-      return seen.getText(TEXT).toString() === expected;
-    }, { what: 'the observer to receive every edit' });
+    await observer.until(
+      () => {
+        const seen = new LoroDoc();
+        seen.importBatch(observer.updatesFor(healthyDoc));
+        return seen.getText(TEXT).toString() === expected;
+      },
+      { what: 'the observer to receive every edit' },
+    );
     const replica = await storedDoc(db.handle.db, healthyDoc);
     expect(replica.getText(TEXT).toString()).toBe(healthyDocState.getText(TEXT).toString());
   }

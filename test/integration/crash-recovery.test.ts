@@ -141,4 +141,56 @@ describe.each(backends)('crash recovery ($name)', (backend) => {
     expect(server.log.some((line) => line.includes('"server.stopped"'))).toBe(true);
     await expectAllStored(database, docId, acked);
   }, 120_000);
+
+  it('SIGTERM during a heavy job (the text export of a 12 MiB document) still drains and exits', async () => {
+    database = await backend.createForProcess();
+    const server = await spawnServer({ ...database.env, TANDEM_METRICS_ADDR: '127.0.0.1:0' });
+    servers.push(server);
+    const { token } = await signUp(server.httpUrl);
+    const docId = await createDocument({ httpUrl: server.httpUrl, token });
+    const client = nodeSyncClient(server.wsUrl, { token, backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    clients.push(client);
+    const room = await client.open(docId);
+    await room.whenSynced();
+    const text = room.doc.getText(TEXT);
+    // Text that does not compress, a mebibyte an edit.
+    const chunk = (): string =>
+      Array.from({ length: 1 << 14 }, () => Math.random().toString(36).slice(2, 6))
+        .join('')
+        .padEnd(1 << 20, 'x');
+    for (let i = 0; i < 12; i++) {
+      text.insert(text.length, chunk());
+      room.doc.commit();
+    }
+    await waitFor(() => room.unacknowledged === 0, { what: 'the 12 MiB to be stored', timeoutMs: 120_000 });
+
+    // Ask for the text until the server is caught exporting it (the heavy-work thread's job, in /metrics).
+    expect(server.metricsUrl).not.toBeNull();
+    const exportRunning = async (): Promise<boolean> => /^tandem_heavy_work_running\{job="text"\} 1$/m.test(await (await fetch(server.metricsUrl!)).text());
+    let exporting: Promise<number | 'cut'> | null = null;
+    for (let attempt = 0; attempt < 10 && exporting === null; attempt++) {
+      let answered = false;
+      const request = fetch(`${server.httpUrl}/api/documents/${docId}/text`, { headers: { authorization: `Bearer ${token}` } }).then(
+        async (res) => {
+          await res.arrayBuffer();
+          return res.status;
+        },
+        () => 'cut' as const,
+      );
+      void request.finally(() => (answered = true));
+      const seen = await waitFor(async () => (answered ? 'answered' : (await exportRunning()) ? 'exporting' : null), { what: 'the export', timeoutMs: 60_000 });
+      if (seen === 'exporting') exporting = request;
+    }
+    expect(exporting, 'an export caught running').not.toBeNull();
+
+    const stopping = performance.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    // Well within the shutdown limit (10 s), however long the export would have taken.
+    expect(performance.now() - stopping).toBeLessThan(10_000);
+    expect(server.log.some((line) => line.includes('"server.stopped"'))).toBe(true);
+    expect(client.lastClose).toEqual({ code: CloseCode.ServerShutdown, reason: CloseReason[CloseCode.ServerShutdown] });
+    // The export was answered (it finished first, or was refused as the thread closed) or cut with the connection.
+    expect([200, 503, 'cut']).toContain(await exporting);
+  }, 240_000);
 });

@@ -6,7 +6,7 @@
 import { LoroDoc } from 'loro-crdt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/open-database';
-import type { RoomMember } from '../../server/sync/member';
+import type { RoomMember } from '../../server/sync/room-member';
 import type { SyncClient } from '../../shared/client/sync-client';
 import { postgresBackend, type TestDatabase } from '../helpers/backends';
 import { nodeSyncClient } from '../helpers/clients';

@@ -53,7 +53,7 @@ describe.each(backends)('http ($name)', (backend) => {
   });
 
   it('refuses WebSocket upgrades on other paths', async () => {
-    const ws = new WebSocket(server.httpUrl.replace('http', 'ws') + '/elsewhere');
+    const ws = new WebSocket(`${server.httpUrl.replace('http', 'ws')}/elsewhere`);
     const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(404);
   });

@@ -79,15 +79,18 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
   async function startNode(): Promise<ServerProcess> {
     const url = new URL(database.env.DATABASE_URL!);
     url.host = `127.0.0.1:${pgProxy.port}`;
-    return spawnServer({ DATABASE_URL: url.toString(), ...bus, TANDEM_HEAD_CHECK_MS: '500', TANDEM_PASSWORD_COST: '10' });
+    // Behind a balancer, the public address is the balancer's (the nodes refuse cookie requests naming any other host).
+    const TANDEM_PUBLIC_URL = `http://127.0.0.1:${balancer.port}`;
+    return spawnServer({ DATABASE_URL: url.toString(), ...bus, TANDEM_PUBLIC_URL, TANDEM_HEAD_CHECK_MS: '500', TANDEM_PASSWORD_COST: '10' });
   }
 
   async function startCluster(count: number): Promise<{ http: string; ws: string; token: string }> {
     database = await postgresBackend!.createForProcess();
     const target = new URL(database.env.DATABASE_URL!);
     pgProxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
+    balancer = await RoundRobinProxy.start([]);
     nodes = await Promise.all(Array.from({ length: count }, () => startNode()));
-    balancer = await RoundRobinProxy.start(nodes.map(portOf));
+    balancer.setUpstreams(nodes.map(portOf));
     const http = `http://127.0.0.1:${balancer.port}`;
     const { token } = await signUp(http);
     return { http, ws: `ws://127.0.0.1:${balancer.port}/sync`, token };
@@ -239,66 +242,70 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
   const seeds: [number, 'postgres' | 'redis'][] = extraSeeds
     ? extraSeeds.map((s) => [s, 'redis'])
     : [...KEPT_SEEDS.map((s) => [s, 'postgres'] as [number, 'postgres']), [7, 'postgres'], [1_234, redisUrl ? 'redis' : 'postgres']];
-  it.each(seeds)('seed %i on the %s bus: random edits, node kills and restarts, disconnects: all converge', async (seed, busKind) => {
-    bus = busKind === 'redis' ? { TANDEM_BUS: 'redis', TANDEM_REDIS_URL: redisUrl! } : { TANDEM_BUS: 'postgres' };
-    const random = seededRandom(seed);
-    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const cluster = await startCluster(3);
-    const docs = [await createDocument({ httpUrl: cluster.http, token: cluster.token }), await createDocument({ httpUrl: cluster.http, token: cluster.token })];
-    const clients: { client: SyncClient; room: ClientRoom; docId: string }[] = [];
-    for (let i = 0; i < 6; i++) {
-      const client = nodeSyncClient(cluster.ws, { token: cluster.token, backoff: { initialMs: 20, maxMs: 500, jitter: 0.5 } });
-      syncClients.push(client);
-      const docId = docs[i % 2]!;
-      clients.push({ client, room: await client.open(docId), docId });
-    }
-    await Promise.all(clients.map((c) => c.room.whenSynced()));
-    for (let step = 0; step < 400; step++) {
-      const roll = random();
-      if (roll < 0.9) {
-        const { room } = pick(clients);
-        const text = room.doc.getText(TEXT);
-        if (text.length > 0 && random() < 0.3) {
-          const at = Math.floor(random() * text.length);
-          text.delete(at, Math.min(text.length - at, 1 + Math.floor(random() * 5)));
+  it.each(seeds)(
+    'seed %i on the %s bus: random edits, node kills and restarts, disconnects: all converge',
+    async (seed, busKind) => {
+      bus = busKind === 'redis' ? { TANDEM_BUS: 'redis', TANDEM_REDIS_URL: redisUrl! } : { TANDEM_BUS: 'postgres' };
+      const random = seededRandom(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const cluster = await startCluster(3);
+      const docs = [await createDocument({ httpUrl: cluster.http, token: cluster.token }), await createDocument({ httpUrl: cluster.http, token: cluster.token })];
+      const clients: { client: SyncClient; room: ClientRoom; docId: string }[] = [];
+      for (let i = 0; i < 6; i++) {
+        const client = nodeSyncClient(cluster.ws, { token: cluster.token, backoff: { initialMs: 20, maxMs: 500, jitter: 0.5 } });
+        syncClients.push(client);
+        const docId = docs[i % 2]!;
+        clients.push({ client, room: await client.open(docId), docId });
+      }
+      await Promise.all(clients.map((c) => c.room.whenSynced()));
+      for (let step = 0; step < 400; step++) {
+        const roll = random();
+        if (roll < 0.9) {
+          const { room } = pick(clients);
+          const text = room.doc.getText(TEXT);
+          if (text.length > 0 && random() < 0.3) {
+            const at = Math.floor(random() * text.length);
+            text.delete(at, Math.min(text.length - at, 1 + Math.floor(random() * 5)));
+          } else {
+            text.insert(Math.floor(random() * (text.length + 1)), String.fromCharCode(97 + Math.floor(random() * 26)).repeat(1 + Math.floor(random() * 4)));
+          }
+          room.doc.commit();
+        } else if (roll < 0.96) {
+          pick(clients).client.reconnectNow();
         } else {
-          text.insert(Math.floor(random() * (text.length + 1)), String.fromCharCode(97 + Math.floor(random() * 26)).repeat(1 + Math.floor(random() * 4)));
+          // Kill a node, start a replacement (on a new port) behind the balancer.
+          const victim = Math.floor(random() * nodes.length);
+          nodes[victim]!.child.kill('SIGKILL');
+          await nodes[victim]!.exited;
+          nodes[victim] = await startNode();
+          balancer.setUpstreams(nodes.map(portOf));
         }
-        room.doc.commit();
-      } else if (roll < 0.96) {
-        pick(clients).client.reconnectNow();
-      } else {
-        // Kill a node, start a replacement (on a new port) behind the balancer.
-        const victim = Math.floor(random() * nodes.length);
-        nodes[victim]!.child.kill('SIGKILL');
-        await nodes[victim]!.exited;
-        nodes[victim] = await startNode();
-        balancer.setUpstreams(nodes.map(portOf));
+        if (step % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
-      if (step % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-    await Promise.all(clients.map((c) => c.room.whenAcknowledged()));
-    const handle = await database.open();
-    try {
-      for (const docId of docs) {
-        const stored = await storedDoc(handle.db, docId);
-        const expected = textOf(stored);
-        const storedVersion = stored.oplogVersion();
-        for (const c of clients.filter((x) => x.docId === docId)) {
-          // Everything acknowledged: each client's own edits are all in the database.
-          const own = c.room.doc.peerIdStr;
-          expect(storedVersion.get(own) ?? 0, `a client's acknowledged edits missing from the database`).toBe(c.room.doc.oplogVersion().get(own) ?? 0);
-          const versions = (): string =>
-            `the client has ${JSON.stringify([...c.room.doc.oplogVersion().toJSON()])} with ${c.room.unacknowledged} unacknowledged, the database ${JSON.stringify([...storedVersion.toJSON()])}`;
-          await untilRoom(c.room, () => textOf(c.room.doc) === expected, `client on ${docId} to converge`).catch((error: Error) => {
-            throw new Error(`${error.message}: ${versions()}`);
-          });
+      await Promise.all(clients.map((c) => c.room.whenAcknowledged()));
+      const handle = await database.open();
+      try {
+        for (const docId of docs) {
+          const stored = await storedDoc(handle.db, docId);
+          const expected = textOf(stored);
+          const storedVersion = stored.oplogVersion();
+          for (const c of clients.filter((x) => x.docId === docId)) {
+            // Everything acknowledged: each client's own edits are all in the database.
+            const own = c.room.doc.peerIdStr;
+            expect(storedVersion.get(own) ?? 0, `a client's acknowledged edits missing from the database`).toBe(c.room.doc.oplogVersion().get(own) ?? 0);
+            const versions = (): string =>
+              `the client has ${JSON.stringify([...c.room.doc.oplogVersion().toJSON()])} with ${c.room.unacknowledged} unacknowledged, the database ${JSON.stringify([...storedVersion.toJSON()])}`;
+            await untilRoom(c.room, () => textOf(c.room.doc) === expected, `client on ${docId} to converge`).catch((error: Error) => {
+              throw new Error(`${error.message}: ${versions()}`);
+            });
+          }
         }
+      } finally {
+        await handle.close();
       }
-    } finally {
-      await handle.close();
-    }
-  }, 600_000); // ~2 min alone; the full suite runs two files at once on 2 cores, with browsers
+    },
+    600_000,
+  ); // ~2 min alone; the full suite runs two files at once on 2 cores, with browsers
 });
 
 describe.skipIf(!postgresBackend)('TANDEM_NODES (one machine, one port)', () => {

@@ -38,7 +38,12 @@ describe.skipIf(!postgresBackend)('prepared statements (postgres)', () => {
     expect(appends).toHaveLength(2); // one per group size, reused
 
     // 17 entries: run unprepared, stored all the same.
-    expect(await appendLogEntries(single.db, ids.slice(0, 17).map((id, i) => entry(id, i)))).toEqual([4, 2, ...Array<number>(15).fill(1)]);
+    expect(
+      await appendLogEntries(
+        single.db,
+        ids.slice(0, 17).map((id, i) => entry(id, i)),
+      ),
+    ).toEqual([4, 2, ...Array<number>(15).fill(1)]);
     expect((await prepared()).filter((s) => s.includes('insert into doc_updates'))).toHaveLength(2);
     expect((await readLogAfter(single.db, 'doc-00', 0)).map((e) => [e.seq, e.updates.map((u) => [...u])])).toEqual([
       [1, [[1, 1]]],

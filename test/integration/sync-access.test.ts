@@ -8,18 +8,7 @@ import { LoroAdaptor } from 'loro-adaptors/loro';
 import { LoroWebsocketClient } from 'loro-websocket/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import {
-  AppErrorCode,
-  CloseCode,
-  CrdtType,
-  JoinErrorCode,
-  MessageType,
-  RoomErrorCode,
-  UpdateStatus,
-  encodeJoinAuth,
-  type JoinError,
-  type RoomError,
-} from '../../shared/protocol/index';
+import { AppErrorCode, CloseCode, CrdtType, JoinErrorCode, MessageType, RoomErrorCode, UpdateStatus, encodeJoinAuth, type JoinError, type RoomError } from '../../shared/protocol/index';
 import { ApiClient } from '../helpers/api-client';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { RawPeer } from '../helpers/raw-peer';
@@ -81,7 +70,11 @@ describe.each(backends)('sync access ($name)', (backend) => {
     const forged = await connect('?ticket=abcdefghijklmnopqrstuvwxyz234567');
     expect((await forged.closed()).code).toBe(CloseCode.Unauthenticated);
     const expired = await ticketFor(owner);
-    await db.handle.db.updateTable('sync_tickets').set({ expires_at: new Date(Date.now() - 1) }).where('used_at', 'is', null).execute();
+    await db.handle.db
+      .updateTable('sync_tickets')
+      .set({ expires_at: new Date(Date.now() - 1) })
+      .where('used_at', 'is', null)
+      .execute();
     expect((await (await connect(`?ticket=${expired}`)).closed()).code).toBe(CloseCode.Unauthenticated);
     // Tickets are for sessions; a script's token cannot mint one.
     const res = await fetch(`${server.httpUrl}/api/sync-tickets`, { method: 'POST', headers: { authorization: `Bearer ${owner.token}` } });

@@ -5,39 +5,24 @@
  * their place.
  */
 import { LoroDoc } from 'loro-crdt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
-import type { SyncClient } from '../../shared/client/sync-client';
-import { backends, type TestDatabase } from '../helpers/backends';
-import { nodeSyncClient } from '../helpers/clients';
+import { backends } from '../helpers/backends';
+import { useTestServer } from '../helpers/server-fixture';
 import { RawPeer } from '../helpers/raw-peer';
-import { createDocument, startTestServer, type RunningServer } from '../helpers/test-server';
+import { createDocument } from '../helpers/test-server';
 import { TEXT, textOf } from '../helpers/traces';
 
 describe.each(backends)('sync client outbox ($name)', (backend) => {
-  let db: TestDatabase;
-  let server: RunningServer;
-  const clients: SyncClient[] = [];
-
-  beforeEach(async () => {
-    db = await backend.create();
-    server = await startTestServer(db);
-  });
-
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await server.close();
-    await db.drop();
-  });
+  const fixture = useTestServer(backend);
 
   /** A writer allowed one batch in flight, and a raw reader of what the server relays. */
   async function writerAndReader() {
-    const docId = await createDocument(server);
-    const client = nodeSyncClient(server.wsUrl, { token: server.token, maxInFlightBatches: 1 });
-    clients.push(client);
+    const docId = await createDocument(fixture.server);
+    const client = fixture.client({ maxInFlightBatches: 1 });
     const room = await client.open(docId);
     await room.whenSynced();
-    const reader = await RawPeer.connect(server.wsUrl, server.token);
+    const reader = await RawPeer.connect(fixture.server.wsUrl, fixture.server.token);
     await reader.joinAndWait(docId);
     const seen = (): string => {
       const doc = new LoroDoc();
@@ -64,7 +49,7 @@ describe.each(backends)('sync client outbox ($name)', (backend) => {
     await reader.until(() => seen() === expected, { what: 'the writer’s text' });
     const relayed = reader.updatesFor(docId);
     expect(relayed).toHaveLength(2);
-    const stored = await loadStoredDocument(db.handle.db, docId);
+    const stored = await loadStoredDocument(fixture.db.handle.db, docId);
     expect(stored.log.flatMap((e) => e.updates)).toHaveLength(2);
     // The merged update is smaller than the 49 it replaces.
     expect(relayed[1]!.length).toBeLessThan(singles.slice(1).reduce((n, s) => n + s, 0) / 4);

@@ -3,37 +3,22 @@
  * trace's final text, in every client and in the database.
  */
 import { LoroDoc } from 'loro-crdt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SyncClient } from '../../shared/client/sync-client';
+import { describe, expect, it } from 'vitest';
 import { MessageType, UpdateStatus, type BatchId } from '../../shared/protocol/index';
-import { backends, type TestDatabase } from '../helpers/backends';
-import { nodeSyncClient } from '../helpers/clients';
+import { backends } from '../helpers/backends';
+import { useTestServer } from '../helpers/server-fixture';
 import { RawPeer } from '../helpers/raw-peer';
 import { storedDoc } from '../helpers/stored';
-import { createDocument, startTestServer, type RunningServer } from '../helpers/test-server';
+import { createDocument } from '../helpers/test-server';
 import { TEXT, applyPatch, loadConcurrentTrace, loadSequentialTrace, patchesOf, textOf } from '../helpers/traces';
 
 describe.each(backends)('trace replay ($name)', (backend) => {
-  let db: TestDatabase;
-  let server: RunningServer;
-  const clients: SyncClient[] = [];
-
-  beforeEach(async () => {
-    db = await backend.create();
-    server = await startTestServer(db);
-  });
-
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await server.close();
-    await db.drop();
-  });
+  const fixture = useTestServer(backend);
 
   it('automerge-paper, one patch per update: after a restart a fresh client sees exactly endContent', async () => {
     const trace = loadSequentialTrace('automerge-paper');
-    const docId = await createDocument(server);
-    const writer = nodeSyncClient(server.wsUrl, { token: server.token });
-    clients.push(writer);
+    const docId = await createDocument(fixture.server);
+    const writer = fixture.client();
     const room = await writer.open(docId);
     await room.whenSynced();
     const text = room.doc.getText(TEXT);
@@ -49,20 +34,18 @@ describe.each(backends)('trace replay ($name)', (backend) => {
 
     // Restart: a new server (empty memory) on the same database.
     writer.close();
-    await server.close();
-    server = await startTestServer(db, {}, undefined, server.token);
-    const reader = nodeSyncClient(server.wsUrl, { token: server.token });
-    clients.push(reader);
+    await fixture.restart();
+    const reader = fixture.client();
     const fresh = await reader.open(docId);
     await fresh.whenSynced();
     expect(textOf(fresh.doc)).toBe(trace.endContent);
-    expect(textOf(await storedDoc(db.handle.db, docId))).toBe(trace.endContent);
+    expect(textOf(await storedDoc(fixture.db.handle.db, docId))).toBe(trace.endContent);
   }, 180_000);
 
   it('friendsforever-concurrent: two clients, one per agent, respecting parents', async () => {
     const trace = loadConcurrentTrace('friendsforever-concurrent');
     expect(trace.numAgents).toBe(2);
-    const docId = await createDocument(server);
+    const docId = await createDocument(fixture.server);
 
     /** The ops each transaction made: one peer's counters [start, start + len). */
     const opsOf: { id: { peer: `${number}`; counter: number }; len: number }[] = [];
@@ -80,7 +63,7 @@ describe.each(backends)('trace replay ($name)', (backend) => {
     }
     const agents: Agent[] = [];
     for (let a = 0; a < 2; a++) {
-      const peer = await RawPeer.connect(server.wsUrl, server.token);
+      const peer = await RawPeer.connect(fixture.server.wsUrl, fixture.server.token);
       expect((await peer.joinAndWait(docId)).type).toBe(MessageType.JoinResponseOk);
       agents.push({ peer, doc: new LoroDoc(), pool: new LoroDoc(), pooled: 0, imported: new Set(), batches: [] });
     }
@@ -150,6 +133,6 @@ describe.each(backends)('trace replay ($name)', (backend) => {
       expect(textOf(agent.doc)).toBe(trace.endContent);
       agent.peer.close();
     }
-    expect(textOf(await storedDoc(db.handle.db, docId))).toBe(trace.endContent);
+    expect(textOf(await storedDoc(fixture.db.handle.db, docId))).toBe(trace.endContent);
   }, 180_000);
 });

@@ -7,7 +7,11 @@ describe('messages from content scripts', () => {
     expect(parseFieldMessage({ t: 'edit', key: 'k1', seen: 3, delta: [{ retain: 2 }, { insert: 'x' }, { delete: 1 }] })).not.toBeNull();
     expect(parseFieldMessage({ t: 'start', key: 'k', text: 'hi', locator: '{}', pageUrl: 'http://x/', title: 'T' })).not.toBeNull();
     expect(parseFieldMessage({ t: 'open-shared', docId: 'd', share: 'sh_x', mode: 'origin' })).not.toBeNull();
-    const formatted = [{ retain: 2, attributes: { bold: true, italic: null } }, { insert: 'x', attributes: { link: 'https://example.test/' } }];
+    expect(parseFieldMessage({ t: 'hello', origin: 'http://127.0.0.1:4000', path: '0/1' })).not.toBeNull();
+    const formatted = [
+      { retain: 2, attributes: { bold: true, italic: null } },
+      { insert: 'x', attributes: { link: 'https://example.test/' } },
+    ];
     expect(parseFieldMessage({ t: 'edit', key: 'k1', seen: 0, delta: formatted })).not.toBeNull();
     expect(parseFieldMessage({ t: 'undo', key: 'k1', redo: false })).not.toBeNull();
     expect(parseFieldMessage({ t: 'edit', key: 'k1', seen: 0, opening: true, delta: [{ insert: 'x' }] })).not.toBeNull();

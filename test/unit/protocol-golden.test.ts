@@ -4,27 +4,14 @@
  */
 import * as reference from 'loro-protocol';
 import { describe, expect, it } from 'vitest';
-import {
-  CrdtType,
-  JoinErrorCode,
-  MessageType,
-  RoomErrorCode,
-  UpdateStatus,
-  decodeMessage,
-  encodeMessage,
-  type ProtocolMessage,
-} from '../../shared/protocol/index';
+import { CrdtType, JoinErrorCode, MessageType, RoomErrorCode, UpdateStatus, decodeMessage, encodeMessage, type ProtocolMessage } from '../../shared/protocol/index';
 
 const room = 'doc1';
 const batchId = '0x0102030405060708' as const;
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 const cases: [name: string, message: ProtocolMessage, golden: string][] = [
-  [
-    'JoinRequest',
-    { type: MessageType.JoinRequest, crdt: CrdtType.Loro, roomId: room, auth: new Uint8Array([0xaa]), version: new Uint8Array([1, 2]) },
-    '254c4f5204646f63310001aa020102',
-  ],
+  ['JoinRequest', { type: MessageType.JoinRequest, crdt: CrdtType.Loro, roomId: room, auth: new Uint8Array([0xaa]), version: new Uint8Array([1, 2]) }, '254c4f5204646f63310001aa020102'],
   [
     'JoinResponseOk',
     { type: MessageType.JoinResponseOk, crdt: CrdtType.Loro, roomId: room, permission: 'write', version: new Uint8Array([9]), extra: new Uint8Array(0) },
@@ -55,17 +42,9 @@ const cases: [name: string, message: ProtocolMessage, golden: string][] = [
     { type: MessageType.DocUpdateFragment, crdt: CrdtType.Loro, roomId: room, batchId, index: 1, fragment: new Uint8Array([5, 6]) },
     '254c4f5204646f633105' + '0102030405060708' + '01' + '020506',
   ],
-  [
-    'RoomError',
-    { type: MessageType.RoomError, crdt: CrdtType.Loro, roomId: room, code: RoomErrorCode.Evicted, message: 'bye' },
-    '254c4f5204646f633106' + '02' + '03627965',
-  ],
+  ['RoomError', { type: MessageType.RoomError, crdt: CrdtType.Loro, roomId: room, code: RoomErrorCode.Evicted, message: 'bye' }, '254c4f5204646f633106' + '02' + '03627965'],
   ['Leave', { type: MessageType.Leave, crdt: CrdtType.LoroEphemeralStore, roomId: room }, '2545504804646f633107'],
-  [
-    'Ack',
-    { type: MessageType.Ack, crdt: CrdtType.Loro, roomId: room, refId: batchId, status: UpdateStatus.PermissionDenied },
-    '254c4f5204646f633108' + '0102030405060708' + '03',
-  ],
+  ['Ack', { type: MessageType.Ack, crdt: CrdtType.Loro, roomId: room, refId: batchId, status: UpdateStatus.PermissionDenied }, '254c4f5204646f633108' + '0102030405060708' + '03'],
 ];
 
 describe('loro-protocol v1 golden bytes', () => {

@@ -6,7 +6,7 @@ import { TextChannel, type EditMessage } from '../../shared/text/channel';
 import { applyDelta, transform, type Attributes, type TextDelta } from '../../shared/text/delta';
 import { applyRich, diffRich, richFromDelta, richToDelta, sameRich, type RichText } from '../../shared/text/rich';
 import { OPENING_ORIGIN, applyEdit, undoStepBoundary } from '../../shared/text/loro-edit';
-import { moveOffset } from '../../extension/lib/content/rich-binding';
+import { moveOffset } from '../../shared/text/delta';
 import { seededRandom } from '../helpers/random';
 
 const rich = (delta: TextDelta): RichText => richFromDelta(delta);
@@ -32,7 +32,11 @@ describe('transform with attributes', () => {
     const viaA = applyRich(applyRich(base, a), transform(b, a, false));
     const viaB = applyRich(applyRich(base, b), transform(a, b, true));
     expect(richToDelta(viaA)).toEqual(richToDelta(viaB));
-    expect(richToDelta(viaA)).toEqual([{ insert: 'ab', attributes: { bold: true } }, { insert: 'X', attributes: { italic: true } }, { insert: 'cd', attributes: { bold: true } }]);
+    expect(richToDelta(viaA)).toEqual([
+      { insert: 'ab', attributes: { bold: true } },
+      { insert: 'X', attributes: { italic: true } },
+      { insert: 'cd', attributes: { bold: true } },
+    ]);
   });
 
   it('a formatting-only retain is kept at the end (it is not a no-op), and removing a mark is null', () => {
@@ -43,7 +47,10 @@ describe('transform with attributes', () => {
   });
 
   it('plain text still applies through attributes (plain fields ignore them)', () => {
-    const a: TextDelta = [{ retain: 1, attributes: { bold: true } }, { insert: 'Q', attributes: { code: true } }];
+    const a: TextDelta = [
+      { retain: 1, attributes: { bold: true } },
+      { insert: 'Q', attributes: { code: true } },
+    ];
     expect(applyDelta('xy', a)).toBe('xQy');
   });
 });

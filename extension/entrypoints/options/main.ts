@@ -1,5 +1,5 @@
 import { browser } from 'wxt/browser';
-import { STORAGE, storedServerUrl } from '../../lib/messages';
+import { STORAGE, storedServerUrl } from '../../lib/storage-keys';
 
 const input = document.getElementById('server') as HTMLInputElement;
 const saved = document.getElementById('saved')!;

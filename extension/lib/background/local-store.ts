@@ -6,7 +6,8 @@
 import { decodeBase64, encodeBase64 } from '@oslojs/encoding';
 import { browser } from 'wxt/browser';
 import type { OutboxStore } from '../../../shared/client/sync-client';
-import { STORAGE } from '../messages';
+import { STORAGE } from '../storage-keys';
+import { frameHint, samePlace, type Place } from '../place';
 
 /** A document as this browser knows it. */
 export interface DocRecord {
@@ -21,11 +22,10 @@ export interface DocRecord {
   lastUsed: number;
 }
 
-/** A field that stays bound: when its frame loads, the binding comes back. */
+/** A field that stays bound: when a frame at its place loads, the binding comes back. */
 export interface BoundField {
   docId: string;
-  /** The frame's address without #fragment (the locator's `frame`). */
-  frame: string;
+  place: Place;
   locator: string;
 }
 
@@ -99,18 +99,32 @@ export class LocalStore implements OutboxStore {
   async boundFields(): Promise<BoundField[]> {
     const stored = await browser.storage.local.get(key.fields);
     const list = stored[key.fields];
-    return Array.isArray(list) ? (list as BoundField[]) : [];
+    // Records without a place were keyed by the frame's address alone (about:srcdoc on every site): dropped.
+    return Array.isArray(list) ? (list as Partial<BoundField>[]).filter((f): f is BoundField => typeof f.place?.top === 'string') : [];
   }
 
-  /** Records (or, with `bound` false, forgets) a bound field; keeps the pages list the detector reads. */
+  /** The bound fields remembered for this place. */
+  async boundAt(place: Place): Promise<BoundField[]> {
+    return (await this.boundFields()).filter((f) => samePlace(f.place, place));
+  }
+
+  /**
+   * Records (or, with `bound` false, forgets) a bound field; keeps the pages list the detector
+   * reads. A field holds one document: binding it to one forgets the others remembered for it
+   * (else "open where it was written" could bring back an older document into that field).
+   */
   async setBound(field: BoundField, bound: boolean): Promise<void> {
-    const list = (await this.boundFields()).filter((f) => !(f.docId === field.docId && f.frame === field.frame && f.locator === field.locator));
+    const same = (f: BoundField): boolean => samePlace(f.place, field.place) && f.locator === field.locator && (bound || f.docId === field.docId);
+    const list = (await this.boundFields()).filter((f) => !same(f));
     if (bound) list.push(field);
-    await browser.storage.local.set({ [key.fields]: list, [STORAGE.boundPages]: [...new Set(list.map((f) => f.frame))] });
+    await this.saveFields(list);
   }
 
   async forgetDocBindings(docId: string): Promise<void> {
-    const list = (await this.boundFields()).filter((f) => f.docId !== docId);
-    await browser.storage.local.set({ [key.fields]: list, [STORAGE.boundPages]: [...new Set(list.map((f) => f.frame))] });
+    await this.saveFields((await this.boundFields()).filter((f) => f.docId !== docId));
+  }
+
+  private async saveFields(list: BoundField[]): Promise<void> {
+    await browser.storage.local.set({ [key.fields]: list, [STORAGE.boundPages]: [...new Set(list.map((f) => frameHint(f.place.origin, f.place.frame)))] });
   }
 }

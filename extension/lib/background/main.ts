@@ -4,17 +4,11 @@
  * woken by an event must have them before its first await); they wait for `ready` inside.
  */
 import { browser } from 'wxt/browser';
-import {
-  BINDING_PORT,
-  STORAGE,
-  pageKey,
-  storedServerUrl,
-  type BackgroundToField,
-  type FieldToBackground,
-  type OneOff,
-} from '../messages';
-import { DocumentHub, type Binding } from './hub';
+import { BINDING_PORT, type BackgroundToField, type FieldToBackground, type OneOff } from '../messages';
+import { STORAGE, storedServerUrl } from '../storage-keys';
+import { DocumentHub, type Binding } from './document-hub';
 import { LocalStore, type DocRecord } from './local-store';
+import { placeOfOrigin, placeOfSender, type Place } from '../place';
 import { ApiError } from './server-api';
 import { parseFieldMessage } from './validate';
 
@@ -39,7 +33,8 @@ export function startBackground(): void {
     if (browser.runtime.getManifest().manifest_version === 3) {
       await browser.scripting.executeScript({ target: frameId === undefined ? { tabId, allFrames: true } : { tabId, frameIds: [frameId] }, files: ['/binding.js'] });
     } else {
-      await browser.tabs.executeScript(tabId, frameId === undefined ? { file: '/binding.js', allFrames: true } : { file: '/binding.js', frameId });
+      // matchAboutBlank: Firefox injects into about:blank and about:srcdoc frames only when asked.
+      await browser.tabs.executeScript(tabId, frameId === undefined ? { file: '/binding.js', allFrames: true, matchAboutBlank: true } : { file: '/binding.js', frameId, matchAboutBlank: true });
     }
   }
 
@@ -55,6 +50,10 @@ export function startBackground(): void {
       case 'load-binding':
         if (sender.tab?.id !== undefined) return inject(sender.tab.id, sender.frameId).then(() => true);
         return undefined;
+      case 'load-adapters':
+        // Into the page's own world, where editors' objects are (Firefox MV2 has `scripting` too).
+        if (sender.tab?.id === undefined) return undefined;
+        return browser.scripting.executeScript({ target: { tabId: sender.tab.id, frameIds: [sender.frameId ?? 0] }, world: 'MAIN', files: ['/page-adapters.js'] }).then(() => true);
       case 'popup-state':
         return ready.then(popupState);
       case 'popup-stop':
@@ -70,7 +69,10 @@ export function startBackground(): void {
 
   async function popupState() {
     const hub = await ready;
-    const user = await hub.api.me().then((r) => r.user, () => null);
+    const user = await hub.api.me().then(
+      (r) => r.user,
+      () => null,
+    );
     const open = await hub.describe();
     const records = await store.recentDocs(20);
     const byId = new Map(records.map((r) => [r.docId, r]));
@@ -87,6 +89,8 @@ export function startBackground(): void {
     if (port.name !== BINDING_PORT) return;
     const frameUrl = port.sender?.url ?? '';
     const tabUrl = port.sender?.tab?.url ?? frameUrl;
+    /** Where this frame is (set by its hello): bindings are remembered, and restored, only by place. */
+    let place: Place | null = null;
     const bindings = new Map<string, Binding>();
     let open = true;
     const post = (m: BackgroundToField): void => {
@@ -107,11 +111,12 @@ export function startBackground(): void {
       });
     });
 
-    // Fields bound on this frame's page come back by themselves.
-    void ready.then(async () => {
-      for (const field of await store.boundFields()) if (field.frame === pageKey(frameUrl)) post({ t: 'autobind', docId: field.docId, locator: field.locator });
+    void ready.then(() => {
       if (offer) post({ t: 'offer', ...offer });
     });
+    const remember = async (docId: string, locator: string): Promise<void> => {
+      if (place) await store.setBound({ docId, place, locator }, true);
+    };
 
     const fail = (key: string, error: unknown, hub: DocumentHub): void => {
       if (error instanceof ApiError && error.status === 401) {
@@ -119,7 +124,9 @@ export function startBackground(): void {
       } else if (error instanceof ApiError && error.code === 'unreachable') {
         post({ t: 'failed', key, message: `Cannot reach the Tandem server at ${hub.api.origin}. Is it running? (Set it in the extension's options.)`, signIn: null });
       } else {
-        post({ t: 'failed', key, message: `Tandem could not do that: ${(error as Error).message}`, signIn: null });
+        // The server's name for a refusal (quota_exceeded, too_many_signups…) stays in the notice.
+        const named = error instanceof ApiError && error.status > 0 ? ` (${error.code})` : '';
+        post({ t: 'failed', key, message: `Tandem could not do that: ${(error as Error).message}${named}`, signIn: null });
       }
     };
 
@@ -138,15 +145,24 @@ export function startBackground(): void {
 
     async function onMessage(hub: DocumentHub, message: FieldToBackground): Promise<void> {
       switch (message.t) {
+        case 'hello':
+          // Fields bound at this frame's place come back by themselves; at no other place, whatever its address.
+          if (place) return;
+          place = placeOfSender(port.sender ?? {}, message);
+          if (!place) return;
+          for (const field of await store.boundAt(place)) post({ t: 'autobind', docId: field.docId, locator: field.locator });
+          return;
         case 'start':
           try {
             await hub.api.me();
             const title = message.title.trim().slice(0, 200) || new URL(tabUrl).host;
-            const doc = await hub.api.createDocument({ title, text: message.text, originUrl: tabUrl, originField: message.locator });
+            // The server keeps only http(s) origins (a file: or browser page cannot be reopened by others).
+            const originUrl = /^https?:\/\//i.test(tabUrl) ? tabUrl : undefined;
+            const doc = await hub.api.createDocument({ title, text: message.text, ...(originUrl ? { originUrl } : {}), originField: message.locator });
             const link = await hub.api.createLink(doc.id, 'edit');
             await touch({ docId: doc.id, title, link: link.url, originUrl: tabUrl, originField: message.locator });
             bindings.set(message.key, await hub.bind(handle, message.key, doc.id, null, { waitMs: 5_000, link: link.url, title }));
-            await store.setBound({ docId: doc.id, frame: pageKey(frameUrl), locator: message.locator }, true);
+            await remember(doc.id, message.locator);
           } catch (error) {
             fail(message.key, error, hub);
           }
@@ -163,7 +179,7 @@ export function startBackground(): void {
               title: record.title,
             });
             bindings.set(message.key, binding);
-            await store.setBound({ docId: message.docId, frame: pageKey(frameUrl), locator: message.locator }, true);
+            await remember(message.docId, message.locator);
             if (offer?.docId === message.docId) offer = null;
           } catch (error) {
             fail(message.key, error, hub);
@@ -192,20 +208,20 @@ export function startBackground(): void {
           return;
         }
         case 'use-server': {
-          if (new URL(frameUrl).origin !== message.origin) return; // only a server's own page may name itself
+          if (originOf(frameUrl) !== message.origin) return; // only a server's own page may name itself
           await browser.storage.local.set({ [STORAGE.serverUrl]: message.origin });
           hub.useServer(message.origin);
           post({ t: 'server-used', origin: message.origin });
           return;
         }
         case 'open-shared': {
-          if (new URL(frameUrl).origin !== hub.api.origin) return; // share pages of the configured server only
+          if (originOf(frameUrl) !== hub.api.origin) return; // share pages of the configured server only
           try {
             const view = await hub.api.openShared(message.docId, message.share);
             await touch({ docId: message.docId, title: view.title, share: message.share, originUrl: view.originUrl, originField: view.originField });
-            const locator = view.originField ? (JSON.parse(view.originField) as { frame?: unknown }) : null;
-            if (message.mode === 'origin' && view.originUrl && locator && typeof locator.frame === 'string') {
-              await store.setBound({ docId: message.docId, frame: locator.frame, locator: view.originField! }, true);
+            const origin = message.mode === 'origin' ? placeOfOrigin(view.originUrl, originLocator(view.originField)) : null;
+            if (origin && view.originUrl) {
+              await store.setBound({ docId: message.docId, place: origin, locator: view.originField! }, true);
               await browser.tabs.create({ url: view.originUrl });
             } else {
               offer = { docId: message.docId, title: view.title };
@@ -229,4 +245,27 @@ export function startBackground(): void {
   browser.commands.onCommand.addListener((command, tab) => {
     if (command === 'collaborate' && tab?.id !== undefined) void collaborateInTab(tab.id, undefined);
   });
+}
+
+/** The frame part of a locator its creator's browser stored on the server (anything at all: checked by `placeOfOrigin`). */
+function originLocator(field: string | null): { frame: string; origin?: string; path?: string } | null {
+  try {
+    const value = field === null ? null : (JSON.parse(field) as Record<string, unknown>);
+    if (typeof value?.frame !== 'string') return null;
+    return {
+      frame: value.frame,
+      ...(typeof value.origin === 'string' ? { origin: value.origin } : {}),
+      ...(typeof value.path === 'string' ? { path: value.path } : {}),
+    };
+  } catch {
+    return null;
+  }
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }

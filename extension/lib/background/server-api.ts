@@ -49,7 +49,7 @@ export class ServerApi {
     return this.call('GET', '/api/me');
   }
 
-  createDocument(input: { title: string; text: string; originUrl: string; originField: string }): Promise<DocumentView> {
+  createDocument(input: { title: string; text: string; originUrl?: string; originField: string }): Promise<DocumentView> {
     return this.call('POST', '/api/documents', input);
   }
 

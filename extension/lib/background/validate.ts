@@ -29,6 +29,8 @@ export function parseFieldMessage(raw: unknown): FieldToBackground | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const m = raw as Record<string, unknown>;
   switch (m.t) {
+    case 'hello':
+      return str(m.origin, 500) && str(m.path, 100) ? (m as FieldToBackground) : null;
     case 'start':
       return str(m.key, 64) && str(m.text, MAX_TEXT) && str(m.locator) && str(m.pageUrl) && str(m.title, 1000) ? (m as FieldToBackground) : null;
     case 'attach':
@@ -36,7 +38,9 @@ export function parseFieldMessage(raw: unknown): FieldToBackground | null {
     case 'resume':
       return str(m.key, 64) && str(m.docId, 64) && str(m.text, MAX_TEXT) && str(m.locator) ? (m as FieldToBackground) : null;
     case 'edit':
-      return str(m.key, 64) && (m.opening === undefined || m.opening === true) && count(m.seen) && Array.isArray(m.delta) && m.delta.length <= 10_000 && m.delta.every(isOp) ? (m as FieldToBackground) : null;
+      return str(m.key, 64) && (m.opening === undefined || m.opening === true) && count(m.seen) && Array.isArray(m.delta) && m.delta.length <= 10_000 && m.delta.every(isOp)
+        ? (m as FieldToBackground)
+        : null;
     case 'undo':
       return str(m.key, 64) && typeof m.redo === 'boolean' ? (m as FieldToBackground) : null;
     case 'stop':

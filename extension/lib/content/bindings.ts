@@ -3,21 +3,17 @@
  * fields to documents through one port to the background, and handles the server's own pages.
  */
 import { browser } from 'wxt/browser';
-import {
-  BINDING_PORT,
-  FIELD_SELECTOR,
-  STORAGE,
-  deepActiveElement,
-  isPlaintextOnly,
-  pageKey,
-  storedServerUrl,
-  type BackgroundToField,
-  type FieldToBackground,
-} from '../messages';
+import { BINDING_PORT, pageKey, type BackgroundToField, type FieldToBackground, type OneOff } from '../messages';
+import { FIELD_SELECTOR, deepActiveElement, isPlaintextOnly } from './fields';
+import { EditorBinding, type Attached } from './editor-binding';
+import { boundFromOutside, editorAt, type EditorMatch } from './editors';
 import { FieldBinding, type BindingOutput, type TextField } from './field-binding';
+import { framePath } from '../place';
 import { findField, locatorOf, parseLocator, type Locator } from './locator';
+import { PageLink } from './page-link';
 import { RichBinding } from './rich-binding';
 import { readLayout } from './rich-dom';
+import { handleServerPages } from './server-pages';
 import { PageUi } from './ui';
 
 /** A bindable element: a text control, or an editing host (contenteditable). */
@@ -25,11 +21,77 @@ export type Field = TextField | HTMLElement;
 
 const isTextControl = (el: Field): el is TextField => el instanceof HTMLTextAreaElement || el instanceof HTMLInputElement;
 
-/** The field's text as the document holds it (formatting aside). */
-export const textOf = (el: Field): string => (isTextControl(el) ? el.value : readLayout(el, true).rich.text);
+/** Framework editors met in this frame, by their root (the element that stands for the field). */
+const editors = new WeakMap<Field, EditorMatch>();
 
-/** The binding for this kind of field: plain text controls, or formatted editing hosts. */
-function bindingFor(field: Field, key: string, docId: string, output: BindingOutput): FieldBinding | RichBinding {
+/**
+ * The field a focused element stands for: the root of the framework editor it is part of (its
+ * hidden textarea or content element is never a field of its own), else itself when it is one.
+ */
+function fieldAt(el: Element | null): Field | null {
+  const editor = editorAt(el);
+  if (editor) {
+    if (boundFromOutside(editor)) return null;
+    editors.set(editor.root, editor);
+    return editor.root;
+  }
+  return isField(el) ? el : null;
+}
+
+/** Editors attached to their adapters, waiting for their binding (attach answers synchronously once the page script is in). */
+const attachedLinks = new WeakMap<Field, { link: PageLink; attached: Attached }>();
+
+/**
+ * Connects a framework editor to its page-world adapter: loads the adapter script into this
+ * frame's page, then finds the editor's instance. A string says why it cannot be bound.
+ */
+async function attachEditor(editor: EditorMatch): Promise<string | null> {
+  if (editor.refusal) return editor.refusal;
+  const existing = attachedLinks.get(editor.root);
+  if (existing) return null;
+  try {
+    await browser.runtime.sendMessage({ t: 'load-adapters' } satisfies OneOff);
+  } catch (error) {
+    return `the editor adapter could not be loaded (${(error as Error).message})`;
+  }
+  const link = new PageLink(editor.root);
+  await link.prepare({ op: 'prepare', kind: editor.kind });
+  const reply = link.call({ op: 'attach', kind: editor.kind });
+  if (!reply.ok || !('attached' in reply)) {
+    link.close();
+    return reply.ok ? 'the editor adapter gave no answer' : reply.reason;
+  }
+  attachedLinks.set(editor.root, { link, attached: { rich: reply.attached.rich, styles: new Set(reply.attached.styles) } });
+  return null;
+}
+
+/** The field's text as the document holds it (formatting aside). */
+export function textOf(el: Field): string {
+  const link = attachedLinks.get(el)?.link;
+  if (link) {
+    const reply = link.call({ op: 'read' });
+    return reply.ok && 'read' in reply ? reply.read.text : '';
+  }
+  return isTextControl(el) ? el.value : readLayout(el, true).rich.text;
+}
+
+type Binding = FieldBinding | RichBinding | EditorBinding;
+
+/** The binding for this kind of field: plain text controls, formatted editing hosts, or a framework editor through its adapter. */
+function bindingFor(field: Field, key: string, docId: string, output: BindingOutput): Binding {
+  const editor = editors.get(field);
+  if (editor) {
+    let pending = attachedLinks.get(field);
+    attachedLinks.delete(field);
+    if (!pending) {
+      // Bound again (the background restarted): the adapter script is in the page already.
+      const link = new PageLink(field);
+      const reply = link.call({ op: 'attach', kind: editor.kind });
+      if (!reply.ok || !('attached' in reply)) throw new Error(reply.ok ? 'the editor adapter gave no answer' : reply.reason);
+      pending = { link, attached: { rich: reply.attached.rich, styles: new Set(reply.attached.styles) } };
+    }
+    return new EditorBinding(field, key, docId, output, pending.link, pending.attached);
+  }
   return isTextControl(field) ? new FieldBinding(field, key, docId, output) : new RichBinding(field, key, docId, output, isPlaintextOnly(field));
 }
 
@@ -40,7 +102,7 @@ interface Entry {
   docId: string | null;
   mode: Mode;
   locator: Locator;
-  binding: FieldBinding | RichBinding | null;
+  binding: Binding | null;
 }
 
 const STASH_PREFIX = 'tandem:unsent:';
@@ -67,26 +129,36 @@ export function startBindings(): void {
   };
 
   const ui = new PageUi({
-    collaborate: (field) => start(field),
+    collaborate: (field) => void start(field),
     bindOffered(field, docId) {
-      attach(field, docId);
+      void attach(field, docId);
     },
   });
 
-  function start(field: Field): void {
-    if (keyOfField.has(field)) return;
+  /** A framework editor is first connected to its adapter; false (and the person told why) when it cannot be. */
+  async function ready(field: Field): Promise<boolean> {
+    const editor = editors.get(field);
+    if (!editor) return true;
+    const refusal = await attachEditor(editor);
+    if (refusal === null) return true;
+    ui.notify(field, `Tandem cannot collaborate in this editor: ${refusal}. Nothing in it was changed.`);
+    return false;
+  }
+
+  async function start(field: Field): Promise<void> {
+    if (keyOfField.has(field) || !(await ready(field)) || keyOfField.has(field)) return;
     const key = randomKey();
-    const locator = locatorOf(field, pageKey(location.href));
+    const locator = locatorOf(field);
     entries.set(key, { field, docId: null, mode: 'start', locator, binding: null });
     keyOfField.set(field, key);
     ui.showControl(null);
     post({ t: 'start', key, text: textOf(field), locator: JSON.stringify(locator), pageUrl: location.href, title: document.title });
   }
 
-  function attach(field: Field, docId: string): void {
-    if (keyOfField.has(field)) return;
+  async function attach(field: Field, docId: string): Promise<void> {
+    if (keyOfField.has(field) || !(await ready(field)) || keyOfField.has(field)) return;
     const key = randomKey();
-    const locator = locatorOf(field, pageKey(location.href));
+    const locator = locatorOf(field);
     entries.set(key, { field, docId, mode: 'attach', locator, binding: null });
     keyOfField.set(field, key);
     ui.showControl(null);
@@ -111,15 +183,30 @@ export function startBindings(): void {
         entry.docId = message.docId;
         entry.binding?.stop();
         const key = message.key;
-        const binding = bindingFor(entry.field, key, message.docId, {
-          edit: (edit, opening) => post({ t: 'edit', key, ...edit, ...(opening ? { opening } : {}) }),
-          undo: (redo) => post({ t: 'undo', key, redo }),
-        });
+        let binding: Binding;
+        try {
+          binding = bindingFor(entry.field, key, message.docId, {
+            edit: (edit, opening) => post({ t: 'edit', key, ...edit, ...(opening ? { opening } : {}) }),
+            undo: (redo) => post({ t: 'undo', key, redo }),
+          });
+        } catch (error) {
+          ui.notify(entry.field, `Tandem cannot collaborate in this editor: ${(error as Error).message}. Nothing in it was changed.`);
+          post({ t: 'stop', key });
+          forget(key);
+          return;
+        }
         entry.binding = binding;
+        if (binding instanceof EditorBinding || binding instanceof RichBinding) {
+          binding.onBroken = (reason) => {
+            ui.notify(entry.field, `Tandem stopped collaborating in this editor: ${reason}. Its text was left as it is.`);
+            post({ t: 'stop', key });
+            forget(key);
+          };
+        }
         binding.onSelection = (selection) => post({ t: 'selection', key: message.key, ...selection });
         // A new document or a resumed binding: the field holds the latest text. Joining: the document's text wins.
         binding.begin(message, entry.mode !== 'attach');
-        const stash = takeStash(message.docId);
+        const stash = takeStash(message.docId, entry.locator);
         if (stash) binding.replay(stash.base, stash.text);
         if (entry.field.matches(':focus')) binding.reportSelection(); // bound while the person is in it
         if (message.link) {
@@ -147,7 +234,7 @@ export function startBindings(): void {
           entry.field,
           message.peers.map((p) => ({ ...p, anchor: at(p.anchor), head: at(p.head) })),
           message.me,
-          binding instanceof RichBinding ? binding.offsetToRange : undefined,
+          binding instanceof RichBinding ? binding.offsetToRange : binding instanceof EditorBinding ? { boxes: (s, e) => binding.rects([[s, e]])[0] ?? [] } : undefined,
         );
         return;
       }
@@ -166,8 +253,11 @@ export function startBindings(): void {
       }
       case 'autobind': {
         const locator = parseLocator(message.locator);
-        if (!locator || locator.frame !== pageKey(location.href)) return;
-        void waitForField(locator).then((field) => field && attach(field, message.docId));
+        if (!locator || locator.frame !== pageKey(location.href) || locator.path !== framePath()) return;
+        void waitForField(locator).then((found) => {
+          const field = found && fieldAt(found);
+          if (field) void attach(field, message.docId);
+        });
         return;
       }
       case 'offer':
@@ -177,8 +267,11 @@ export function startBindings(): void {
         ui.notify(null, `Tandem now syncs through ${message.origin}.`);
         return;
       case 'collaborate-focused': {
-        const el = deepActiveElement();
-        if (isField(el)) start(el); // same path as the button, so the result is the same
+        // The shortcut reaches every frame of the tab: only the one with the focus acts. (A frame
+        // whose body is an editor has that body as its active element even when unfocused.)
+        if (!document.hasFocus()) return;
+        const field = fieldAt(deepActiveElement());
+        if (field) void start(field); // same path as the button, so the result is the same
         return;
       }
       default:
@@ -190,6 +283,7 @@ export function startBindings(): void {
     const p = browser.runtime.connect({ name: BINDING_PORT });
     port = p;
     p.onMessage.addListener((m: unknown) => onMessage(m as BackgroundToField));
+    post({ t: 'hello', origin: self.origin, path: framePath() });
     p.onDisconnect.addListener(() => {
       if (port !== p) return;
       port = null;
@@ -209,10 +303,11 @@ export function startBindings(): void {
             forget(key);
             continue;
           }
+          const text = entry.binding instanceof EditorBinding ? entry.binding.currentText() : textOf(entry.field);
           entry.binding?.stop();
           entry.binding = null;
           entry.mode = 'resume';
-          post({ t: 'resume', key, docId: entry.docId, text: textOf(entry.field), locator: JSON.stringify(entry.locator) });
+          post({ t: 'resume', key, docId: entry.docId, text, locator: JSON.stringify(entry.locator) });
         }
       }, 100);
     });
@@ -229,54 +324,85 @@ export function startBindings(): void {
         const base = entry.binding.agreedText;
         const docId = entry.docId;
         const field = entry.field;
-        const save = (): void => sessionStorage.setItem(STASH_PREFIX + docId, JSON.stringify({ base, text: textOf(field) } satisfies Stash));
+        const binding = entry.binding;
+        const read = binding instanceof EditorBinding ? () => binding.currentText() : () => textOf(field);
+        const locator = JSON.stringify(entry.locator);
+        const save = (): void => sessionStorage.setItem(STASH_PREFIX + docId, JSON.stringify({ base, text: read(), locator } satisfies Stash));
         save();
         field.addEventListener('input', save);
         addEventListener('pagehide', save);
         setInterval(save, 500);
       }
-      entry.binding?.stop();
-      ui.setStatus(entry.field, { connection: 'offline', unsaved: 0, keptLocally: false, permission: null, problem: 'Tandem was updated or turned off: reload the page to keep collaborating (your text is kept)' });
+      if (entry.binding instanceof EditorBinding) entry.binding.stop(true);
+      else entry.binding?.stop();
+      ui.setStatus(entry.field, {
+        connection: 'offline',
+        unsaved: 0,
+        keptLocally: false,
+        permission: null,
+        problem: 'Tandem was updated or turned off: reload the page to keep collaborating (your text is kept)',
+      });
     }
   }
   connect();
+  // The shortcut and the context menu come as one-off messages to the tab's frames, not over the port.
+  browser.runtime.onMessage.addListener((message: unknown) => {
+    if ((message as { t?: unknown } | null)?.t === 'collaborate-focused') onMessage({ t: 'collaborate-focused' });
+  });
 
   // A field the page removed and added again (re-render): bind the new element.
   setInterval(() => {
     for (const [key, entry] of entries) {
       if (entry.field.isConnected || !entry.docId) continue;
-      const again = findField(entry.locator);
+      const found = findField(entry.locator);
+      const again = found && fieldAt(found);
       if (!again) continue;
       const docId = entry.docId;
       post({ t: 'stop', key });
       forget(key);
-      attach(again, docId);
+      void attach(again, docId);
     }
   }, 500);
 
   const onFocus = (): void => {
-    const el = deepActiveElement();
-    ui.showControl(isField(el) && !keyOfField.has(el) ? el : null);
+    const field = fieldAt(deepActiveElement());
+    ui.showControl(field && !keyOfField.has(field) ? field : null);
   };
   document.addEventListener('focusin', onFocus, true);
+  // Focus moving into a child frame (TinyMCE's) fires no focusin here: the window blurs, and the
+  // frame is the active element; from one frame to another, nothing at all fires here.
+  addEventListener('blur', () => setTimeout(onFocus, 0));
+  let lastActive: Element | null = null;
+  setInterval(() => {
+    const active = document.activeElement;
+    if (active === lastActive) return;
+    lastActive = active;
+    if (active instanceof HTMLIFrameElement) onFocus();
+  }, 250);
   onFocus();
 
   void handleServerPages(post, ui);
 }
 
-/** What an extension update interrupted: the text last agreed with the document, and the field's text then. */
+/**
+ * What an extension update interrupted: the text last agreed with the document, the field's text
+ * then, and which field it was (session storage is the origin's: every frame of it in this tab
+ * reads it, and the text goes back only into the field it came from).
+ */
 interface Stash {
   base: string;
   text: string;
+  locator: string;
 }
 
-function takeStash(docId: string): Stash | null {
+function takeStash(docId: string, locator: Locator): Stash | null {
   const raw = sessionStorage.getItem(STASH_PREFIX + docId);
   if (raw === null) return null;
-  sessionStorage.removeItem(STASH_PREFIX + docId);
   try {
     const stash = JSON.parse(raw) as Partial<Stash>;
-    return typeof stash.base === 'string' && typeof stash.text === 'string' ? { base: stash.base, text: stash.text } : null;
+    if (stash.locator !== JSON.stringify(locator)) return null; // another field's: left for it
+    sessionStorage.removeItem(STASH_PREFIX + docId);
+    return typeof stash.base === 'string' && typeof stash.text === 'string' ? { base: stash.base, text: stash.text, locator: stash.locator } : null;
   } catch {
     return null; // written by the page, not us: ignored
   }
@@ -299,45 +425,4 @@ async function waitForField(locator: Locator, timeoutMs = 15_000): Promise<Field
       resolve(null);
     }, timeoutMs);
   });
-}
-
-/**
- * On a Tandem server's pages: offer to use that server (its pages carry
- * `<meta name="tandem-server">`), and on a share link's page (`/d/<id>#<token>`) reveal the
- * page's extension actions: open where it was written, or bind a field elsewhere.
- */
-async function handleServerPages(post: (m: FieldToBackground) => void, ui: PageUi): Promise<void> {
-  const meta = document.querySelector('meta[name="tandem-server"]');
-  if (!meta) return;
-  const stored = await browser.storage.local.get(STORAGE.serverUrl);
-  const configured = new URL(storedServerUrl(stored)).origin;
-  const connect = document.getElementById('tandem-use-server');
-  if (connect instanceof HTMLButtonElement) {
-    const status = document.getElementById('tandem-extension-status');
-    if (status) status.textContent = configured === location.origin ? 'The Tandem extension is installed and uses this server.' : `The Tandem extension is installed and uses ${configured}.`;
-    connect.hidden = configured === location.origin;
-    connect.addEventListener('click', (event) => {
-      if (!event.isTrusted) return;
-      // Any page can carry this meta tag and button: the person confirms in our own UI, which names the origin.
-      void ui.confirm(`Tandem: send the text you collaborate on to ${location.origin} from now on?`, `Use ${location.host}`).then((yes) => {
-        if (!yes) return;
-        post({ t: 'use-server', origin: location.origin });
-        connect.hidden = true;
-        if (status) status.textContent = 'The Tandem extension is installed and uses this server.';
-      });
-    });
-  }
-  const match = /^\/d\/([\w-]+)$/.exec(location.pathname);
-  const share = location.hash.slice(1);
-  const actions = document.getElementById('tandem-extension-actions');
-  if (!match || !actions || configured !== location.origin) return;
-  actions.hidden = false;
-  const wire = (id: string, mode: 'origin' | 'pick'): void => {
-    document.getElementById(id)?.addEventListener('click', (event) => {
-      if (!event.isTrusted) return;
-      post({ t: 'open-shared', docId: match[1]!, share, mode });
-    });
-  };
-  wire('tandem-open-origin', 'origin');
-  wire('tandem-pick-field', 'pick');
 }

@@ -53,10 +53,33 @@ export const textNodeOffsetToRange: OffsetToRange = (root, start, end) => {
 
 /** Text style and box properties the mirror copies (what changes where glyphs land). */
 const COPIED = [
-  'direction', 'boxSizing', 'paddingTop', 'paddingRight', 'paddingBottom', 'paddingLeft',
-  'fontStyle', 'fontVariant', 'fontWeight', 'fontStretch', 'fontSize', 'fontSizeAdjust', 'lineHeight', 'fontFamily',
-  'fontFeatureSettings', 'fontKerning', 'fontVariantLigatures', 'textAlign', 'textTransform', 'textIndent',
-  'textRendering', 'letterSpacing', 'wordSpacing', 'tabSize', 'wordBreak', 'overflowWrap', 'hyphens',
+  'direction',
+  'boxSizing',
+  'paddingTop',
+  'paddingRight',
+  'paddingBottom',
+  'paddingLeft',
+  'fontStyle',
+  'fontVariant',
+  'fontWeight',
+  'fontStretch',
+  'fontSize',
+  'fontSizeAdjust',
+  'lineHeight',
+  'fontFamily',
+  'fontFeatureSettings',
+  'fontKerning',
+  'fontVariantLigatures',
+  'textAlign',
+  'textTransform',
+  'textIndent',
+  'textRendering',
+  'letterSpacing',
+  'wordSpacing',
+  'tabSize',
+  'wordBreak',
+  'overflowWrap',
+  'hyphens',
 ] as const;
 
 /** Geometry of text in a textarea or input through one reusable mirror element. */
@@ -112,7 +135,7 @@ export class FieldMirror {
     // newline needs something after it to make its line exist.
     const paragraphEnd = value.indexOf('\n', to);
     const after = paragraphEnd < 0 ? value.slice(to) : value.slice(to, paragraphEnd);
-    this.mirror.replaceChildren(document.createTextNode(value.slice(0, from)), span, document.createTextNode(after + '\u200b'));
+    this.mirror.replaceChildren(document.createTextNode(value.slice(0, from)), span, document.createTextNode(`${after}\u200b`));
     const out = [...span.getClientRects()].map((r) => ({ left: r.left, top: r.top, width: r.width, height: r.height }));
     this.mirror.replaceChildren();
     return out;
@@ -121,21 +144,94 @@ export class FieldMirror {
 
 /** The client rects of a Range (a collapsed range: its caret). Never changes the DOM (the editor owns it). */
 export function rangeRects(range: Range): Box[] {
-  const box = (r: DOMRect): Box => ({ left: r.left, top: r.top, width: r.width, height: r.height });
   if (!range.collapsed) return textRects(range).map(box);
   const rects = [...range.getClientRects()].map(box);
   if (rects.length > 0) return rects;
-  // A collapsed range has no rect in some places (an element boundary): use a neighbouring character's edge.
-  const node = range.startContainer;
-  const offset = range.startOffset;
-  if (!(node instanceof Text)) return [];
-  const probe = range.cloneRange();
-  if (offset > 0) probe.setStart(node, offset - 1);
-  else if (offset < node.data.length) probe.setEnd(node, offset + 1);
-  else return [];
-  const r = probe.getClientRects()[0];
-  if (!r) return [];
-  return [{ left: offset > 0 ? r.right : r.left, top: r.top, width: 0, height: r.height }];
+  // A collapsed range has no rect of its own at an element boundary (a line's start after a
+  // <br>, an empty line, an empty editor): the caret is at the edge of what is next to it.
+  const caret = caretAt(range.startContainer, range.startOffset);
+  return caret ? [caret] : [];
+}
+
+const box = (r: DOMRect): Box => ({ left: r.left, top: r.top, width: r.width, height: r.height });
+const at = (left: number, r: DOMRect | Box): Box => ({ left, top: r.top, width: 0, height: r.height });
+
+/** The caret at a DOM point: the start of what follows it, else the end of what precedes it, else the start of the empty element it is in. */
+function caretAt(node: Node, offset: number): Box | null {
+  if (node instanceof Text) {
+    if (offset < node.data.length) {
+      const r = charRect(node, offset);
+      if (r) return at(r.left, r);
+    }
+    if (offset > 0) {
+      const r = charRect(node, offset - 1);
+      if (r) return at(r.right, r);
+    }
+    return (node.nextSibling && startOf(node.nextSibling)) ?? (node.previousSibling && endOf(node.previousSibling)) ?? null;
+  }
+  const after = node.childNodes[offset];
+  const before = node.childNodes[offset - 1];
+  return (after && startOf(after)) ?? (before && endOf(before)) ?? (node instanceof Element ? contentStart(node) : null);
+}
+
+/** The rect of character `i` of a text node (none where it is not rendered: collapsed white space). */
+function charRect(text: Text, i: number): DOMRect | null {
+  const range = text.ownerDocument.createRange();
+  range.setStart(text, i);
+  range.setEnd(text, i + 1);
+  const r = range.getClientRects()[0];
+  return r && r.height > 0 ? r : null;
+}
+
+/** Where a caret before `node` is: its first character's left edge, a <br>'s own box, an element's first content (or its start when empty). */
+function startOf(node: Node): Box | null {
+  if (node instanceof Text) {
+    for (let i = 0; i < node.data.length; i++) {
+      const r = charRect(node, i);
+      if (r) return at(r.left, r);
+    }
+    return null;
+  }
+  if (!(node instanceof Element)) return null;
+  if (node.tagName === 'BR') {
+    const r = node.getBoundingClientRect();
+    return r.height > 0 ? at(r.left, r) : null;
+  }
+  for (let c = node.firstChild; c; c = c.nextSibling) {
+    const found = startOf(c);
+    if (found) return found;
+  }
+  return contentStart(node);
+}
+
+/** Where a caret after `node` is: its last character's right edge, or the end of an element's last content. */
+function endOf(node: Node): Box | null {
+  if (node instanceof Text) {
+    for (let i = node.data.length - 1; i >= 0; i--) {
+      const r = charRect(node, i);
+      if (r) return at(r.right, r);
+    }
+    return null;
+  }
+  if (!(node instanceof Element)) return null;
+  if (node.tagName === 'BR') {
+    const r = node.getBoundingClientRect();
+    return r.height > 0 ? at(r.left, r) : null;
+  }
+  for (let c = node.lastChild; c; c = c.previousSibling) {
+    const found = endOf(c);
+    if (found) return found;
+  }
+  return contentStart(node);
+}
+
+/** The start of an element's content box, one line high (an empty block or editor). */
+function contentStart(el: Element): Box | null {
+  const r = el.getBoundingClientRect();
+  if (r.height === 0 && r.width === 0) return null;
+  const cs = getComputedStyle(el);
+  const line = parseFloat(cs.lineHeight) || parseFloat(cs.fontSize) * 1.2 || r.height;
+  return { left: r.left + el.clientLeft + parseFloat(cs.paddingLeft || '0'), top: r.top + el.clientTop + parseFloat(cs.paddingTop || '0'), width: 0, height: Math.min(line, r.height) };
 }
 
 /**

@@ -61,15 +61,11 @@ export class FieldBinding {
       if (measuring) performance.measure('tandem:local-edit', { start });
     });
     this.measuring = measuring;
-    on('compositionstart', () => {
-      this.composing = true;
+    listenAroundTyping(on, {
+      composing: (active) => (this.composing = active),
+      flush: () => this.flushLocal(),
+      release: () => this.held.splice(0).forEach((message) => this.receive(message)),
     });
-    on('compositionend', () => {
-      this.composing = false;
-      this.flushLocal();
-      for (const message of this.held.splice(0)) this.receive(message);
-    });
-    on('blur', () => this.flushLocal());
     this.cleanups.push(
       ...interceptHistory(field, (redo) => {
         if (this.readOnly) return;
@@ -253,4 +249,19 @@ export class FieldBinding {
     clearInterval(this.checkTimer);
     for (const c of this.cleanups) c();
   }
+}
+
+/**
+ * What both bindings of a field do around typing: an input method's composition holds back what
+ * the person types and what arrives from the document until it ends (then both go, in that
+ * order); leaving the field sends what was typed.
+ */
+export function listenAroundTyping(on: (type: string, listener: () => void) => void, binding: { composing(active: boolean): void; flush(): void; release(): void }): void {
+  on('compositionstart', () => binding.composing(true));
+  on('compositionend', () => {
+    binding.composing(false);
+    binding.flush();
+    binding.release();
+  });
+  on('blur', () => binding.flush());
 }

@@ -19,22 +19,32 @@ export function historyKey(event: KeyboardEvent): 'undo' | 'redo' | null {
 /**
  * Takes over undo in `el`: key presses, and `beforeinput` historyUndo/historyRedo (menus,
  * shake-to-undo, the keyboard where keydown is not seen). Returns the listener removers.
+ * `capture`: for an editor with its own handlers inside `el`, on `el` or on an ancestor (React
+ * listens at its root container): the key is caught on the window on its way down and goes no
+ * further, so the editor never runs its own undo.
  */
-export function interceptHistory(el: HTMLElement, run: (redo: boolean) => void): (() => void)[] {
-  const onKey = (event: KeyboardEvent): void => {
-    const command = historyKey(event);
-    if (!command || event.isComposing) return;
+export function interceptHistory(el: HTMLElement, run: (redo: boolean) => void, capture = false): (() => void)[] {
+  const target: EventTarget = capture ? (el.ownerDocument.defaultView ?? window) : el;
+  const mine = (event: Event): boolean => !capture || event.composedPath().includes(el);
+  const stop = (event: Event): void => {
     event.preventDefault();
+    if (capture) event.stopImmediatePropagation();
+  };
+  const onKey = (event: Event): void => {
+    const command = historyKey(event as KeyboardEvent);
+    if (!command || (event as KeyboardEvent).isComposing || !mine(event)) return;
+    stop(event);
     run(command === 'redo');
   };
-  const onBeforeInput = (event: InputEvent): void => {
-    if (event.inputType !== 'historyUndo' && event.inputType !== 'historyRedo') return;
-    event.preventDefault();
-    run(event.inputType === 'historyRedo');
+  const onBeforeInput = (event: Event): void => {
+    const type = (event as InputEvent).inputType;
+    if ((type !== 'historyUndo' && type !== 'historyRedo') || !mine(event)) return;
+    stop(event);
+    run(type === 'historyRedo');
   };
-  el.addEventListener('keydown', onKey);
-  el.addEventListener('beforeinput', onBeforeInput);
-  return [() => el.removeEventListener('keydown', onKey), () => el.removeEventListener('beforeinput', onBeforeInput)];
+  target.addEventListener('keydown', onKey, capture);
+  target.addEventListener('beforeinput', onBeforeInput, capture);
+  return [() => target.removeEventListener('keydown', onKey, capture), () => target.removeEventListener('beforeinput', onBeforeInput, capture)];
 }
 
 /** Where an undo or redo changed the text: after its last insert, or where its last deletion was. */

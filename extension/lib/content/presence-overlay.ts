@@ -11,6 +11,9 @@ import type { TextField } from './field-binding';
 
 export type PresenceTarget = TextField | HTMLElement;
 
+/** Where a contenteditable's text offsets are: as DOM ranges, or (an editor adapter's own geometry) as boxes. */
+export type Geometry = OffsetToRange | { boxes(start: number, end: number): Box[] };
+
 export const PRESENCE_STYLE = `
 .presence { position: fixed; inset: 0; pointer-events: none; }
 .presence .caret { position: absolute; width: 2px; margin-left: -1px; }
@@ -23,7 +26,7 @@ export const PRESENCE_STYLE = `
 interface Drawn {
   container: HTMLElement;
   peers: RemotePeer[];
-  offsetToRange: OffsetToRange;
+  offsetToRange: Geometry;
   resize: ResizeObserver;
   scroll: () => void;
   /** What was drawn last: the DOM is rebuilt only when this changes (layout runs often). */
@@ -72,7 +75,7 @@ export class PresenceOverlay {
    * Shows `peers` over `target` (replacing what was shown). Offsets are in the target's text;
    * for a contenteditable, `offsetToRange` says where they are (default: text nodes in order).
    */
-  set(target: PresenceTarget, peers: RemotePeer[], offsetToRange: OffsetToRange = textNodeOffsetToRange): void {
+  set(target: PresenceTarget, peers: RemotePeer[], offsetToRange: Geometry = textNodeOffsetToRange): void {
     let drawn = this.drawn.get(target);
     if (!drawn) {
       const container = document.createElement('div');
@@ -106,10 +109,13 @@ export class PresenceOverlay {
   }
 
   private drawSoon(): void {
-    this.drawTimer ??= setTimeout(() => {
-      this.drawTimer = null;
-      this.layout();
-    }, Math.max(30, 8 * this.lastCost));
+    this.drawTimer ??= setTimeout(
+      () => {
+        this.drawTimer = null;
+        this.layout();
+      },
+      Math.max(30, 8 * this.lastCost),
+    );
   }
 
   /** Stops drawing over `target`. */
@@ -131,6 +137,7 @@ export class PresenceOverlay {
 
   private rects(target: PresenceTarget, drawn: Drawn, start: number, end: number): Box[] {
     if (isTextField(target)) return this.mirror.rects(target, start, end);
+    if (typeof drawn.offsetToRange !== 'function') return drawn.offsetToRange.boxes(start, end);
     const range = drawn.offsetToRange(target, start, end);
     return range ? rangeRects(range) : [];
   }

@@ -7,29 +7,16 @@
  */
 import { STYLE_KEYS } from '../../../shared/document';
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
-import { isNoop, rebase, type TextDelta } from '../../../shared/text/delta';
+import { isNoop, moveOffset, rebase, type TextDelta } from '../../../shared/text/delta';
 import { applyRich, diffRich, richFromDelta, sameRich, type RichText } from '../../../shared/text/rich';
 import type { OffsetToRange } from './caret-geometry';
-import type { BindingOutput } from './field-binding';
+import { type BindingOutput, listenAroundTyping } from './field-binding';
 import { changedAt, interceptHistory } from './history';
-import { applyToElement, pointAt, readLayout, rewriteElement, type Layout, type Point } from './rich-dom';
+import { pointAt, rangeAt, readLayout, type Layout, type Point } from './rich-dom';
+import { applyToElement, rewriteElement } from './rich-dom-write';
 
-/** Where a caret at `offset` goes after `delta`: moved by what was inserted or deleted before it (text inserted right at the caret goes after it). */
-export function moveOffset(offset: number, delta: TextDelta): number {
-  let old = 0;
-  let shift = 0;
-  for (const op of delta) {
-    if (old > offset) break;
-    if ('retain' in op) old += op.retain;
-    else if ('insert' in op) {
-      if (old < offset) shift += op.insert.length;
-    } else {
-      if (old < offset) shift -= Math.min(op.delete, offset - old);
-      old += op.delete;
-    }
-  }
-  return offset + shift;
-}
+/** How long after a write a change the person did not make counts as the page fighting it. */
+const WRITE_WATCH_MS = 1_000;
 
 export class RichBinding {
   private readonly channel = new TextChannel(false);
@@ -43,6 +30,17 @@ export class RichBinding {
   private readonly observer: MutationObserver;
   private dirty = false;
   readOnly = false;
+  /**
+   * What we last wrote, until the person acts or a moment passes: a page that changes it on its
+   * own meanwhile is an editor that keeps its own model and renders over ours (a framework
+   * editor Tandem has no adapter for). Sending its change would delete collaborators' text and
+   * writing again would fight it, so the binding stops instead (`onBroken`).
+   */
+  private written: { target: RichText; at: number } | null = null;
+  private personActed = false;
+  private stopped = false;
+  /** Hears that the page fought our changes: the binding has stopped, the element is left as the page has it. */
+  onBroken: ((reason: string) => void) | null = null;
   /** Hears the person's caret and selection (presence), after any edit made before it was sent. */
   onSelection: ((selection: { anchor: number; head: number; seen: number }) => void) | null = null;
   private lastSelection: { anchor: number; head: number } | null = null;
@@ -64,15 +62,19 @@ export class RichBinding {
     on('input', () => {
       if (!this.applying && !this.composing) this.flushLocal();
     });
-    on('compositionstart', () => {
-      this.composing = true;
+    listenAroundTyping(on, {
+      composing: (active) => (this.composing = active),
+      flush: () => this.flushLocal(),
+      release: () => this.held.splice(0).forEach((message) => this.receive(message)),
     });
-    on('compositionend', () => {
-      this.composing = false;
-      this.flushLocal();
-      for (const message of this.held.splice(0)) this.receive(message);
-    });
-    on('blur', () => this.flushLocal());
+    // What the person does to the element (keys, IME, paste, drop, cut) is theirs to change.
+    for (const type of ['keydown', 'beforeinput', 'paste', 'drop', 'cut', 'compositionstart']) {
+      const listener = (event: Event): void => {
+        if (event.isTrusted) this.personActed = true;
+      };
+      field.addEventListener(type, listener, true);
+      this.cleanups.push(() => field.removeEventListener(type, listener, true));
+    }
     this.cleanups.push(
       ...interceptHistory(field, (redo) => {
         if (this.readOnly) return;
@@ -161,9 +163,11 @@ export class RichBinding {
   /** Sends whatever changed in the element since the shadow, as one edit; returns the selection's offsets as read (null: no selection here, or the element was rewritten). */
   flushLocal(opening = false): (number | null)[] | null {
     this.dirty = false;
+    if (this.stopped) return null;
     const selection = this.selection();
     const layout = this.read(selection ?? []);
     const now = layout.rich;
+    if (this.fought(now)) return null;
     if (this.readOnly && !sameRich(now, this.shadow)) {
       this.write(diffRich(now, this.shadow), this.shadow, false); // a viewer's element follows the document
       return null;
@@ -179,15 +183,31 @@ export class RichBinding {
 
   /** A change from the document (collaborators, another field, or this person's undo when `caret`). */
   receive(message: EditMessage & { caret?: boolean }): void {
+    if (this.stopped) return;
     if (this.composing) {
       this.held.push(message); // IME: applied after compositionend
       return;
     }
     this.flushLocal();
+    if (this.stopped) return; // the page fought our last change: nothing more is written
     const delta = this.channel.receive(message);
     const target = this.shown(applyRich(this.shadow, delta, STYLE_KEYS));
     this.shadow = target;
     this.write(delta, target, message.caret === true);
+  }
+
+  /** True (and the binding stopped) when the page changed what we wrote without the person doing anything. */
+  private fought(now: RichText): boolean {
+    const written = this.written;
+    if (!written) return false;
+    if (this.personActed || performance.now() - written.at > WRITE_WATCH_MS) {
+      this.written = null;
+      return false;
+    }
+    if (sameRich(now, written.target)) return false;
+    this.stop();
+    this.onBroken?.('the page rewrote what Tandem wrote into it (an editor Tandem does not support yet)');
+    return true;
   }
 
   /**
@@ -225,6 +245,15 @@ export class RichBinding {
       this.applying = false;
       this.observer.takeRecords(); // our own changes: nothing to send
     }
+    // Watched for a moment: a page that takes it back (now, in a timer, or at its next render) fights.
+    this.written = { target: this.read().rich, at: performance.now() };
+    this.personActed = false;
+    setTimeout(() => {
+      if (!this.stopped && this.written) this.fought(this.read().rich);
+    }, 0);
+    requestAnimationFrame(() => {
+      if (!this.stopped && this.written) this.fought(this.read().rich);
+    });
   }
 
   /** Puts the selection at these offsets, unless it is there already (then the browser's own placement is kept). */
@@ -270,21 +299,10 @@ export class RichBinding {
   }
 
   /** Text offsets to a DOM range in this element's own text model (for drawing others' carets). */
-  readonly offsetToRange: OffsetToRange = (root, start, end) => {
-    const layout = readLayout(root, this.plain);
-    const a = pointAt(layout, start);
-    const b = pointAt(layout, end);
-    const range = document.createRange();
-    try {
-      range.setStart(a.node, a.offset);
-      range.setEnd(b.node, b.offset);
-    } catch {
-      return null;
-    }
-    return range;
-  };
+  readonly offsetToRange: OffsetToRange = (root, start, end) => rangeAt(readLayout(root, this.plain), start, end, document);
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.checkTimer);
     this.observer.disconnect();
     for (const c of this.cleanups) c();

@@ -3,26 +3,35 @@
  * on each bound field, and short notices. Everything lives in one shadow root so page styles
  * cannot break it; it never holds a secret (share links go to the clipboard, not the DOM), and
  * every click handler ignores events the page synthesised (`isTrusted`).
+ *
+ * None of it takes a click or a key meant for a field: it sits outside the field's box (above
+ * it, or below when there is no room above), and whatever must overlap a field (no room on
+ * either side) lets the pointer through to it; the badge never takes the pointer at all. The
+ * one exception is the Collaborate control of an unbound field that fills its frame: it sits in
+ * the field's bottom corner and stays clickable, or the field could not be bound by pointer.
  */
 import type { RemotePeer } from '../../../shared/presence';
 import type { FieldStatus } from '../messages';
 
 /** A bound or bindable field (text control or editing host). */
 type TextField = HTMLElement;
-import type { OffsetToRange } from './caret-geometry';
-import { PRESENCE_STYLE, PresenceOverlay, type PresenceTarget } from './presence-overlay';
+import { PRESENCE_STYLE, PresenceOverlay, type Geometry, type PresenceTarget } from './presence-overlay';
 
 const STYLE = `
 :host { all: initial; }
 .layer { position: fixed; inset: 0; pointer-events: none; z-index: 2147483647; font: 12px/1.3 system-ui, sans-serif; }
-button, .badge, .notice { pointer-events: auto; }
+button, .notice, .peers { pointer-events: auto; }
+/* Over a field (no room beside it): the pointer goes through to the field. */
+.layer .over, .layer .over * { pointer-events: none; }
+.over { opacity: 0.85; }
 button { font: inherit; border: 1px solid #2456c7; background: #2f6fed; color: #fff; border-radius: 4px; padding: 2px 8px; cursor: pointer; position: absolute; }
 button.secondary { background: #fff; color: #2456c7; }
-.badge { position: absolute; background: #eef3ff; color: #1c3d8c; border: 1px solid #b9cdfa; border-radius: 10px; padding: 1px 7px; white-space: nowrap; }
+.badge { position: absolute; pointer-events: none; background: #eef3ff; color: #1c3d8c; border: 1px solid #b9cdfa; border-radius: 10px; padding: 1px 7px; white-space: nowrap; }
 .badge[data-state="offline"], .badge[data-state="problem"] { background: #fff4e5; color: #8a4b00; border-color: #f5c27a; }
 .notice { position: absolute; background: #1f2937; color: #fff; border-radius: 4px; padding: 4px 8px; max-width: 320px; }
+.notice .dismiss { position: static; background: transparent; border: 0; color: #cbd5e1; padding: 0 0 0 8px; font-size: 14px; line-height: 1; }
 .notice a { color: #9cc2ff; }
-.peers { position: absolute; pointer-events: auto; background: #fff; color: #1c3d8c; border: 1px solid #b9cdfa; border-radius: 10px; padding: 1px 7px; white-space: nowrap; }
+.peers { position: absolute; background: #fff; color: #1c3d8c; border: 1px solid #b9cdfa; border-radius: 10px; padding: 1px 7px; white-space: nowrap; }
 .peers i { display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 2px; }
 ${PRESENCE_STYLE}`;
 
@@ -44,6 +53,9 @@ export class PageUi {
   private readonly peerChips = new Map<PresenceTarget, HTMLElement>();
   private readonly presence: PresenceOverlay;
   private notice: HTMLElement | null = null;
+  /** The field the notice is about (null: the page). */
+  private noticeFor: TextField | null = null;
+  private noticeCleanup: (() => void) | null = null;
   private controlFor: TextField | null = null;
   private offer: { docId: string; title: string } | null = null;
 
@@ -66,7 +78,9 @@ export class PageUi {
     this.offerButton.tabIndex = -1;
     this.offerButton.addEventListener('mousedown', (e) => e.preventDefault());
     click(this.offerButton, () => this.controlFor && this.offer && this.actions.bindOffered(this.controlFor, this.offer.docId));
-    (document.body ?? document.documentElement).append(this.host);
+    // Never in the body: a frame whose body is the editor (TinyMCE's) would save our UI with its
+    // content, and a body can become editable after we are in (a script-made editor frame).
+    document.documentElement.append(this.host);
     // Collaborators' carets follow at once when the page scrolls or resizes; the periodic pass
     // (layout changes that fire no event) goes through the overlay's own throttle.
     const reposition = (): void => {
@@ -129,7 +143,7 @@ export class PageUi {
    * above it. `me` (this person's user id) is drawn (their other tab's caret) but not counted.
    * A contenteditable binding passes how its text offsets map to the DOM (`offsetToRange`).
    */
-  setPresence(field: PresenceTarget, peers: RemotePeer[], me: string, offsetToRange?: OffsetToRange): void {
+  setPresence(field: PresenceTarget, peers: RemotePeer[], me: string, offsetToRange?: Geometry): void {
     this.presence.set(field, peers, offsetToRange);
     let chip = this.peerChips.get(field);
     if (!chip) {
@@ -158,14 +172,25 @@ export class PageUi {
     this.layout();
   }
 
-  /** A short message near the field; `link` adds a link (e.g. to sign in). */
+  /**
+   * A short message next to the field (outside it), gone after a few seconds or when dismissed;
+   * `link` adds a link (e.g. to sign in).
+   */
   notify(field: TextField | null, message: string, link?: { href: string; text: string }): void {
-    this.notice?.remove();
+    if (this.notice) this.dismiss(this.notice);
     const notice = document.createElement('div');
     notice.className = 'notice';
     notice.dataset.tandem = 'notice';
     notice.setAttribute('role', 'alert');
-    notice.textContent = message;
+    const close = document.createElement('button');
+    close.className = 'dismiss';
+    close.dataset.tandem = 'dismiss';
+    close.tabIndex = -1;
+    close.textContent = '×';
+    close.setAttribute('aria-label', 'Dismiss');
+    close.addEventListener('mousedown', (e) => e.preventDefault()); // the field keeps the focus
+    click(close, () => this.dismiss(notice));
+    notice.append(message);
     if (link) {
       const a = document.createElement('a');
       a.href = link.href;
@@ -174,12 +199,30 @@ export class PageUi {
       a.textContent = ` ${link.text}`;
       notice.append(a);
     }
+    notice.append(close); // last: the notice's text is the message
     this.layer.append(notice);
     this.notice = notice;
-    const rect = (field ?? document.documentElement).getBoundingClientRect();
-    notice.style.left = `${Math.max(4, rect.left)}px`;
-    notice.style.top = `${Math.max(4, rect.top - 30)}px`;
-    setTimeout(() => notice.remove(), 6_000);
+    this.noticeFor = field;
+    this.layout();
+    // Over a field that leaves no room beside it, the notice takes no click: the person's first
+    // click or key in the field dismisses it (seen, and in the way).
+    const inField = (event: Event): void => {
+      if (field && notice.classList.contains('over') && event.composedPath().includes(field)) this.dismiss(notice);
+    };
+    for (const type of ['pointerdown', 'keydown']) addEventListener(type, inField, { capture: true, passive: true });
+    this.noticeCleanup = () => {
+      for (const type of ['pointerdown', 'keydown']) removeEventListener(type, inField, { capture: true });
+    };
+    setTimeout(() => this.dismiss(notice), 10_000);
+  }
+
+  private dismiss(notice: HTMLElement): void {
+    notice.remove();
+    if (this.notice !== notice) return;
+    this.noticeCleanup?.();
+    this.noticeCleanup = null;
+    this.notice = null;
+    this.noticeFor = null;
   }
 
   /**
@@ -187,7 +230,7 @@ export class PageUi {
    * that matters (which server receives their text) is confirmed where the page cannot write.
    */
   confirm(message: string, action: string): Promise<boolean> {
-    this.notice?.remove();
+    if (this.notice) this.dismiss(this.notice);
     const notice = document.createElement('div');
     notice.className = 'notice';
     notice.setAttribute('role', 'alertdialog');
@@ -219,36 +262,115 @@ export class PageUi {
     });
   }
 
+  /** Where the fields this page's UI is about are now: nothing of ours may take the pointer over any of them. */
+  private fieldBoxes(): Map<TextField, DOMRect> {
+    const fields = new Set<TextField>(this.badges.keys());
+    for (const f of this.peerChips.keys()) fields.add(f);
+    if (this.controlFor) fields.add(this.controlFor);
+    if (this.noticeFor) fields.add(this.noticeFor);
+    return new Map([...fields].filter((f) => f.isConnected).map((f) => [f, boxOf(f)]));
+  }
+
   private layout(): void {
+    const boxes = this.fieldBoxes();
+    const all = [...boxes.values()];
     const field = this.controlFor;
-    if (field && field.isConnected && !this.badges.has(field)) {
-      const rect = field.getBoundingClientRect();
+    const rect = field && boxes.get(field);
+    if (field && rect && !this.badges.has(field)) {
       if (!this.control.isConnected) this.layer.append(this.control);
-      this.control.style.left = `${rect.right - 92}px`;
-      this.control.style.top = `${rect.top + 2}px`;
+      // The person's way in: it stays clickable even when the field leaves no room beside it.
+      const row = place(this.control, rect, 'right', NO_ROW, all, true);
       if (this.offer) {
         if (!this.offerButton.isConnected) this.layer.append(this.offerButton);
-        this.offerButton.style.left = `${rect.left}px`;
-        this.offerButton.style.top = `${rect.bottom + 2}px`;
+        place(this.offerButton, rect, 'left', row, all, true);
       } else this.offerButton.remove();
     } else {
       this.control.remove();
       this.offerButton.remove();
     }
+    const rows = new Map<TextField, Row>();
     for (const [f, badge] of this.badges) {
-      if (!f.isConnected) continue;
-      const rect = f.getBoundingClientRect();
-      badge.style.left = `${rect.right - badge.offsetWidth - 4}px`;
-      badge.style.top = `${rect.bottom - badge.offsetHeight - 4}px`;
+      const rect = boxes.get(f);
+      if (!rect) continue;
+      const chip = this.peerChips.get(f);
+      // The badge at the field's right, who else is here just left of it, on one row outside the field.
+      const row = place(badge, rect, 'right', NO_ROW, all);
+      if (chip && !chip.hidden) {
+        chip.style.left = `${Math.max(0, row.left - chip.offsetWidth - 4)}px`;
+        chip.style.top = badge.style.top;
+        chip.classList.toggle('over', overlaps(chip.getBoundingClientRect(), all));
+        row.left = Math.max(0, row.left - chip.offsetWidth - 4);
+      }
+      rows.set(f, row);
     }
     for (const [f, chip] of this.peerChips) {
-      if (!f.isConnected || chip.hidden) continue;
-      // Above the field's top-right corner, outside it: over the field it would take clicks meant for the text.
-      const rect = f.getBoundingClientRect();
-      chip.style.left = `${Math.max(0, rect.right - chip.offsetWidth)}px`;
-      chip.style.top = `${Math.max(0, rect.top - chip.offsetHeight - 2)}px`;
+      const rect = boxes.get(f);
+      if (rect && !chip.hidden && !this.badges.has(f)) place(chip, rect, 'right', NO_ROW, all);
+    }
+    const notice = this.notice;
+    if (notice && notice.dataset.tandem === 'notice') {
+      const about = this.noticeFor && boxes.get(this.noticeFor);
+      if (about) place(notice, about, 'left', rows.get(this.noticeFor!) ?? NO_ROW, all);
+      else {
+        notice.style.left = '16px';
+        notice.style.top = '16px';
+        notice.classList.toggle('over', overlaps(notice.getBoundingClientRect(), all));
+      }
     }
   }
+}
+
+/** What is already placed beside a field: its side, and the horizontal span it takes there. */
+interface Row {
+  side: 'above' | 'below' | 'over' | null;
+  left: number;
+  right: number;
+  height: number;
+}
+const NO_ROW: Row = { side: null, left: 0, right: 0, height: 0 };
+const GAP = 2;
+
+const intersects = (a: DOMRect, b: DOMRect): boolean => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+const overlaps = (box: DOMRect, fields: DOMRect[]): boolean => fields.some((f) => intersects(box, f));
+
+/**
+ * Puts `el` outside the field's box: above it, else below it (the side that covers no other of
+ * `fields` first), aligned with its left or right edge, past `row` when they would collide.
+ * With room on neither side (a field that fills its frame) it goes in the field's bottom
+ * corner, where a text is last to reach. Wherever it covers a field it lets the pointer through
+ * (class `over`), except a `clickable` element (the control that binds the field: the person's
+ * way in). Returns the row it now takes.
+ */
+function place(el: HTMLElement, field: DOMRect, align: 'left' | 'right', row: Row, fields: DOMRect[], clickable = false): Row {
+  const w = el.offsetWidth;
+  const h = el.offsetHeight;
+  const left = Math.max(0, Math.min(align === 'left' ? field.left : field.right - w, innerWidth - w));
+  const collides = row.side !== null && left < row.right && row.left < left + w;
+  const past = (side: Row['side']): number => (collides && row.side === side ? row.height + GAP : 0);
+  const others = fields.filter((f) => f !== field);
+  // Above, else below; a side that would cover another field only when neither is clear.
+  const sides = [
+    { side: 'above' as const, top: field.top - GAP - past('above') - h },
+    { side: 'below' as const, top: field.bottom + GAP + past('below') },
+  ].filter((c) => c.top >= 0 && c.top + h <= innerHeight);
+  const clear = (c: { top: number }): boolean => !overlaps(new DOMRect(left, c.top, w, h), others);
+  const chosen = sides.find(clear) ?? sides[0] ?? { side: 'over' as const, top: Math.max(0, Math.min(field.bottom, innerHeight) - GAP - past('over') - h) };
+  el.style.left = `${left}px`;
+  el.style.top = `${chosen.top}px`;
+  const covering = chosen.side === 'over' || !clear(chosen);
+  el.classList.toggle('over', covering && !clickable);
+  return { side: chosen.side, left, right: left + w, height: h };
+}
+
+/**
+ * Where a field is on screen. A frame's body that is the editor (TinyMCE's, a srcdoc editor) is
+ * the whole frame to the person, however short its content: its box would put our controls over
+ * its first line.
+ */
+function boxOf(field: TextField): DOMRect {
+  if (field !== field.ownerDocument.body) return field.getBoundingClientRect();
+  const root = field.ownerDocument.documentElement;
+  return new DOMRect(0, 0, root.clientWidth, root.clientHeight);
 }
 
 function describe(status: FieldStatus): { text: string; state: string } {

@@ -1,54 +1,93 @@
 /** Administration: users, their sessions and tokens, documents, stats, the audit log. */
 import { z } from 'zod';
 import { queryAudit, recordAudit } from '../../../db/repositories/audit';
+import { documentExists } from '../../../db/repositories/documents';
 import { findUserById, searchUsers } from '../../../db/repositories/users';
 import * as schema from '../../../shared/api';
 import { adminUserView } from '../../access/accounts';
 import type { Principal } from '../../auth/principal';
+import { randomSecret } from '../../auth/secrets';
 import type { Api } from '../api';
-import { HttpError } from '../http-error';
+import { DomainError } from '../../errors';
 import type { Services } from '../services';
 import { sessionView } from './account';
 
-const adminUser = schema.user.extend({ disabled: z.boolean(), createdAt: z.string() });
+const adminUser = schema.user.extend({ disabled: z.boolean(), createdAt: z.string() }).meta({ id: 'AdminUser' });
 const userParams = z.object({ userId: schema.id });
 const docParams = z.object({ docId: schema.docId });
 const actorOf = (p: Principal): string => (p.kind === 'user' ? p.user.id : 'unknown');
 
-const adminDocument = z.object({
-  id: z.string(),
-  title: z.string(),
-  ownerId: z.string().nullable(),
-  ownerEmail: z.string().nullable(),
-  createdAt: z.string(),
-  lastActivity: z.string(),
-  deletedAt: z.string().nullable(),
-  commits: z.number(),
-  logUpdates: z.number(),
-  sizeBytes: z.number(),
-  members: z.array(z.object({ userId: z.string(), email: z.string(), role: schema.role })),
-});
+const adminDocument = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    ownerId: z.string().nullable(),
+    ownerEmail: z.string().meta({ format: 'email' }).nullable(),
+    createdAt: z.string(),
+    lastActivity: z.string(),
+    deletedAt: z.string().nullable(),
+    commits: z.number(),
+    logUpdates: z.number(),
+    sizeBytes: z.number(),
+    members: z.array(z.object({ userId: z.string(), email: z.string().meta({ format: 'email' }), role: schema.role })),
+  })
+  .meta({ id: 'AdminDocument' });
 
-const auditEntry = z.object({
-  id: z.number(),
-  at: z.string(),
-  actorId: z.string().nullable(),
-  action: z.string(),
-  targetType: z.string(),
-  targetId: z.string(),
-  details: z.record(z.string(), z.unknown()),
-});
+const auditEntry = z
+  .object({
+    id: z.number(),
+    at: z.string(),
+    actorId: z.string().nullable(),
+    action: z.string(),
+    targetType: z.string(),
+    targetId: z.string(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEntry' });
 
 export function adminRoutes(api: Api, s: Services): void {
   const requireUser = async (userId: string) => {
     const row = await findUserById(s.db, userId);
-    if (!row) throw new HttpError(404, 'not_found', 'no such user');
+    if (!row) throw new DomainError('not_found', 'no such user');
     return row;
   };
 
   api.route(
-    { method: 'get', path: '/api/admin/users', summary: 'List or search users', tag: 'admin', auth: 'admin', query: schema.page, response: z.object({ users: z.array(adminUser) }) },
+    {
+      method: 'get',
+      path: '/api/admin/users',
+      operationId: 'listUsers',
+      summary: 'List or search users',
+      tag: 'admin',
+      auth: 'admin',
+      query: schema.page,
+      response: z.object({ users: z.array(adminUser) }),
+    },
     async ({ query }) => ({ users: (await searchUsers(s.db, query)).map(adminUserView) }),
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/api/admin/users',
+      operationId: 'createUser',
+      errors: ['weak_password', 'email_taken', 'busy'],
+      summary: 'Create an account (the way in when sign-up is closed); a generated password is shown once',
+      tag: 'admin',
+      auth: 'admin',
+      body: schema.createUserBody,
+      response: z.object({ user: adminUser, password: z.string().nullable() }),
+      status: 201,
+    },
+    async ({ principal, body }) => {
+      const generated = body.password ? null : randomSecret(12);
+      const user = await s.accounts.createUser(actorOf(principal), {
+        email: body.email,
+        password: body.password ?? generated!,
+        displayName: body.displayName ?? body.email.split('@')[0]!,
+      });
+      return { user: adminUserView(user), password: generated };
+    },
   );
 
   for (const [action, disabled] of [
@@ -56,28 +95,77 @@ export function adminRoutes(api: Api, s: Services): void {
     ['enable', false],
   ] as const) {
     api.route(
-      { method: 'post', path: `/api/admin/users/:userId/${action}`, summary: `${action === 'disable' ? 'Disable' : 'Enable'} a user`, tag: 'admin', auth: 'admin', params: userParams, response: adminUser },
+      {
+        method: 'post',
+        path: `/api/admin/users/:userId/${action}`,
+        operationId: `${action}User`,
+        errors: ['not_found'],
+        summary: `${action === 'disable' ? 'Disable' : 'Enable'} a user`,
+        tag: 'admin',
+        auth: 'admin',
+        params: userParams,
+        response: adminUser,
+      },
       async ({ principal, params }) => adminUserView(await s.accounts.setDisabled(actorOf(principal), params.userId, disabled)),
     );
   }
 
   api.route(
-    { method: 'delete', path: '/api/admin/users/:userId', summary: 'Delete a user (their documents are soft-deleted)', tag: 'admin', auth: 'admin', params: userParams },
+    {
+      method: 'delete',
+      path: '/api/admin/users/:userId',
+      operationId: 'deleteUser',
+      errors: ['not_found', 'last_admin'],
+      summary: 'Delete a user (their documents are soft-deleted)',
+      tag: 'admin',
+      auth: 'admin',
+      params: userParams,
+    },
     async ({ principal, params }) => s.accounts.deleteUser(actorOf(principal), params.userId),
   );
 
   api.route(
-    { method: 'put', path: '/api/admin/users/:userId/admin', summary: 'Grant the admin role', tag: 'admin', auth: 'admin', params: userParams, response: adminUser },
+    {
+      method: 'put',
+      path: '/api/admin/users/:userId/admin',
+      operationId: 'grantAdmin',
+      errors: ['not_found'],
+      summary: 'Grant the admin role',
+      tag: 'admin',
+      auth: 'admin',
+      params: userParams,
+      response: adminUser,
+    },
     async ({ principal, params }) => adminUserView(await s.accounts.setAdmin(actorOf(principal), params.userId, true)),
   );
 
   api.route(
-    { method: 'delete', path: '/api/admin/users/:userId/admin', summary: 'Revoke the admin role', tag: 'admin', auth: 'admin', params: userParams, response: adminUser },
+    {
+      method: 'delete',
+      path: '/api/admin/users/:userId/admin',
+      operationId: 'revokeAdmin',
+      errors: ['not_found', 'last_admin'],
+      summary: 'Revoke the admin role',
+      tag: 'admin',
+      auth: 'admin',
+      params: userParams,
+      response: adminUser,
+    },
     async ({ principal, params }) => adminUserView(await s.accounts.setAdmin(actorOf(principal), params.userId, false)),
   );
 
   api.route(
-    { method: 'get', path: '/api/admin/users/:userId/sessions', summary: 'A user’s sessions', tag: 'admin', auth: 'admin', params: userParams, response: z.object({ sessions: z.array(schema.session) }) },
+    {
+      method: 'get',
+      path: '/api/admin/users/:userId/sessions',
+      operationId: 'listUserSessions',
+      errors: ['not_found'],
+      summary: 'A user’s sessions',
+      tag: 'admin',
+      auth: 'admin',
+      params: userParams,
+      response: z.object({ sessions: z.array(schema.session) }),
+    },
     async ({ params }) => {
       await requireUser(params.userId);
       return { sessions: (await s.sessions.list(params.userId)).map((x) => sessionView(x, null)) };
@@ -85,7 +173,17 @@ export function adminRoutes(api: Api, s: Services): void {
   );
 
   api.route(
-    { method: 'delete', path: '/api/admin/users/:userId/sessions', summary: 'End all of a user’s sessions', tag: 'admin', auth: 'admin', params: userParams, response: z.object({ revoked: z.number() }) },
+    {
+      method: 'delete',
+      path: '/api/admin/users/:userId/sessions',
+      operationId: 'endUserSessions',
+      errors: ['not_found'],
+      summary: 'End all of a user’s sessions',
+      tag: 'admin',
+      auth: 'admin',
+      params: userParams,
+      response: z.object({ revoked: z.number() }),
+    },
     async ({ principal, params }) => {
       await requireUser(params.userId);
       const revoked = await s.sessions.revokeAll(params.userId);
@@ -95,15 +193,34 @@ export function adminRoutes(api: Api, s: Services): void {
   );
 
   api.route(
-    { method: 'delete', path: '/api/admin/sessions/:sessionId', summary: 'End any session', tag: 'admin', auth: 'admin', params: z.object({ sessionId: z.string().regex(/^[0-9a-f]{64}$/) }) },
+    {
+      method: 'delete',
+      path: '/api/admin/sessions/:sessionId',
+      operationId: 'endSession',
+      errors: ['not_found'],
+      summary: 'End any session',
+      tag: 'admin',
+      auth: 'admin',
+      params: z.object({ sessionId: z.string().regex(/^[0-9a-f]{64}$/) }),
+    },
     async ({ principal, params }) => {
-      if (!(await s.sessions.revoke(params.sessionId))) throw new HttpError(404, 'not_found', 'no such session');
+      if (!(await s.sessions.revoke(params.sessionId))) throw new DomainError('not_found', 'no such session');
       await recordAudit(s.db, { actorId: actorOf(principal), action: 'session.revoked', targetType: 'session', targetId: params.sessionId });
     },
   );
 
   api.route(
-    { method: 'get', path: '/api/admin/users/:userId/tokens', summary: 'A user’s access tokens', tag: 'admin', auth: 'admin', params: userParams, response: z.object({ tokens: z.array(schema.accessToken) }) },
+    {
+      method: 'get',
+      path: '/api/admin/users/:userId/tokens',
+      operationId: 'listUserTokens',
+      errors: ['not_found'],
+      summary: 'A user’s access tokens',
+      tag: 'admin',
+      auth: 'admin',
+      params: userParams,
+      response: z.object({ tokens: z.array(schema.accessToken) }),
+    },
     async ({ params }) => {
       await requireUser(params.userId);
       const tokens = await s.tokens.list(params.userId);
@@ -112,9 +229,18 @@ export function adminRoutes(api: Api, s: Services): void {
   );
 
   api.route(
-    { method: 'delete', path: '/api/admin/tokens/:tokenId', summary: 'Revoke any access token', tag: 'admin', auth: 'admin', params: z.object({ tokenId: schema.id }) },
+    {
+      method: 'delete',
+      path: '/api/admin/tokens/:tokenId',
+      operationId: 'revokeToken',
+      errors: ['not_found'],
+      summary: 'Revoke any access token',
+      tag: 'admin',
+      auth: 'admin',
+      params: z.object({ tokenId: schema.id }),
+    },
     async ({ principal, params }) => {
-      if (!(await s.tokens.revoke(params.tokenId))) throw new HttpError(404, 'not_found', 'no such token');
+      if (!(await s.tokens.revoke(params.tokenId))) throw new DomainError('not_found', 'no such token');
       await recordAudit(s.db, { actorId: actorOf(principal), action: 'token.revoked', targetType: 'token', targetId: params.tokenId });
     },
   );
@@ -123,6 +249,7 @@ export function adminRoutes(api: Api, s: Services): void {
     {
       method: 'get',
       path: '/api/admin/documents',
+      operationId: 'listAllDocuments',
       summary: 'List or search documents (by id or title), with size, activity and members',
       tag: 'admin',
       auth: 'admin',
@@ -133,22 +260,49 @@ export function adminRoutes(api: Api, s: Services): void {
   );
 
   api.route(
-    { method: 'get', path: '/api/admin/documents/:docId/text', summary: 'Export a document’s text', tag: 'admin', auth: 'admin', params: docParams, response: z.object({ text: z.string() }) },
+    {
+      method: 'get',
+      path: '/api/admin/documents/:docId/text',
+      operationId: 'exportDocumentText',
+      errors: ['not_found', 'export_timeout'],
+      summary: 'Export a document’s text',
+      tag: 'admin',
+      auth: 'admin',
+      params: docParams,
+      response: z.object({ text: z.string() }),
+    },
     async ({ principal, params }) => {
-      const exists = await s.db.selectFrom('documents').select('id').where('id', '=', params.docId).executeTakeFirst();
-      if (!exists) throw new HttpError(404, 'not_found', 'no such document');
+      if (!(await documentExists(s.db, params.docId))) throw new DomainError('not_found', 'no such document');
       await recordAudit(s.db, { actorId: actorOf(principal), action: 'document.exported', targetType: 'document', targetId: params.docId });
       return { text: await s.documents.text(params.docId) };
     },
   );
 
   api.route(
-    { method: 'delete', path: '/api/admin/documents/:docId', summary: 'Delete a document (restorable for 30 days)', tag: 'admin', auth: 'admin', params: docParams },
+    {
+      method: 'delete',
+      path: '/api/admin/documents/:docId',
+      operationId: 'deleteAnyDocument',
+      errors: ['not_found'],
+      summary: 'Delete a document (restorable for 30 days)',
+      tag: 'admin',
+      auth: 'admin',
+      params: docParams,
+    },
     async ({ principal, params }) => s.documents.delete(actorOf(principal), params.docId),
   );
 
   api.route(
-    { method: 'post', path: '/api/admin/documents/:docId/restore', summary: 'Restore a deleted document', tag: 'admin', auth: 'admin', params: docParams },
+    {
+      method: 'post',
+      path: '/api/admin/documents/:docId/restore',
+      operationId: 'restoreDocument',
+      errors: ['not_found'],
+      summary: 'Restore a deleted document',
+      tag: 'admin',
+      auth: 'admin',
+      params: docParams,
+    },
     async ({ principal, params }) => s.documents.restore(actorOf(principal), params.docId),
   );
 
@@ -156,6 +310,8 @@ export function adminRoutes(api: Api, s: Services): void {
     {
       method: 'post',
       path: '/api/admin/documents/:docId/compact',
+      operationId: 'compactDocument',
+      errors: ['not_found'],
       summary: 'Fold the document’s log into a snapshot now',
       tag: 'admin',
       auth: 'admin',
@@ -163,8 +319,7 @@ export function adminRoutes(api: Api, s: Services): void {
       response: z.object({ compacted: z.boolean(), seq: z.number().nullable(), snapshotBytes: z.number().nullable() }),
     },
     async ({ principal, params }) => {
-      const exists = await s.db.selectFrom('documents').select('id').where('id', '=', params.docId).executeTakeFirst();
-      if (!exists) throw new HttpError(404, 'not_found', 'no such document');
+      if (!(await documentExists(s.db, params.docId))) throw new DomainError('not_found', 'no such document');
       const result = await s.compact(params.docId);
       await recordAudit(s.db, { actorId: actorOf(principal), action: 'document.compacted', targetType: 'document', targetId: params.docId, details: { seq: result?.seq ?? null } });
       return { compacted: result !== null, seq: result?.seq ?? null, snapshotBytes: result?.bytes ?? null };
@@ -175,6 +330,7 @@ export function adminRoutes(api: Api, s: Services): void {
     {
       method: 'get',
       path: '/api/admin/stats',
+      operationId: 'getNodeStats',
       summary: 'This node: connections, loaded rooms, updates/s, memory',
       tag: 'admin',
       auth: 'admin',
@@ -206,6 +362,7 @@ export function adminRoutes(api: Api, s: Services): void {
     {
       method: 'get',
       path: '/api/admin/audit',
+      operationId: 'listAuditLog',
       summary: 'The audit log, newest first (filter by actor, action, target; page with `before`)',
       tag: 'admin',
       auth: 'admin',

@@ -2,24 +2,52 @@
 import { z } from 'zod';
 import * as schema from '../../../shared/api';
 import { userOf, type Api } from '../api';
-import { requestOrigin } from '../origin-policy';
 import type { Services } from '../services';
 
 const docParams = z.object({ docId: schema.docId });
 
 export function documentRoutes(api: Api, s: Services): void {
   api.route(
-    { method: 'post', path: '/api/documents', summary: 'Create a document (optionally from a field’s text)', tag: 'documents', auth: 'user', body: schema.createDocumentBody, response: schema.document, status: 201 },
+    {
+      method: 'post',
+      path: '/api/documents',
+      operationId: 'createDocument',
+      errors: ['quota_exceeded', 'document_too_large'],
+      summary: 'Create a document (optionally from a field’s text)',
+      tag: 'documents',
+      auth: 'user',
+      body: schema.createDocumentBody,
+      response: schema.document,
+      status: 201,
+    },
     async ({ principal, body }) => s.documents.create(userOf(principal).id, body),
   );
 
   api.route(
-    { method: 'get', path: '/api/documents', summary: 'Documents I own or am a member of', tag: 'documents', auth: 'user', response: z.object({ documents: z.array(schema.document) }) },
+    {
+      method: 'get',
+      path: '/api/documents',
+      operationId: 'listDocuments',
+      summary: 'Documents I own or am a member of',
+      tag: 'documents',
+      auth: 'user',
+      response: z.object({ documents: z.array(schema.document) }),
+    },
     async ({ principal }) => ({ documents: await s.documents.listFor(userOf(principal).id) }),
   );
 
   api.route(
-    { method: 'get', path: '/api/documents/:docId', summary: 'One document', tag: 'documents', auth: 'user', params: docParams, response: schema.document },
+    {
+      method: 'get',
+      path: '/api/documents/:docId',
+      operationId: 'getDocument',
+      errors: ['not_found'],
+      summary: 'One document',
+      tag: 'documents',
+      auth: 'user',
+      params: docParams,
+      response: schema.document,
+    },
     async ({ principal, params }) => s.documents.view(principal, params.docId),
   );
 
@@ -27,6 +55,8 @@ export function documentRoutes(api: Api, s: Services): void {
     {
       method: 'post',
       path: '/api/documents/:docId/open',
+      operationId: 'openSharedDocument',
+      errors: ['not_found'],
       summary: 'One document, seen through a share link (for the extension: where it was written, and my permission)',
       tag: 'sharing',
       auth: 'public',
@@ -38,17 +68,47 @@ export function documentRoutes(api: Api, s: Services): void {
   );
 
   api.route(
-    { method: 'patch', path: '/api/documents/:docId', summary: 'Rename a document', tag: 'documents', auth: 'user', params: docParams, body: schema.renameDocumentBody, response: schema.document },
+    {
+      method: 'patch',
+      path: '/api/documents/:docId',
+      operationId: 'renameDocument',
+      errors: ['not_found', 'forbidden'],
+      summary: 'Rename a document',
+      tag: 'documents',
+      auth: 'user',
+      params: docParams,
+      body: schema.renameDocumentBody,
+      response: schema.document,
+    },
     async ({ principal, params, body }) => s.documents.rename(principal, params.docId, body.title),
   );
 
   api.route(
-    { method: 'delete', path: '/api/documents/:docId', summary: 'Delete a document (restorable by an admin for 30 days)', tag: 'documents', auth: 'user', params: docParams },
+    {
+      method: 'delete',
+      path: '/api/documents/:docId',
+      operationId: 'deleteDocument',
+      errors: ['not_found', 'forbidden'],
+      summary: 'Delete a document (restorable by an admin for 30 days)',
+      tag: 'documents',
+      auth: 'user',
+      params: docParams,
+    },
     async ({ principal, params }) => s.documents.deleteAsOwner(principal, params.docId),
   );
 
   api.route(
-    { method: 'get', path: '/api/documents/:docId/text', summary: 'The document’s text', tag: 'documents', auth: 'user', params: docParams, response: z.object({ text: z.string() }) },
+    {
+      method: 'get',
+      path: '/api/documents/:docId/text',
+      operationId: 'getDocumentText',
+      errors: ['not_found', 'export_timeout'],
+      summary: 'The document’s text',
+      tag: 'documents',
+      auth: 'user',
+      params: docParams,
+      response: z.object({ text: z.string() }),
+    },
     async ({ principal, params }) => {
       await s.documents.decide(principal, params.docId);
       return { text: await s.documents.text(params.docId) };
@@ -56,7 +116,17 @@ export function documentRoutes(api: Api, s: Services): void {
   );
 
   api.route(
-    { method: 'get', path: '/api/documents/:docId/members', summary: 'Members and their roles', tag: 'sharing', auth: 'user', params: docParams, response: z.object({ members: z.array(schema.member) }) },
+    {
+      method: 'get',
+      path: '/api/documents/:docId/members',
+      operationId: 'listMembers',
+      errors: ['not_found'],
+      summary: 'Members and their roles',
+      tag: 'sharing',
+      auth: 'user',
+      params: docParams,
+      response: z.object({ members: z.array(schema.member) }),
+    },
     async ({ principal, params }) => ({ members: await s.documents.members(principal, params.docId) }),
   );
 
@@ -64,6 +134,8 @@ export function documentRoutes(api: Api, s: Services): void {
     {
       method: 'put',
       path: '/api/documents/:docId/members',
+      operationId: 'setMember',
+      errors: ['not_found', 'forbidden', 'user_not_found', 'owner_role'],
       summary: 'Add a member by email, or change their role (owner only)',
       tag: 'sharing',
       auth: 'user',
@@ -78,6 +150,8 @@ export function documentRoutes(api: Api, s: Services): void {
     {
       method: 'delete',
       path: '/api/documents/:docId/members/:userId',
+      operationId: 'removeMember',
+      errors: ['not_found', 'forbidden', 'owner_role'],
       summary: 'Remove a member (owner), or leave (yourself); their sockets are evicted',
       tag: 'sharing',
       auth: 'user',
@@ -87,7 +161,17 @@ export function documentRoutes(api: Api, s: Services): void {
   );
 
   api.route(
-    { method: 'get', path: '/api/documents/:docId/links', summary: 'Share links (owner only)', tag: 'sharing', auth: 'user', params: docParams, response: z.object({ links: z.array(schema.shareLink) }) },
+    {
+      method: 'get',
+      path: '/api/documents/:docId/links',
+      operationId: 'listShareLinks',
+      errors: ['not_found', 'forbidden'],
+      summary: 'Share links (owner only)',
+      tag: 'sharing',
+      auth: 'user',
+      params: docParams,
+      response: z.object({ links: z.array(schema.shareLink) }),
+    },
     async ({ principal, params }) => ({ links: await s.documents.links(principal, params.docId) }),
   );
 
@@ -95,6 +179,8 @@ export function documentRoutes(api: Api, s: Services): void {
     {
       method: 'post',
       path: '/api/documents/:docId/links',
+      operationId: 'createShareLink',
+      errors: ['not_found', 'forbidden', 'quota_exceeded'],
       summary: 'Create a share link: anyone with it can view or edit (the token is shown once)',
       tag: 'sharing',
       auth: 'user',
@@ -105,7 +191,7 @@ export function documentRoutes(api: Api, s: Services): void {
     },
     async ({ principal, params, body, ctx }) => {
       const link = await s.documents.createLink(principal, params.docId, body.access);
-      return { ...link, url: schema.shareUrl(requestOrigin(ctx.req, s.config.auth), params.docId, link.token) };
+      return { ...link, url: schema.shareUrl(s.hosts.linkOrigin(ctx.req, s.config.auth), params.docId, link.token) };
     },
   );
 
@@ -113,6 +199,8 @@ export function documentRoutes(api: Api, s: Services): void {
     {
       method: 'delete',
       path: '/api/documents/:docId/links/:linkId',
+      operationId: 'revokeShareLink',
+      errors: ['not_found', 'forbidden'],
       summary: 'Revoke a share link; sockets that joined with it are evicted',
       tag: 'sharing',
       auth: 'user',
@@ -125,6 +213,8 @@ export function documentRoutes(api: Api, s: Services): void {
     {
       method: 'post',
       path: '/api/documents/:docId/links/:linkId/rotate',
+      operationId: 'rotateShareLink',
+      errors: ['not_found', 'forbidden'],
       summary: 'Replace a share link with a new one of the same access',
       tag: 'sharing',
       auth: 'user',
@@ -134,7 +224,7 @@ export function documentRoutes(api: Api, s: Services): void {
     },
     async ({ principal, params, ctx }) => {
       const link = await s.documents.rotateLink(principal, params.docId, params.linkId);
-      return { ...link, url: schema.shareUrl(requestOrigin(ctx.req, s.config.auth), params.docId, link.token) };
+      return { ...link, url: schema.shareUrl(s.hosts.linkOrigin(ctx.req, s.config.auth), params.docId, link.token) };
     },
   );
 }

@@ -9,7 +9,7 @@ const HEIGHT = 440;
 const PAD = { left: 70, right: 200, top: 40, bottom: 50 };
 const COLOURS = ['#2563eb', '#0891b2', '#7c3aed', '#dc2626', '#ea580c', '#16a34a', '#854d0e', '#db2777'];
 
-const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function compareChart(results: readonly PeerResult[], caption: string): string {
   const points = results.flatMap((r) => r.loads.flatMap((l) => [l.latency.p50, l.latency.p99])).filter((v) => v > 0 && Number.isFinite(v));
@@ -39,16 +39,19 @@ export function compareChart(results: readonly PeerResult[], caption: string): s
   results.forEach((r, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
     const valid = r.loads.filter((l) => l.latency.p99 > 0 && Number.isFinite(l.latency.p99));
-    for (const [key, dash] of [['p99', ''], ['p50', ' stroke-dasharray="5 4"']] as const) {
+    for (const [key, dash] of [
+      ['p99', ''],
+      ['p50', ' stroke-dasharray="5 4"'],
+    ] as const) {
       const path = valid.map((l, k) => `${k === 0 ? 'M' : 'L'}${x(l.connections).toFixed(1)},${y(Math.max(l.latency[key], yMin)).toFixed(1)}`).join(' ');
       if (path) out.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
     }
     for (const l of valid) out.push(`<circle cx="${x(l.connections).toFixed(1)}" cy="${y(l.latency.p99).toFixed(1)}" r="3" fill="${colour}"/>`);
     const ly = PAD.top + 10 + i * 20;
     out.push(`<line x1="${WIDTH - PAD.right + 16}" x2="${WIDTH - PAD.right + 36}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`);
-    out.push(`<text x="${WIDTH - PAD.right + 42}" y="${ly + 4}">${escape(r.server)}</text>`);
+    out.push(`<text x="${WIDTH - PAD.right + 42}" y="${ly + 4}">${escapeHtml(r.server)}</text>`);
   });
-  out.push(`<text x="${PAD.left}" y="${HEIGHT - 30}" font-size="10" fill="#6b7280">${escape(caption)}</text>`);
+  out.push(`<text x="${PAD.left}" y="${HEIGHT - 30}" font-size="10" fill="#6b7280">${escapeHtml(caption)}</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -20,11 +20,7 @@ export interface ClientSpec {
   token: string | null;
 }
 
-export type WorkerRequest =
-  | { type: 'connect'; clients: ClientSpec[] }
-  | { type: 'type'; durationMs: number; intervalMs: number; sizes: string[] }
-  | { type: 'texts' }
-  | { type: 'close' };
+export type WorkerRequest = { type: 'connect'; clients: ClientSpec[] } | { type: 'type'; durationMs: number; intervalMs: number; sizes: string[] } | { type: 'texts' } | { type: 'close' };
 
 export type WorkerReply =
   | { type: 'connected'; ms: number[] }

@@ -2,7 +2,7 @@
  * `npm run bench -- --compare`: the same workloads against Tandem and the servers people would
  * pick instead, each server in its own processes on a fresh Postgres database, clients in
  * worker processes (client-worker.ts) speaking each server's own protocol: typing at several
- * loads, a trace replay, cold start, a join storm and memory per idle document (README
+ * loads, a trace replay, cold start, a join storm and memory per idle document (bench-results/README.md
  * "Against the alternatives"). `--loads` and `--parts` run one workload, for profiling.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -12,11 +12,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { spawnServer, type ServerProcess } from '../../helpers/server-process';
+import { LOAD_GENERATOR_LIMITS, spawnServer, type ServerProcess } from '../../helpers/server-process';
 import { createDocument, signUp } from '../../helpers/test-server';
 import { loadSequentialTrace, patchesOf } from '../../helpers/traces';
 import { percentile, round } from '../stats';
 import type { ClientSpec, WorkerReply, WorkerRequest } from './client-worker';
+import { rawDurableRun, type RawDurableResult } from './raw-durable';
 import { DURABLE_ACKS, buildDocument, connectClient, familyOf, fingerprint, type ServerKind } from './clients';
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -96,6 +97,8 @@ export interface PeerResult {
   measuredAt?: string;
   loads: LoadResult[];
   replay: { updates: number; seconds: number; updatesPerSecond: number; converged: boolean; storedBytes: number } | null;
+  /** automerge-paper from a bare loro-protocol client, unmerged, 64 updates awaiting Acks (raw-durable.ts); null: no Acks in the protocol. */
+  rawDurable?: RawDurableResult | null;
   large: LargeDocResult | null;
   /** Server RSS growth per idle document, KiB. */
   idleKiBPerDoc: number | null;
@@ -130,7 +133,12 @@ class ProcessMeter {
     const live = this.live.map(procStats);
     return {
       cpuSeconds: round(this.cpuDone + live.reduce((n, p) => n + p.cpuSeconds, 0), 2),
-      peakRssMiB: round(Math.max(this.peakDone, live.reduce((n, p) => n + p.peakRssMiB, 0))),
+      peakRssMiB: round(
+        Math.max(
+          this.peakDone,
+          live.reduce((n, p) => n + p.peakRssMiB, 0),
+        ),
+      ),
     };
   }
 
@@ -252,12 +260,12 @@ async function startPeer(name: string, adminUrl: string, redisUrl: string | null
   if (name.startsWith('tandem')) {
     const dataDir = name === 'tandem-embedded' ? await mkdtemp(join(tmpdir(), 'tandem-cmp-')) : null;
     const env: Record<string, string> = dataDir
-      ? { TANDEM_DATA_DIR: dataDir, TANDEM_PASSWORD_COST: '10' }
-      : { DATABASE_URL: db.url, TANDEM_PASSWORD_COST: '10', ...(nodes > 1 ? { TANDEM_BUS: 'redis', TANDEM_REDIS_URL: redisUrl! } : {}) };
+      ? { ...LOAD_GENERATOR_LIMITS, TANDEM_DATA_DIR: dataDir, TANDEM_PASSWORD_COST: '10' }
+      : { ...LOAD_GENERATOR_LIMITS, DATABASE_URL: db.url, TANDEM_PASSWORD_COST: '10', ...(nodes > 1 ? { TANDEM_BUS: 'redis', TANDEM_REDIS_URL: redisUrl! } : {}) };
     let servers: ServerProcess[] = [];
     const start = async (): Promise<void> => {
       const profile = process.env.TANDEM_BENCH_SERVER_PROFILE;
-      servers = await Promise.all(Array.from({ length: nodes }, () => spawnServer(env, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])));
+      servers = await Promise.all(Array.from({ length: nodes }, () => spawnServer(env, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [], { built: true })));
       for (const s of servers) track(s.child);
       meter.live = servers.map((s) => s.child.pid!);
     };
@@ -375,7 +383,12 @@ class ClientPool {
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
-      const child = track(fork(join(import.meta.dirname, 'client-worker.ts'), [], { execArgv: ['--import', 'tsx', ...(process.env.TANDEM_BENCH_CLIENT_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TANDEM_BENCH_CLIENT_PROFILE}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+      const child = track(
+        fork(join(import.meta.dirname, 'client-worker.ts'), [], {
+          execArgv: ['--import', 'tsx', ...(process.env.TANDEM_BENCH_CLIENT_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TANDEM_BENCH_CLIENT_PROFILE}`] : [])],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        }),
+      );
       const worker = { child, replies: [] as WorkerReply[], waiting: null as ((r: WorkerReply) => void) | null };
       child.on('message', (reply: WorkerReply) => {
         if (worker.waiting) {
@@ -447,7 +460,10 @@ const CLIENT_PROCESSES = Math.max(2, availableParallelism());
 /** Insert sizes drawn from automerge-paper's patches (most are one character). */
 function traceSizes(): string[] {
   const trace = loadSequentialTrace('automerge-paper');
-  return [...patchesOf(trace)].slice(0, 5_000).map(([, , ins]) => ins).filter((s) => s.length > 0);
+  return [...patchesOf(trace)]
+    .slice(0, 5_000)
+    .map(([, , ins]) => ins)
+    .filter((s) => s.length > 0);
 }
 
 /** N documents × M clients, each typing 5 updates/s (each update timed at every other client of its document). */
@@ -561,7 +577,10 @@ async function largeDocument_(peer: RunningPeer, copies: number, stormClients: n
   const pool = new ClientPool(CLIENT_PROCESSES);
   try {
     const stormStarted = performance.now();
-    const ms = await pool.connect(peer, Array.from({ length: stormClients }, () => docId));
+    const ms = await pool.connect(
+      peer,
+      Array.from({ length: stormClients }, () => docId),
+    );
     const allSyncedMs = performance.now() - stormStarted;
     const expected = fingerprint(first.text());
     const texts = Object.values(await pool.texts());
@@ -595,7 +614,7 @@ async function idleMemory(peer: RunningPeer, docs: number): Promise<number> {
   }
 }
 
-export const PARTS = ['typing', 'replay', 'large', 'idle'] as const;
+export const PARTS = ['typing', 'replay', 'durable', 'large', 'idle'] as const;
 export type Part = (typeof PARTS)[number];
 
 export const SERVERS = ['tandem-embedded', 'tandem-postgres', 'tandem-3-nodes', 'hocuspocus', 'hocuspocus-3-nodes', 'y-websocket', 'loro'] as const;
@@ -611,7 +630,19 @@ export async function runCompare(options: {
   parts?: ReadonlySet<Part>;
   log: (m: string) => void;
 }): Promise<PeerResult[]> {
-  const loads = options.loads ?? (options.quick ? [[5, 2], [25, 4]] : [[5, 2], [25, 4], [50, 10], [100, 10]]);
+  const loads =
+    options.loads ??
+    (options.quick
+      ? [
+          [5, 2],
+          [25, 4],
+        ]
+      : [
+          [5, 2],
+          [25, 4],
+          [50, 10],
+          [100, 10],
+        ]);
   const runs = (part: Part): boolean => !options.parts || options.parts.has(part);
   const durationMs = options.quick ? 5_000 : 15_000;
   const stormClients = options.quick ? 50 : 200;
@@ -626,7 +657,9 @@ export async function runCompare(options: {
       result.durableAcks = DURABLE_ACKS[peer.kind];
       for (const [docs, perDoc] of runs('typing') ? loads : []) {
         options.log(`${name}: typing, ${docs! * perDoc!} connections`);
-        const load = await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () => typing(peer!, docs!, perDoc!, durationMs, name === 'tandem-embedded' ? 'in server' : databaseCpu));
+        const load = await stage(`typing at ${docs! * perDoc!} connections`, durationMs + 180_000, () =>
+          typing(peer!, docs!, perDoc!, durationMs, name === 'tandem-embedded' ? 'in server' : databaseCpu),
+        );
         options.log(`${name}: typed ${load.sentPerSecond} updates/s, ${load.latency.n} deliveries timed`);
         result.loads.push(load);
       }
@@ -634,6 +667,22 @@ export async function runCompare(options: {
         options.log(`${name}: trace replay`);
         result.replay = await stage('the trace replay', 300_000, () => replay(peer!));
       }
+      if (runs('durable') && (peer.kind === 'tandem' || peer.kind === 'loro')) {
+        options.log(`${name}: durable updates/s, unmerged, 64 in flight`);
+        const docId = await peer.newDocument();
+        const database = name === 'tandem-embedded' ? 'in server' : databaseCpu;
+        result.rawDurable = await stage('the unmerged durable replay', 300_000, () =>
+          rawDurableRun({
+            url: peer!.wsUrl(docId),
+            docId,
+            token: peer!.token,
+            // loro's SimpleServer took over the stage's 300 s for the whole trace: it gets the first 20k.
+            ...(options.quick ? { count: 60_000 } : peer!.kind === 'loro' ? { count: 20_000 } : {}),
+            cpu: () => ({ server: peer!.stats().cpuSeconds, database: typeof database === 'function' ? database() : database === 'in server' ? null : undefined }),
+          }),
+        );
+        options.log(`${name}: ${result.rawDurable.updatesPerSecond} updates/s acknowledged`);
+      } else if (runs('durable')) result.rawDurable = null;
       if (runs('large')) {
         options.log(`${name}: cold start and join storm (${stormClients} clients)`);
         result.large = await stage('cold start and join storm', 300_000, () => largeDocument_(peer!, 1, stormClients));
@@ -658,13 +707,25 @@ export async function runCompare(options: {
 /** bench-results/compare.md: the tables, with when, where and how they were measured. */
 export function compareMarkdown(results: (PeerResult & { measuredAt?: string })[], caption: string): string {
   const when = [...new Set(results.map((r) => r.measuredAt).filter(Boolean))].join(', ');
-  return `# Tandem against the alternatives\n\n${caption}\n\nRows measured at: ${when}. Latency in ms (edit to every other client of the document); CPU s and peak RSS of the server processes over the whole run. See README "Against the alternatives".\n\n${compareTable(results)}\n`;
+  return `# Tandem against the alternatives\n\n${caption}\n\nRows measured at: ${when}. Latency in ms (edit to every other client of the document); CPU s and peak RSS of the server processes over the whole run. See bench-results/README.md "Against the alternatives".\n\n${compareTable(results)}\n`;
 }
 
 export function compareTable(results: PeerResult[]): string {
   const loads = [...new Set(results.flatMap((r) => r.loads.map((l) => l.connections)))].sort((a, b) => a - b);
   const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
-  const columns = ['server', 'durable acks', ...loads.map((c) => `p50 / p99 / p999 at ${c} conns`), 'replay updates/s', 'stored bytes', 'cold start', 'join storm (all synced)', 'idle KiB/doc', 'CPU s', 'peak RSS'];
+  const columns = [
+    'server',
+    'durable acks',
+    ...loads.map((c) => `p50 / p99 / p999 at ${c} conns`),
+    'replay updates/s',
+    'unmerged, 64 in flight: acked/s (CPU s server / Postgres)',
+    'stored bytes',
+    'cold start',
+    'join storm (all synced)',
+    'idle KiB/doc',
+    'CPU s',
+    'peak RSS',
+  ];
   const header = row(columns);
   const sep = row(columns.map(() => '---'));
   const rows = results.map((r) => {
@@ -674,10 +735,24 @@ export function compareTable(results: PeerResult[]): string {
       return `${l.latency.p50} / ${l.latency.p99} / ${l.latency.p999} ms${l.converged ? '' : ' (DIVERGED)'}`;
     });
     const replayCell = r.replay ? `${r.replay.updatesPerSecond}${r.replay.converged ? '' : ' (DIVERGED)'}` : '';
+    const d = r.rawDurable;
+    const durableCell = d ? `${d.updatesPerSecond} (${d.serverCpuSeconds} / ${d.databaseCpuSeconds === undefined ? '?' : (d.databaseCpuSeconds ?? 'in server')})` : d === null ? 'no Acks' : '';
     const cold = r.large ? `${r.large.coldStartMs} ms` : '';
     const storm = r.large ? `${r.large.storm.allSyncedMs} ms (${r.large.storm.clients})${r.large.storm.converged ? '' : ' (DIVERGED)'}` : '';
     const error = r.error ? ` (failed: ${r.error})` : '';
-    return row([`${r.server}${error}`, r.durableAcks, ...cells, replayCell, String(r.replay?.storedBytes ?? ''), cold, storm, String(r.idleKiBPerDoc ?? ''), String(r.cpuSeconds), `${r.peakRssMiB} MiB`]);
+    return row([
+      `${r.server}${error}`,
+      r.durableAcks,
+      ...cells,
+      replayCell,
+      durableCell,
+      String(r.replay?.storedBytes ?? ''),
+      cold,
+      storm,
+      String(r.idleKiBPerDoc ?? ''),
+      String(r.cpuSeconds),
+      `${r.peakRssMiB} MiB`,
+    ]);
   });
   // Where the CPU went while typing: on 2 shared cores the clients' cost is every server's load too.
   if (loads.length === 0) return [header, sep, ...rows].join('\n');

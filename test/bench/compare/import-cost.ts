@@ -1,7 +1,7 @@
 /**
  * `npx tsx test/bench/compare/import-cost.ts`: what one received update costs a client, Loro
  * against Yjs, in one process with nothing else running. The comparison's latency at 100
- * connections and its join storm are bound by this on a 2-core machine (see README "Against the
+ * connections and its join storm are bound by this on a 2-core machine (see bench-results/README.md "Against the
  * alternatives"): every receiving client pays it for every update of its document.
  */
 import { LoroDoc } from 'loro-crdt';

@@ -1,0 +1,98 @@
+/**
+ * Framework editors in Firefox ESR (the MV2 build as a temporary add-on, over WebDriver BiDi):
+ * every adapted editor through the shared scenario (./scenarios.ts), two people.
+ */
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { TestDatabase } from '../../helpers/backends';
+import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, storedText } from '../harness';
+import { puppeteerTab } from './driver';
+import { EDITOR_PAGES, startEditorPages } from './pages';
+import { unsupportedScenario } from './unsupported';
+import { CODE_EDITORS, ownUndoAndSwap, refusedEditor } from './code-editors';
+import { RICH_EDITORS, editorScenario, type Person } from './scenarios';
+
+describe.skipIf(!firefoxAvailable())('framework editors in Firefox ESR', () => {
+  let db: TestDatabase;
+  let server: RestartableServer;
+  let pages: Awaited<ReturnType<typeof startEditorPages>>;
+  const browsers: Browser[] = [];
+  let a: Person;
+  let b: Person;
+
+  /** TANDEM_E2E_DEBUG=1 prints the pages' console (the extension's warnings included). */
+  const debug = (page: Page): Page => {
+    if (process.env.TANDEM_E2E_DEBUG) page.on('console', (m) => console.log(`[${page.url()}] ${m.type()}: ${m.text()}`));
+    return page;
+  };
+
+  async function person(): Promise<Person> {
+    const { browser, token } = await signedInFirefoxUser(server, browsers);
+    const me = (await (await fetch(`${server.httpUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as { user: { displayName: string; email: string } };
+    return {
+      token,
+      name: me.user.displayName || me.user.email,
+      async open(url) {
+        const page = debug(await browser.newPage());
+        await page.goto(url);
+        return puppeteerTab(page);
+      },
+      async openShared(link, url) {
+        const landing = await browser.newPage();
+        await landing.goto(link);
+        const opened = browser.waitForTarget((t) => t.url() === url);
+        await landing.locator('#tandem-open-origin').click();
+        const page = debug((await (await opened).page())!);
+        await landing.close();
+        return puppeteerTab(page);
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    db = await e2eBackend().create();
+    server = await RestartableServer.start(db);
+    pages = await startEditorPages();
+    a = await person();
+    b = await person();
+  });
+  afterAll(async () => {
+    for (const browser of browsers) await browser.close();
+    await pages?.close();
+    await server?.down();
+    await db?.drop();
+  });
+
+  const env = {
+    async linkFor(token: string, url: string) {
+      const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const { documents } = (await (await fetch(`${server.httpUrl}/api/documents`, { headers: auth })).json()) as { documents: { id: string; originUrl: string | null }[] };
+      const doc = documents.find((d) => d.originUrl === url);
+      if (!doc) throw new Error(`no document started on ${url}`);
+      const link = (await (await fetch(`${server.httpUrl}/api/documents/${doc.id}/links`, { method: 'POST', headers: auth, body: JSON.stringify({ access: 'edit' }) })).json()) as { url: string };
+      return { id: doc.id, url: link.url };
+    },
+    storedText: (docId: string, token: string) => storedText(server, docId, token),
+    get wsUrl() {
+      return `ws://127.0.0.1:${server.port}/sync`;
+    },
+  };
+
+  it('editors without an adapter are refused with the reason; editors that fight make the binding stop, nothing lost', async () => {
+    await unsupportedScenario(pages.url, a, env);
+  });
+
+  for (const kind of EDITOR_PAGES) {
+    it(`${kind}: typing, two people, carets, undo while the other types${RICH_EDITORS.has(kind) ? ', bold' : ''}`, async () => {
+      await editorScenario(kind, pages.url, a, b, env, { rich: RICH_EDITORS.has(kind) });
+    });
+  }
+  for (const kind of CODE_EDITORS) {
+    it(`${kind}: its own undo command is Tandem's; another document in it ends the binding`, async () => {
+      await ownUndoAndSwap(kind, pages.url, a, b, env);
+    });
+  }
+  it('Monaco bundled without its global API is refused, its text untouched', async () => {
+    await refusedEditor(pages.url, a, 'monacoesm', 'without its global API');
+  });
+});
