@@ -4,10 +4,12 @@
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { waitFor } from '../../helpers/wait';
 import type { TestDatabase } from '../../helpers/backends';
-import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, storedText } from '../harness';
+import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, startPageServer, storedText } from '../harness';
 import { puppeteerTab } from './driver';
 import { EDITOR_PAGES, startEditorPages } from './pages';
+import { crossingScenario } from './crossing';
 import { unsupportedScenario } from './unsupported';
 import { CODE_EDITORS, ownUndoAndSwap, refusedEditor } from './code-editors';
 import { RICH_EDITORS, editorScenario, type Person } from './scenarios';
@@ -16,6 +18,7 @@ describe.skipIf(!firefoxAvailable())('framework editors in Firefox ESR', () => {
   let db: TestDatabase;
   let server: RestartableServer;
   let pages: Awaited<ReturnType<typeof startEditorPages>>;
+  let fieldPages: Awaited<ReturnType<typeof startPageServer>>;
   const browsers: Browser[] = [];
   let a: Person;
   let b: Person;
@@ -53,12 +56,14 @@ describe.skipIf(!firefoxAvailable())('framework editors in Firefox ESR', () => {
     db = await e2eBackend().create();
     server = await RestartableServer.start(db);
     pages = await startEditorPages();
+    fieldPages = await startPageServer();
     a = await person();
     b = await person();
   });
   afterAll(async () => {
     for (const browser of browsers) await browser.close();
     await pages?.close();
+    await fieldPages?.close();
     await server?.down();
     await db?.drop();
   });
@@ -80,6 +85,43 @@ describe.skipIf(!firefoxAvailable())('framework editors in Firefox ESR', () => {
 
   it('editors without an adapter are refused with the reason; editors that fight make the binding stop, nothing lost', async () => {
     await unsupportedScenario(pages.url, a, env);
+  });
+
+  it('a document started in a textarea opens in every editor and back; marks stay in the editors', async () => {
+    const [browserA, browserB] = browsers as [Browser, Browser];
+    const url = `${fieldPages.url}/fields.html`;
+    const pageA = await browserA.newPage();
+    await pageA.goto(url);
+    await pageA.type('#notes', 'Line one.\nLine two.');
+    await pageA.locator('>>> [data-tandem=collaborate]').click();
+    const { url: link } = await waitFor(() => env.linkFor(a.token, url).catch(() => null), { what: 'the document A started' });
+    const value = (): Promise<string> => pageA.$eval('#notes', (el) => (el as HTMLTextAreaElement).value);
+    await crossingScenario(
+      pages.url,
+      EDITOR_PAGES,
+      RICH_EDITORS,
+      {
+        value,
+        async append(text) {
+          await pageA.focus('#notes');
+          await pageA.keyboard.down('Control');
+          await pageA.keyboard.press('End'); // the text's end: End stops where a wrapped line wraps
+          await pageA.keyboard.up('Control');
+          await pageA.keyboard.type(text);
+        },
+      },
+      {
+        ...b,
+        async pick(at) {
+          const landing = await browserB.newPage();
+          await landing.goto(at);
+          await landing.locator('#tandem-pick-field').click();
+          await landing.close();
+        },
+      },
+      link,
+    );
+    await pageA.close();
   });
 
   for (const kind of EDITOR_PAGES) {

@@ -27,6 +27,35 @@ import type { Rect, TextSelection } from '../../page-protocol';
 import { RichTextBuilder, applyAsEdits, pointRects, type AdapterFactory, type EditorAdapter, type RichEdits, holdsFocus } from '../adapter';
 import { type Line, type Path, type SElement, type SNode, type SText, STYLES, SlateModel, findEditor, isText, lastOf, marksOf, nextOf, parentOf, propsFor, propsOf, sameMarks } from './slate-model';
 
+/**
+ * Runs `work` so that React renders the updates it makes before this task ends. slate-react
+ * re-renders on `onChange`, and every render puts the DOM selection back to the model's when
+ * they differ. React renders an update made outside any event in a later task; a key press
+ * that arrives first (browsers run input before other tasks) moves the DOM selection, and the
+ * render then undoes it: a Shift+Arrow pressed just after a collaborator's keystroke selected
+ * one character too few. An update made while a discrete event such as `input` is being
+ * dispatched React renders at once (React 18 and 19 read its priority from `window.event`; 17
+ * and older render such updates synchronously anyway), so the work runs inside one: an `input`
+ * event on a detached element, which nothing else on the page hears.
+ */
+function renderNow(editable: HTMLElement, work: () => void): void {
+  const target = editable.ownerDocument.createElement('span');
+  let failure: { error: unknown } | null = null;
+  target.addEventListener(
+    'input',
+    () => {
+      try {
+        work();
+      } catch (error) {
+        failure = { error };
+      }
+    },
+    { once: true },
+  );
+  target.dispatchEvent(new Event('input'));
+  if (failure) throw (failure as { error: unknown }).error;
+}
+
 export const slate: AdapterFactory = (root, events) => {
   const editable = (root.closest('[data-slate-editor]') as HTMLElement | null) ?? root;
   const editor = findEditor(editable);
@@ -282,8 +311,8 @@ export const slate: AdapterFactory = (root, events) => {
       const changes = editor.operations.filter((op) => (op as { type?: string }).type !== 'set_selection');
       if (changes.some((op) => !ours.has(op))) events.changed();
       else if (editor.operations.some((op) => !ours.has(op))) events.selected();
-    }
-    ownOnChange.call(editor, options);
+      renderNow(editable, () => ownOnChange.call(editor, options));
+    } else ownOnChange.call(editor, options);
   };
   editor.onChange = onChange;
 
