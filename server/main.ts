@@ -3,6 +3,7 @@
  * sharing one port, to use every core of the machine. Configured from the environment.
  */
 import cluster from 'node:cluster';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
@@ -10,6 +11,21 @@ import { createTandemServer } from './tandem-server';
 
 /** A node that crashed is replaced after this long (not faster: a crash loop must not spin). */
 const RESTART_DELAY_MS = 1_000;
+
+/**
+ * Benchmarks only (`npm run bench -- --only extension`): with TANDEM_MEASURE_HOPS=<file> the
+ * server marks when frames come in and go out (shared/trace.ts) and writes them to that file
+ * on SIGUSR2, as JSON.
+ */
+function measureHops(file: string | undefined): void {
+  if (!file) return;
+  (globalThis as { __tandemMeasure?: boolean }).__tandemMeasure = true;
+  process.on('SIGUSR2', () => {
+    const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('tandem:hop:'));
+    writeFileSync(file, JSON.stringify(marks.map((m) => ({ hop: m.name.slice('tandem:hop:'.length), at: performance.timeOrigin + m.startTime }))));
+    performance.clearMarks();
+  });
+}
 
 async function runNode(config: Readonly<Config>, log: Logger): Promise<void> {
   const server = await createTandemServer({ config, log });
@@ -29,6 +45,7 @@ async function runNode(config: Readonly<Config>, log: Logger): Promise<void> {
   // a handler kills the process on the spot (nothing written, exit by signal).
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  measureHops(process.env.TANDEM_MEASURE_HOPS);
   await server.listen();
 }
 

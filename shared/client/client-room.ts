@@ -10,6 +10,7 @@
 import { type LoroDoc, VersionVector } from 'loro-crdt';
 import { AppErrorCode, CrdtType, JoinErrorCode, MessageType, RoomErrorCode, UpdateStatus, assertNever, encodeBatch, type BatchId, type Permission, type ProtocolMessage } from '../protocol/index';
 import { Outbox, type OutboxStore } from './outbox';
+import { hop } from '../trace';
 
 export type ConnectionStatus = 'connecting' | 'open' | 'closed';
 
@@ -253,6 +254,7 @@ export class ClientRoom {
       const batch = this.outbox.takeBatch();
       if (!batch) break;
       for (const frame of encodeBatch(CrdtType.Loro, this.docId, batch.updates, batch.id)) this.client.sendFrame(frame);
+      hop('socket-send');
     }
   }
 

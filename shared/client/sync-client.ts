@@ -14,6 +14,7 @@
 import { LoroDoc } from 'loro-crdt';
 import { CrdtType, FRAGMENT_TIMEOUT_MS, MessageType, PING, PONG, UpdateStatus, decodeMessage, encodeMessage, isRetryableClose, type ProtocolMessage } from '../protocol/index';
 import { FragmentAssembler } from '../fragment-assembler';
+import { hop } from '../trace';
 import { ClientRoom, type RoomHost } from './client-room';
 import { memoryOutbox, type OutboxStore } from './outbox';
 import { PresenceChannel, type PresenceHost, type PresenceOptions } from './presence-channel';
@@ -187,6 +188,7 @@ export class SyncClient implements PresenceHost, RoomHost {
         if (event.data === PING) ws.send(PONG);
         return;
       }
+      hop('socket-receive');
       this.receive(new Uint8Array(event.data as ArrayBuffer));
     };
     ws.onerror = () => {

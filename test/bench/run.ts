@@ -640,7 +640,11 @@ async function main(): Promise<void> {
   const cluster = (only === undefined || only === 'cluster') && postgresUrl ? await runClusterBench({ postgresUrl, redisUrl, quick, log: (m) => void process.stderr.write(`[cluster] ${m}\n`) }) : null;
   const history: (HistoryResult & { backend: string })[] = [];
   if (only === undefined || only === 'history') for (const b of backends) history.push(await historyBackend(b));
-  const extension = only === undefined || only === 'extension' ? await runExtensionBench({ quick, log: (m) => void process.stderr.write(`[extension] ${m}\n`) }) : null;
+  // `--only textarea`: the textarea part alone (hop by hop), printed, not written: a partial result.
+  const extension =
+    only === undefined || only === 'extension' || only === 'textarea'
+      ? await runExtensionBench({ quick, editors: only !== 'textarea', log: (m) => void process.stderr.write(`[extension] ${m}\n`) })
+      : null;
   if ((only === undefined || only === 'cluster') && !postgresUrl) process.stderr.write('[cluster] skipped: needs TANDEM_BENCH_DATABASE_URL (several nodes need Postgres)\n');
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
   const output = { date: new Date().toISOString(), command: `npm run bench -- ${args.join(' ')}`.trim(), machine, quick, results, cluster, extension };
@@ -659,7 +663,7 @@ async function main(): Promise<void> {
     await writeFile(join('bench-results', 'history.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, history }, null, 2)}\n`);
     written.push('bench-results/history.json');
   }
-  if (extension) {
+  if (extension && only !== 'textarea') {
     await writeFile(join('bench-results', 'extension.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, extension }, null, 2)}\n`);
     written.push('bench-results/extension.json');
   }

@@ -14,6 +14,7 @@ import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, type TextDelta } from '../../../shared/text/delta';
 import { OPENING_ORIGIN, applyEdit } from '../../../shared/text/loro-edit';
 import { UndoSteps } from '../../../shared/text/undo-steps';
+import { hop } from '../../../shared/trace';
 import type { BackgroundToField, FieldStatus } from '../messages';
 import type { LocalStore } from './local-store';
 import { refusalProblem } from './refusal';
@@ -108,6 +109,7 @@ export class OpenDocument {
         const delta = e.diff.diff as TextDelta;
         for (const b of this.bindings) if (b !== this.editing) this.send(b, delta, b === this.undoing);
       }
+      if (event.by === 'import') hop('background-import', this.text.length);
       this.saveSoon();
     });
     room.onChange(() => this.statusSoon());
@@ -149,6 +151,7 @@ export class OpenDocument {
     }, 100);
     // Benchmarks set this array (from the service worker's console) to collect per-edit times.
     (globalThis as { __tandemEditTimings?: number[] }).__tandemEditTimings?.push(performance.now() - start);
+    hop('background-edit', this.text.length, start);
   }
 
   /** Undoes (or redoes) this person's last step; every field hears the result, the asking one moves its caret there. */

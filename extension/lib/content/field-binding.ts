@@ -6,6 +6,7 @@
  */
 import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, isNoop, rebase, type TextDelta } from '../../../shared/text/delta';
+import { hop } from '../../../shared/trace';
 import { changedAt, interceptHistory } from './history';
 
 export type TextField = HTMLTextAreaElement | HTMLInputElement;
@@ -58,7 +59,10 @@ export class FieldBinding {
       if (applyingRemote || this.composing) return;
       const start = performance.now();
       this.flushLocal();
-      if (measuring) performance.measure('tandem:local-edit', { start });
+      if (measuring) {
+        performance.measure('tandem:local-edit', { start });
+        hop('field-input', this.shadow.length, start);
+      }
     });
     this.measuring = measuring;
     listenAroundTyping(on, {
@@ -209,7 +213,10 @@ export class FieldBinding {
     }
     // A page that refused part of it (maxlength, its own filter): what the field holds is sent back.
     if (this.field.value !== this.shadow) this.flushLocal();
-    if (this.measuring) performance.measure('tandem:remote-edit', { start });
+    if (this.measuring) {
+      performance.measure('tandem:remote-edit', { start });
+      hop('field-receive', this.shadow.length, start);
+    }
   }
 
   /**
