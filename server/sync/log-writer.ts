@@ -65,7 +65,7 @@ const MAX_GROUP_BYTES = 32 * 1024 * 1024;
 export interface GroupLogWriterOptions {
   /** Least time between the starts of two groups, unless `startAtOnce` updates wait (default 5 ms). */
   minIntervalMs?: number;
-  /** Updates waiting that start the next group as soon as the previous one is done (default 16). */
+  /** Updates waiting that start the next group as soon as the previous one is done (default 32). */
   startAtOnce?: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The background's documents: one SyncClient to the configured server, one LoroDoc per document
- * in use, and the fields bound to each through ports. Each binding is one side of a text channel
+ * in use, and the fields bound to each through ports. Each field is one side of a text channel
  * (the document side, `first` at ties); edits from a field are rebased there and applied to the
  * document, edits from elsewhere are sent to every bound field.
  */
@@ -25,7 +25,7 @@ export interface FieldPort {
   postMessage(message: BackgroundToField): void;
 }
 
-export interface Binding {
+export interface BoundField {
   port: FieldPort;
   key: string;
   channel: TextChannel;
@@ -62,7 +62,7 @@ export interface Identity {
 const UNDO_PAUSE_MS = 1_000;
 
 export class OpenDocument {
-  readonly bindings = new Set<Binding>();
+  readonly fields = new Set<BoundField>();
   private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
   private dirtySince: number | null = null;
   private statusScheduled = false;
@@ -73,10 +73,10 @@ export class OpenDocument {
    * makes one press take back one burst, whatever arrived in the middle of it.
    */
   private readonly undo: UndoSteps<Cursor>;
-  /** The binding whose edit is being committed: it already shows it, the others hear it. */
-  private editing: Binding | null = null;
-  /** The binding that asked for an undo or redo: it moves its caret to what changed. */
-  private undoing: Binding | null = null;
+  /** The field whose edit is being committed: it already shows it, the others hear it. */
+  private editing: BoundField | null = null;
+  /** The field that asked for an undo or redo: it moves its caret to what changed. */
+  private undoing: BoundField | null = null;
   private presenceScheduled = false;
 
   constructor(
@@ -107,7 +107,7 @@ export class OpenDocument {
       for (const e of event.events) {
         if (e.diff.type !== 'text' || e.target !== text.id) continue;
         const delta = e.diff.diff as TextDelta;
-        for (const b of this.bindings) if (b !== this.editing) this.send(b, delta, b === this.undoing);
+        for (const b of this.fields) if (b !== this.editing) this.send(b, delta, b === this.undoing);
       }
       if (event.by === 'import') hop('background-import', this.text.length);
       this.saveSoon();
@@ -118,36 +118,36 @@ export class OpenDocument {
 
   /** True when the only bound field is the one whose edit is being committed. */
   private onlyEditing(): boolean {
-    for (const b of this.bindings) if (b !== this.editing) return false;
+    for (const b of this.fields) if (b !== this.editing) return false;
     return true;
   }
 
-  send(binding: Binding, delta: TextDelta, caret = false): void {
-    binding.port.postMessage({ t: 'remote', key: binding.key, ...binding.channel.send(delta), ...(caret ? { caret } : {}) });
+  send(field: BoundField, delta: TextDelta, caret = false): void {
+    field.port.postMessage({ t: 'remote', key: field.key, ...field.channel.send(delta), ...(caret ? { caret } : {}) });
   }
 
   /** An edit from one bound field: rebased, applied, and sent to the other fields. */
-  edit(binding: Binding, message: EditMessage & { opening?: boolean }): void {
+  edit(field: BoundField, message: EditMessage & { opening?: boolean }): void {
     const start = performance.now();
-    const delta = binding.channel.receive(message);
+    const delta = field.channel.receive(message);
     if (this.room.permission === 'read') {
       // View only: the field is put back (the status tells the person why).
       const before = this.text.toString();
-      this.send(binding, diff(applyDelta(before, delta), before));
+      this.send(field, diff(applyDelta(before, delta), before));
       return;
     }
-    this.editing = binding;
+    this.editing = field;
     try {
-      this.undo.commit(delta, () => applyEdit(this.text, delta), binding, message.opening === true);
+      this.undo.commit(delta, () => applyEdit(this.text, delta), field, message.opening === true);
     } finally {
       this.editing = null;
     }
-    this.active(binding);
+    this.active(field);
     // A field that only types hears nothing back: acknowledge now and then, so it can forget
     // the edits it keeps for rewriting remote ones.
-    binding.ackTimer ??= setTimeout(() => {
-      binding.ackTimer = null;
-      binding.port.postMessage({ t: 'ack', key: binding.key, seen: binding.channel.seen });
+    field.ackTimer ??= setTimeout(() => {
+      field.ackTimer = null;
+      field.port.postMessage({ t: 'ack', key: field.key, seen: field.channel.seen });
     }, 100);
     // Benchmarks set this array (from the service worker's console) to collect per-edit times.
     (globalThis as { __tandemEditTimings?: number[] }).__tandemEditTimings?.push(performance.now() - start);
@@ -155,9 +155,9 @@ export class OpenDocument {
   }
 
   /** Undoes (or redoes) this person's last step; every field hears the result, the asking one moves its caret there. */
-  undoRedo(binding: Binding, redo: boolean): void {
+  undoRedo(field: BoundField, redo: boolean): void {
     if (this.room.permission === 'read') return;
-    this.undoing = binding;
+    this.undoing = field;
     try {
       if (redo) this.undo.redo();
       else this.undo.undo();
@@ -167,50 +167,50 @@ export class OpenDocument {
   }
 
   /** The person moved the caret or selection in a field (offsets in the field's text after `seen` of our edits). */
-  select(binding: Binding, anchor: number, head: number, seen: number): void {
-    const a = binding.channel.positionFrom(seen, anchor);
-    const h = binding.channel.positionFrom(seen, head);
-    binding.cursors = encodeSelection(this.text, a, h);
-    binding.cursorsChanged = true;
-    this.active(binding);
+  select(field: BoundField, anchor: number, head: number, seen: number): void {
+    const a = field.channel.positionFrom(seen, anchor);
+    const h = field.channel.positionFrom(seen, head);
+    field.cursors = encodeSelection(this.text, a, h);
+    field.cursorsChanged = true;
+    this.active(field);
   }
 
   /** Typing or moving: not idle; idle again after a quiet while. */
-  active(binding: Binding): void {
-    const wasIdle = binding.idle;
-    binding.idle = false;
-    binding.lastActive = performance.now();
+  active(field: BoundField): void {
+    const wasIdle = field.idle;
+    field.idle = false;
+    field.lastActive = performance.now();
     // One timer per quiet spell, not one per keystroke: it re-arms for what is left.
     const arm = (wait: number): void => {
-      binding.idleTimer = setTimeout(() => {
-        binding.idleTimer = null;
-        const left = binding.lastActive + idleAfter() - performance.now();
+      field.idleTimer = setTimeout(() => {
+        field.idleTimer = null;
+        const left = field.lastActive + idleAfter() - performance.now();
         if (left > 0) return arm(left);
-        binding.idle = true;
-        this.publish(binding);
+        field.idle = true;
+        this.publish(field);
       }, wait);
     };
-    if (!binding.idleTimer) arm(idleAfter());
-    if (wasIdle || binding.cursorsChanged) this.publish(binding);
+    if (!field.idleTimer) arm(idleAfter());
+    if (wasIdle || field.cursorsChanged) this.publish(field);
   }
 
   /** Puts this field's entry in the presence room, once per task (the channel throttles what goes out). */
-  publish(binding: Binding): void {
-    binding.cursorsChanged = false;
-    if (binding.publishScheduled) return;
-    binding.publishScheduled = true;
+  publish(field: BoundField): void {
+    field.cursorsChanged = false;
+    if (field.publishScheduled) return;
+    field.publishScheduled = true;
     queueMicrotask(() => {
-      binding.publishScheduled = false;
-      if (!this.bindings.has(binding)) return;
-      this.presence.set(binding.presenceKey, peerStateValue({ ...binding.cursors, idle: binding.idle }));
+      field.publishScheduled = false;
+      if (!this.fields.has(field)) return;
+      this.presence.set(field.presenceKey, peerStateValue({ ...field.cursors, idle: field.idle }));
     });
   }
 
   /** The field is gone: its entry leaves the room at once. */
-  unpublish(binding: Binding): void {
-    if (binding.idleTimer) clearTimeout(binding.idleTimer);
-    binding.idleTimer = null;
-    this.presence.delete(binding.presenceKey);
+  unpublish(field: BoundField): void {
+    if (field.idleTimer) clearTimeout(field.idleTimer);
+    field.idleTimer = null;
+    this.presence.delete(field.presenceKey);
   }
 
   /** Everyone else in the document, offsets resolved against the document now. */
@@ -234,10 +234,10 @@ export class OpenDocument {
     this.presenceScheduled = true;
     setTimeout(() => {
       this.presenceScheduled = false;
-      if (this.bindings.size === 0) return;
+      if (this.fields.size === 0) return;
       const peers = this.others();
       const json = JSON.stringify(peers);
-      for (const b of this.bindings) {
+      for (const b of this.fields) {
         if (b.lastPeers === json) continue;
         b.lastPeers = json;
         b.port.postMessage({ t: 'presence', key: b.key, seen: b.channel.seen, peers, me: this.identity.user });
@@ -261,7 +261,7 @@ export class OpenDocument {
     setTimeout(() => {
       this.statusScheduled = false;
       const status = this.status();
-      for (const b of this.bindings) b.port.postMessage({ t: 'status', key: b.key, status });
+      for (const b of this.fields) b.port.postMessage({ t: 'status', key: b.key, status });
     }, 50);
   }
 
@@ -352,12 +352,12 @@ export class DocumentHub {
    * Binds a field. `waitMs`: how long to wait for the server's copy before binding with this
    * device's (0: do not wait).
    */
-  async bind(port: FieldPort, key: string, docId: string, share: string | null, options: { waitMs: number; link: string | null; title: string }): Promise<Binding> {
+  async bind(port: FieldPort, key: string, docId: string, share: string | null, options: { waitMs: number; link: string | null; title: string }): Promise<BoundField> {
     const open = await this.openDocument(docId, share);
     if (options.waitMs > 0) {
       await Promise.race([open.room.whenSynced(), new Promise((resolve) => setTimeout(resolve, options.waitMs))]).catch(() => {});
     }
-    const binding: Binding = {
+    const field: BoundField = {
       port,
       key,
       channel: new TextChannel(true),
@@ -374,30 +374,30 @@ export class DocumentHub {
     };
     // Signing in since the document was opened changes who we are.
     open.identity = await this.identity();
-    open.bindings.add(binding);
+    open.fields.add(field);
     port.postMessage({ t: 'bound', key, docId, text: open.text.toString(), content: open.text.toDelta() as TextDelta, link: options.link, title: options.title });
     port.postMessage({ t: 'status', key, status: open.status() });
-    open.publish(binding); // here, before any caret: the others count this field's person
-    open.active(binding);
+    open.publish(field); // here, before any caret: the others count this field's person
+    open.active(field);
     open.presenceSoon();
-    return binding;
+    return field;
   }
 
-  edit(binding: Binding, message: EditMessage & { opening?: boolean }): void {
-    binding.document.edit(binding, message);
+  edit(field: BoundField, message: EditMessage & { opening?: boolean }): void {
+    field.document.edit(field, message);
   }
 
-  undoRedo(binding: Binding, redo: boolean): void {
-    binding.document.undoRedo(binding, redo);
+  undoRedo(field: BoundField, redo: boolean): void {
+    field.document.undoRedo(field, redo);
   }
 
-  select(binding: Binding, anchor: number, head: number, seen: number): void {
-    binding.document.select(binding, anchor, head, seen);
+  select(field: BoundField, anchor: number, head: number, seen: number): void {
+    field.document.select(field, anchor, head, seen);
   }
 
-  unbind(binding: Binding): void {
-    binding.document.bindings.delete(binding);
-    binding.document.unpublish(binding);
+  unbind(field: BoundField): void {
+    field.document.fields.delete(field);
+    field.document.unpublish(field);
   }
 
   /** Bindings of a document, for the popup. */
@@ -405,7 +405,7 @@ export class DocumentHub {
     const out = [];
     for (const opening of this.open.values()) {
       const open = await opening.catch(() => null);
-      if (open) out.push({ docId: open.docId, fields: open.bindings.size, status: open.status(), others: [...new Set(open.others().map((p) => p.name))] });
+      if (open) out.push({ docId: open.docId, fields: open.fields.size, status: open.status(), others: [...new Set(open.others().map((p) => p.name))] });
     }
     return out;
   }
@@ -414,10 +414,10 @@ export class DocumentHub {
     const open = this.open.get(docId);
     if (!open) return;
     const doc = await open;
-    for (const b of doc.bindings) {
+    for (const b of doc.fields) {
       b.port.postMessage({ t: 'failed', key: b.key, message: 'Stopped collaborating on this field.', signIn: null });
       doc.unpublish(b);
     }
-    doc.bindings.clear();
+    doc.fields.clear();
   }
 }

@@ -6,7 +6,7 @@
 import { browser } from 'wxt/browser';
 import { BINDING_PORT, type BackgroundToField, type FieldToBackground, type OneOff } from '../messages';
 import { STORAGE, storedServerUrl } from '../storage-keys';
-import { DocumentHub, type Binding } from './document-hub';
+import { DocumentHub, type BoundField } from './document-hub';
 import { LocalStore, type DocRecord } from './local-store';
 import { placeOfOrigin, placeOfSender, type Place } from '../place';
 import { ApiError } from './server-api';
@@ -89,9 +89,9 @@ export function startBackground(): void {
     if (port.name !== BINDING_PORT) return;
     const frameUrl = port.sender?.url ?? '';
     const tabUrl = port.sender?.tab?.url ?? frameUrl;
-    /** Where this frame is (set by its hello): bindings are remembered, and restored, only by place. */
+    /** Where this frame is (set by its hello): bound fields are remembered, and restored, only by place. */
     let place: Place | null = null;
-    const bindings = new Map<string, Binding>();
+    const fields = new Map<string, BoundField>();
     let open = true;
     const post = (m: BackgroundToField): void => {
       if (!open) return;
@@ -107,7 +107,7 @@ export function startBackground(): void {
       open = false;
       ports.delete(handle);
       void ready.then((hub) => {
-        for (const b of bindings.values()) hub.unbind(b);
+        for (const b of fields.values()) hub.unbind(b);
       });
     });
 
@@ -161,7 +161,7 @@ export function startBackground(): void {
             const doc = await hub.api.createDocument({ title, text: message.text, ...(originUrl ? { originUrl } : {}), originField: message.locator });
             const link = await hub.api.createLink(doc.id, 'edit');
             await touch({ docId: doc.id, title, link: link.url, originUrl: tabUrl, originField: message.locator });
-            bindings.set(message.key, await hub.bind(handle, message.key, doc.id, null, { waitMs: 5_000, link: link.url, title }));
+            fields.set(message.key, await hub.bind(handle, message.key, doc.id, null, { waitMs: 5_000, link: link.url, title }));
             await remember(doc.id, message.locator);
           } catch (error) {
             fail(message.key, error, hub);
@@ -172,13 +172,13 @@ export function startBackground(): void {
           const record = await touch({ docId: message.docId });
           const hasLocalCopy = (await store.loadSnapshot(message.docId)) !== null;
           try {
-            const binding = await hub.bind(handle, message.key, message.docId, record.share, {
+            const field = await hub.bind(handle, message.key, message.docId, record.share, {
               // Joining: wait for the server's text (a local copy does if the server is away).
               waitMs: message.t === 'resume' || hasLocalCopy ? 3_000 : 15_000,
               link: null,
               title: record.title,
             });
-            bindings.set(message.key, binding);
+            fields.set(message.key, field);
             await remember(message.docId, message.locator);
             if (offer?.docId === message.docId) offer = null;
           } catch (error) {
@@ -187,24 +187,24 @@ export function startBackground(): void {
           return;
         }
         case 'edit': {
-          const binding = bindings.get(message.key);
-          if (binding) hub.edit(binding, message);
+          const field = fields.get(message.key);
+          if (field) hub.edit(field, message);
           return;
         }
         case 'undo': {
-          const binding = bindings.get(message.key);
-          if (binding) hub.undoRedo(binding, message.redo);
+          const field = fields.get(message.key);
+          if (field) hub.undoRedo(field, message.redo);
           return;
         }
         case 'selection': {
-          const binding = bindings.get(message.key);
-          if (binding) hub.select(binding, message.anchor, message.head, message.seen);
+          const field = fields.get(message.key);
+          if (field) hub.select(field, message.anchor, message.head, message.seen);
           return;
         }
         case 'stop': {
-          const binding = bindings.get(message.key);
-          if (binding) hub.unbind(binding);
-          bindings.delete(message.key);
+          const field = fields.get(message.key);
+          if (field) hub.unbind(field);
+          fields.delete(message.key);
           return;
         }
         case 'use-server': {
