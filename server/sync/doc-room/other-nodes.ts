@@ -56,12 +56,14 @@ export class OtherNodeEdits {
 
   /**
    * A log entry another node committed, carried by its doorbell: applied at once when it is
-   * the next one; anything else (a gap, a catch-up already running) goes through the log.
+   * the next one, even while a catch-up reads the log (the catch-up skips what is applied by the
+   * time its read returns; waiting for it would leave the entry unapplied for as long as the
+   * database does not answer); anything else (a gap) goes through the log.
    */
   offerEntry(seq: number, updates: Uint8Array[]): void {
     const { stored, oplog, members, log, docId } = this.options;
     if (this.closed || seq <= stored.appliedSeq) return;
-    if (seq !== stored.appliedSeq + 1 || this.catchingUp || stored.isOwnAhead(seq)) {
+    if (seq !== stored.appliedSeq + 1 || stored.isOwnAhead(seq)) {
       this.requestCatchUp();
       return;
     }
