@@ -40,6 +40,7 @@ import type { PeerSocket } from './peer-socket';
 import type { PresenceAuthor, PresenceRoom } from './presence-room';
 import type { RoomRegistry } from './room-registry';
 import { TokenBucket } from './token-bucket';
+import { hop } from '../../shared/trace';
 import { admitUpdates, type UpdateGateDeps } from './update-gate';
 
 /** A room this socket is in, with the permission it was given and the payload it joined with. */
@@ -145,6 +146,7 @@ export class Connection implements RoomMember {
       return;
     }
     const message = decoded.message;
+    if (message.type === MessageType.DocUpdate && message.crdt === CrdtType.Loro) hop('server-receive');
     if (message.type === MessageType.JoinRequest && !(this.joins.take() && (this.deps.takeAddressJoin?.() ?? true))) {
       // Refused, not disconnected: a client rejoining many rooms after a reconnect retries.
       this.send({
@@ -398,6 +400,7 @@ export class Connection implements RoomMember {
   deliver(relay: Relay): void {
     if (this.closed || relay.updates.length === 0) return;
     for (const frame of relay.frames) this.socket.sendBinary(frame);
+    if (relay.roomKind === 'doc') hop('server-send');
     if (this.socket.bufferedAmount > this.deps.options.maxSocketBufferBytes) {
       this.closeWith(CloseCode.SlowConsumer, `more than ${this.deps.options.maxSocketBufferBytes} bytes unread`);
     }

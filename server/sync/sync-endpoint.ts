@@ -34,7 +34,6 @@ import { Connection, type ConnectionDeps } from './connection';
 import type { PeerSocket } from './peer-socket';
 import type { RoomRegistry } from './room-registry';
 import { SocketLimits } from './socket-limits';
-import { hop } from '../../shared/trace';
 
 export interface SyncEndpointDeps {
   /** The Host names a cookie-authenticated upgrade may use (DNS rebinding). */
@@ -107,7 +106,6 @@ class WsPeerSocket implements PeerSocket {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.cork();
     this.ws.send(frame, { binary: true });
-    hop('server-send');
   }
 
   sendText(text: string): void {
@@ -259,10 +257,8 @@ export class SyncEndpoint {
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        hop('server-receive');
-        connection.receiveBinary(toBytes(data));
-      } else connection.receiveText(toBytes(data).toString());
+      if (isBinary) connection.receiveBinary(toBytes(data));
+      else connection.receiveText(toBytes(data).toString());
     });
     ws.on('error', (error) => {
       // A peer that breaks the protocol or goes away is its own business; anything else is ours, logged with its stack.

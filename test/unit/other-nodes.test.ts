@@ -25,13 +25,17 @@ async function room() {
     readSince: (_docId: string, afterSeq: number) => new Promise<Read>((answer) => reads.push({ afterSeq, answer })),
   } as unknown as DocStore;
   const sources: string[] = [];
+  // One member on this node: what it is sent, update by update.
+  const relayed: Uint8Array[] = [];
+  const members = new RoomMembers('doc');
+  members.add({ connectionId: 1, deliver: (relay) => relayed.push(...relay.updates), evict: () => {} }, false);
   const other = new OtherNodeEdits({
     docId: 'doc',
     log: createLogger('silent'),
     store,
     oplog,
     stored,
-    members: new RoomMembers('doc'),
+    members,
     onOtherNodesEntry: (source) => sources.push(source),
     onEntries: () => {},
     onSettled: () => {},
@@ -43,12 +47,12 @@ async function room() {
     copy.import(oplog.exportFrom(version));
     return copy.getText(TEXT).toString();
   };
-  return { other, stored, reads, sources, text };
+  return { other, stored, reads, sources, relayed, text };
 }
 
 describe('other nodes’ entries while a catch-up reads the log', () => {
   it('applies the next entry a doorbell carries at once, and the catch-up then skips it', async () => {
-    const { other, stored, reads, sources, text } = await room();
+    const { other, stored, reads, sources, relayed, text } = await room();
     const writer = new LoroDoc();
     const first = appendEdit(writer, 'one ');
     const second = appendEdit(writer, 'two');
@@ -72,6 +76,7 @@ describe('other nodes’ entries while a catch-up reads the log', () => {
     expect(stored.appliedSeq).toBe(2);
     expect(text()).toBe(textOf(writer));
     expect(reads).toHaveLength(1); // the doorbell asked for no second read
+    expect(relayed).toEqual([first, second]); // each once, in order
   });
 
   it('still reads the log for an entry past a gap', async () => {

@@ -14,7 +14,7 @@ import { TextChannel, type EditMessage } from '../../../shared/text/channel';
 import { applyDelta, diff, type TextDelta } from '../../../shared/text/delta';
 import { OPENING_ORIGIN, applyEdit } from '../../../shared/text/loro-edit';
 import { UndoSteps } from '../../../shared/text/undo-steps';
-import { hop } from '../../../shared/trace';
+import { hop, measuring } from '../../../shared/trace';
 import type { BackgroundToField, FieldStatus } from '../messages';
 import type { LocalStore } from './local-store';
 import { refusalProblem } from './refusal';
@@ -109,7 +109,7 @@ export class OpenDocument {
         const delta = e.diff.diff as TextDelta;
         for (const b of this.fields) if (b !== this.editing) this.send(b, delta, b === this.undoing);
       }
-      if (event.by === 'import') hop('background-import', this.text.length);
+      if (event.by === 'import' && measuring()) hop('background-import', this.text.length);
       this.saveSoon();
     });
     room.onChange(() => this.statusSoon());
@@ -151,7 +151,7 @@ export class OpenDocument {
     }, 100);
     // Benchmarks set this array (from the service worker's console) to collect per-edit times.
     (globalThis as { __tandemEditTimings?: number[] }).__tandemEditTimings?.push(performance.now() - start);
-    hop('background-edit', this.text.length, start);
+    if (measuring()) hop('background-edit', this.text.length, start);
   }
 
   /** Undoes (or redoes) this person's last step; every field hears the result, the asking one moves its caret there. */
@@ -400,7 +400,7 @@ export class DocumentHub {
     field.document.unpublish(field);
   }
 
-  /** Bindings of a document, for the popup. */
+  /** The fields bound to a document, for the popup. */
   async describe(): Promise<{ docId: string; fields: number; status: FieldStatus; others: string[] }[]> {
     const out = [];
     for (const opening of this.open.values()) {

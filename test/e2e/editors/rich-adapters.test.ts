@@ -574,6 +574,26 @@ describe.skipIf(!chromiumAvailable())('rich editor adapters (Chromium)', () => {
       await page.close();
     });
 
+    it('renders a collaborator’s change before the task ends (React would a task later, after a key press that moves the selection)', async () => {
+      const page = await open();
+      const shown = await page.evaluate(async () => {
+        const { bound } = window.rich.slate(['one two']);
+        const b = bound as Bound;
+        const editable = document.querySelector<HTMLElement>('[data-slate-editor]')!;
+        editable.focus();
+        // A task of its own, as a collaborator's change comes (the harness's first render, in
+        // flushSync, leaves React work that would run in this task's microtasks anyway).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        window.rich.apply(b, [{ insert: 'X' }]);
+        // Microtasks only: Slate's onChange and React's sync render run here; a later task does not
+        // (without the adapter's renderNow the text shows only after a task: checked).
+        for (let i = 0; i < 50; i++) await null;
+        return editable.textContent;
+      });
+      expect(shown).toBe('Xone two');
+      await page.close();
+    });
+
     it("runs Tandem's undo and redo for the editor's (slate-history's would replay collaborators' changes at stale paths), and gives them back when unbound", async () => {
       const page = await open();
       const out = await page.evaluate(() => {

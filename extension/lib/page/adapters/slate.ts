@@ -311,7 +311,10 @@ export const slate: AdapterFactory = (root, events) => {
       const changes = editor.operations.filter((op) => (op as { type?: string }).type !== 'set_selection');
       if (changes.some((op) => !ours.has(op))) events.changed();
       else if (editor.operations.some((op) => !ours.has(op))) events.selected();
-      renderNow(editable, () => ownOnChange.call(editor, options));
+      // A change of ours (a collaborator's edit, a selection we set) is rendered at once; the
+      // person's own changes come from events, which React renders at once anyway.
+      if (editor.operations.some((op) => ours.has(op))) renderNow(editable, () => ownOnChange.call(editor, options));
+      else ownOnChange.call(editor, options);
     } else ownOnChange.call(editor, options);
   };
   editor.onChange = onChange;
