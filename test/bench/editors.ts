@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import type { ChromiumUser } from '../e2e/browsers';
 import { clickCollaborate, playwrightTab, select, text, untilBound, waitReady } from '../e2e/editors/driver';
 import { EDITOR_PAGES, startEditorPages } from '../e2e/editors/pages';
+import { editLinkToPage } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
 import { summary } from './stats';
 
@@ -37,10 +38,7 @@ export async function runEditorsBench(a: ChromiumUser, b: ChromiumUser, httpUrl:
       await select(A, 'shared', 0);
       await clickCollaborate(A);
       await untilBound(A);
-      const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-      const { documents } = (await (await fetch(`${httpUrl}/api/documents`, { headers: auth })).json()) as { documents: { id: string; originUrl: string | null }[] };
-      const doc = documents.find((d) => d.originUrl === url)!;
-      const link = (await (await fetch(`${httpUrl}/api/documents/${doc.id}/links`, { method: 'POST', headers: auth, body: JSON.stringify({ access: 'edit' }) })).json()) as { url: string };
+      const link = await editLinkToPage({ httpUrl }, token, url);
       const landing = await b.page(link.url);
       const opened = b.context.waitForEvent('page', (p) => p.url() === url);
       await landing.locator('#tandem-open-origin').click();

@@ -6,7 +6,8 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/backends';
 import { waitFor } from '../helpers/wait';
-import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, startPageServer } from './harness';
+import { editLinkToPage } from '../helpers/test-server';
+import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, startPageServer, storedText } from './harness';
 
 describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
   let db: TestDatabase;
@@ -46,14 +47,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
   const value = (page: Page, selector: string): Promise<string> => page.$eval(selector, (el) => (el as HTMLTextAreaElement).value);
 
   /** An edit link to the document A started on `pageUrl` (A's own link went to the clipboard; the test asks the server, as A). */
-  async function editLink(token: string, pageUrl: string): Promise<{ id: string; url: string }> {
-    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const { documents } = (await (await fetch(`${server.httpUrl}/api/documents`, { headers: auth })).json()) as { documents: { id: string; originUrl: string | null }[] };
-    const doc = documents.find((d) => d.originUrl === pageUrl);
-    expect(doc).toBeDefined();
-    const link = (await (await fetch(`${server.httpUrl}/api/documents/${doc!.id}/links`, { method: 'POST', headers: auth, body: JSON.stringify({ access: 'edit' }) })).json()) as { url: string };
-    return { id: doc!.id, url: link.url };
-  }
+  const editLink = (token: string, pageUrl: string): Promise<{ id: string; url: string }> => editLinkToPage(server, token, pageUrl);
 
   /** B opens the link and takes "Open where it was written". */
   async function openWhereWritten(browser: Browser, link: string, pageUrl: string): Promise<Page> {
@@ -83,11 +77,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     await untilSaved(pageA);
 
     // A's link went to the clipboard; the test asks the server for one, as A.
-    const auth = { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' };
-    const { documents } = (await (await fetch(`${server.httpUrl}/api/documents`, { headers: auth })).json()) as { documents: { id: string; originUrl: string | null }[] };
-    const doc = documents.find((d) => d.originUrl === `${pages.url}/fields.html`)!;
-    expect(doc).toBeDefined();
-    const link = (await (await fetch(`${server.httpUrl}/api/documents/${doc.id}/links`, { method: 'POST', headers: auth, body: JSON.stringify({ access: 'edit' }) })).json()) as { url: string };
+    const link = await editLink(a.token, `${pages.url}/fields.html`);
 
     const landing = await b.browser.newPage();
     await landing.goto(link.url);
@@ -106,7 +96,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     await Promise.all([pageA.keyboard.type(typedA, { delay: 15 }), pageB.keyboard.type(typedB, { delay: 15 })]);
     const expected = `${typedB}The middle. ${typedA}`;
     await waitFor(async () => (await value(pageA, '#notes')) === expected && (await value(pageB, '#notes')) === expected, { what: 'both fields to converge', timeoutMs: 20_000 });
-    await waitFor(async () => ((await (await fetch(`${server.httpUrl}/api/documents/${doc.id}/text`, { headers: auth })).json()) as { text: string }).text === expected, {
+    await waitFor(async () => (await storedText(server, link.id, a.token)) === expected, {
       what: 'the stored document',
     });
     expect(await pageA.$eval('#notes', (el) => (el as HTMLTextAreaElement).selectionStart)).toBe(expected.length);

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { createLogger } from '../../server/logger';
 import { createTandemServer, type TandemServer } from '../../server/tandem-server';
 import { backends, type TestDatabase } from '../helpers/backends';
-import { signUp, testConfig, testLogLevel } from '../helpers/test-server';
+import { editLinkToPage, signUp, testConfig, testLogLevel } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
 import { ChromiumUser, FIREFOX, FIREFOX_BUILD, startPageServer } from './browsers';
 
@@ -129,4 +129,15 @@ export const docIdOf = (link: string): string => new URL(link).pathname.split('/
 export async function storedText(server: RestartableServer, docId: string, token: string): Promise<string> {
   const res = await fetch(`${server.httpUrl}/api/documents/${docId}/text`, { headers: { authorization: `Bearer ${token}` } });
   return ((await res.json()) as { text: string }).text;
+}
+
+/** What the editor scenarios (./editors/scenarios.ts) ask of the server (started later: `server()` reads it then), in either browser. */
+export function scenarioEnv(server: () => RestartableServer) {
+  return {
+    linkFor: (token: string, url: string) => editLinkToPage(server(), token, url),
+    storedText: (docId: string, token: string) => storedText(server(), docId, token),
+    get wsUrl() {
+      return `ws://127.0.0.1:${server().port}/sync`;
+    },
+  };
 }

@@ -10,3 +10,12 @@ export async function storedDoc(db: Kysely<Database>, docId: string): Promise<Lo
   doc.importBatch(documentParts(stored));
   return doc;
 }
+
+/** How many accounts the database holds. */
+export async function userCount(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -151,3 +151,16 @@ export async function createShareLink(server: { httpUrl: string; token: string }
   if (res.status !== 201) throw new Error(`share link: ${res.status} ${await res.text()}`);
   return (await res.json()) as { id: string; token: string; url: string };
 }
+
+/**
+ * An edit link to the document the holder of `token` started on the page `pageUrl` (what the
+ * extension's "copy link" gives; tests ask the API, as that person). Throws when there is none.
+ */
+export async function editLinkToPage(server: { httpUrl: string }, token: string, pageUrl: string): Promise<{ id: string; url: string }> {
+  const res = await fetch(`${server.httpUrl}/api/documents`, { headers: { authorization: `Bearer ${token}` } });
+  const { documents } = (await res.json()) as { documents: { id: string; originUrl: string | null }[] };
+  const doc = documents.find((d) => d.originUrl === pageUrl);
+  if (!doc) throw new Error(`no document started on ${pageUrl}`);
+  const { url } = await createShareLink({ httpUrl: server.httpUrl, token }, doc.id, 'edit');
+  return { id: doc.id, url };
+}

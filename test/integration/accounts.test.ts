@@ -7,6 +7,7 @@ import { FREE_FAILURES_PER_PAIR, MAX_FAILURES_PER_IP } from '../../server/auth/l
 import { ApiClient } from '../helpers/api-client';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { TEST_EXTENSION_ID, startTestServer, type RunningServer } from '../helpers/test-server';
+import { userCount } from '../helpers/stored';
 
 let counter = 0;
 const freshEmail = () => `person${++counter}-${Date.now()}@example.test`;
@@ -26,16 +27,6 @@ describe.each(backends)('accounts ($name)', (backend) => {
     await server.close();
     await db.drop();
   });
-
-  const userCount = async () =>
-    Number(
-      (
-        await db.handle.db
-          .selectFrom('users')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
 
   it('signs up with an HttpOnly, SameSite=Lax session cookie (only its hash stored)', async () => {
     const client = new ApiClient(server.httpUrl);
@@ -66,7 +57,7 @@ describe.each(backends)('accounts ($name)', (backend) => {
   });
 
   it('refuses bad sign-ups with named errors and stores nothing', async () => {
-    const before = await userCount();
+    const before = await userCount(db.handle.db);
     const email = freshEmail();
     expect((await api.post('/api/auth/signup', { email, password: 'long enough pw' })).status).toBe(201);
     const cases: [unknown, number, string][] = [
@@ -86,7 +77,7 @@ describe.each(backends)('accounts ($name)', (backend) => {
     expect([malformed.status, malformed.body.error.code]).toEqual([400, 'invalid_json']);
     const huge = await new ApiClient(server.httpUrl).request('POST', '/api/auth/signup', JSON.stringify({ email: 'x', password: 'y'.repeat(3 * 1024 * 1024) }));
     expect([huge.status, huge.body.error.code]).toEqual([413, 'payload_too_large']);
-    expect(await userCount()).toBe(before + 1);
+    expect(await userCount(db.handle.db)).toBe(before + 1);
   });
 
   it('answers a wrong password and an unknown account the same way', async () => {

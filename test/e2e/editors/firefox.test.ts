@@ -6,7 +6,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { waitFor } from '../../helpers/wait';
 import type { TestDatabase } from '../../helpers/backends';
-import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, startPageServer, storedText } from '../harness';
+import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, startPageServer, scenarioEnv } from '../harness';
 import { puppeteerTab } from './driver';
 import { EDITOR_PAGES, startEditorPages } from './pages';
 import { crossingScenario } from './crossing';
@@ -68,20 +68,7 @@ describe.skipIf(!firefoxAvailable())('framework editors in Firefox ESR', () => {
     await db?.drop();
   });
 
-  const env = {
-    async linkFor(token: string, url: string) {
-      const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-      const { documents } = (await (await fetch(`${server.httpUrl}/api/documents`, { headers: auth })).json()) as { documents: { id: string; originUrl: string | null }[] };
-      const doc = documents.find((d) => d.originUrl === url);
-      if (!doc) throw new Error(`no document started on ${url}`);
-      const link = (await (await fetch(`${server.httpUrl}/api/documents/${doc.id}/links`, { method: 'POST', headers: auth, body: JSON.stringify({ access: 'edit' }) })).json()) as { url: string };
-      return { id: doc.id, url: link.url };
-    },
-    storedText: (docId: string, token: string) => storedText(server, docId, token),
-    get wsUrl() {
-      return `ws://127.0.0.1:${server.port}/sync`;
-    },
-  };
+  const env = scenarioEnv(() => server);
 
   it('editors without an adapter are refused with the reason; editors that fight make the binding stop, nothing lost', async () => {
     await unsupportedScenario(pages.url, a, env);
