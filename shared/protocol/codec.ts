@@ -39,6 +39,14 @@ const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 const crdtByMagic = new Map<string, CrdtType>(Object.values(CrdtType).map((c) => [c, c]));
+const magicBytes = new Map<CrdtType, Uint8Array>(Object.values(CrdtType).map((c) => [c, utf8Encoder.encode(c)]));
+/** Two hex digits per byte value; and each ASCII code's hex digit value (-1: not a hex digit). */
+const hexOfByte = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+const hexDigit = new Int8Array(128).fill(-1);
+for (let c = 0; c < 16; c++) {
+  hexDigit[c.toString(16).charCodeAt(0)] = c;
+  hexDigit[c.toString(16).toUpperCase().charCodeAt(0)] = c;
+}
 const joinErrorCodes = new Set<number>(Object.values(JoinErrorCode));
 const roomErrorCodes = new Set<number>(Object.values(RoomErrorCode));
 const updateStatuses = new Set<number>(Object.values(UpdateStatus));
@@ -87,6 +95,24 @@ class Writer {
 
   varString(value: string): void {
     this.varBytes(utf8Encoder.encode(value));
+  }
+
+  /**
+   * A string's UTF-8 bytes, length first, failing when they are more than `max`. Room ids are
+   * ASCII: they are written as they are read, without a TextEncoder call (a visible cost per
+   * message, with one Ack per update).
+   */
+  varUtf8(value: string, max: number): void {
+    let ascii = value.length <= max;
+    for (let i = 0; ascii && i < value.length; i++) if (value.charCodeAt(i) > 0x7f) ascii = false;
+    if (!ascii) {
+      const bytes = utf8Encoder.encode(value);
+      if (bytes.length > max) throw new RangeError(`room id is ${bytes.length} bytes (max ${max})`);
+      return this.varBytes(bytes);
+    }
+    this.uleb128(value.length);
+    this.reserve(value.length);
+    for (let i = 0; i < value.length; i++) this.buf[this.len++] = value.charCodeAt(i);
   }
 
   finish(): Uint8Array {
@@ -141,6 +167,24 @@ class Reader {
     }
   }
 
+  /** `length` bytes of UTF-8 as a string; ASCII (every room id) without a TextDecoder call. */
+  utf8(length: number): string {
+    const raw = this.bytes(length);
+    let ascii = '';
+    for (let i = 0; i < raw.length; i++) {
+      const b = raw[i]!;
+      if (b > 0x7f) {
+        try {
+          return utf8Decoder.decode(raw);
+        } catch {
+          throw new ProtocolDecodeError(DecodeErrorReason.InvalidUtf8, 'room id is not valid UTF-8');
+        }
+      }
+      ascii += String.fromCharCode(b);
+    }
+    return ascii;
+  }
+
   batchId(): BatchId {
     return bytesToBatchId(this.bytes(BATCH_ID_BYTES));
   }
@@ -159,16 +203,23 @@ function truncated(): ProtocolDecodeError {
 /** Formats 8 bytes as a `0x…` batch id. */
 export function bytesToBatchId(bytes: Uint8Array): BatchId {
   let hex = '0x';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes.length; i++) hex += hexOfByte[bytes[i]!];
   return hex as BatchId;
 }
 
 /** Parses a `0x…` batch id; throws on anything but exactly 8 bytes of hex. */
 export function batchIdToBytes(id: BatchId): Uint8Array {
-  if (!/^0x[0-9a-fA-F]{16}$/.test(id)) throw new RangeError(`invalid batch id: ${id}`);
   const out = new Uint8Array(BATCH_ID_BYTES);
-  for (let i = 0; i < BATCH_ID_BYTES; i++) out[i] = Number.parseInt(id.slice(2 + i * 2, 4 + i * 2), 16);
-  return out;
+  if (id.length === 2 + 2 * BATCH_ID_BYTES && id.startsWith('0x')) {
+    for (let i = 0; i < BATCH_ID_BYTES; i++) {
+      const high = hexDigit[id.charCodeAt(2 + 2 * i)] ?? -1;
+      const low = hexDigit[id.charCodeAt(3 + 2 * i)] ?? -1;
+      if (high < 0 || low < 0) throw new RangeError(`invalid batch id: ${id}`);
+      out[i] = high * 16 + low;
+    }
+    return out;
+  }
+  throw new RangeError(`invalid batch id: ${id}`);
 }
 
 /** Four random bytes, drawn once per process: the first half of every batch id it makes. */
@@ -201,10 +252,8 @@ export function roomIdByteLength(roomId: string): number {
  */
 export function encodeMessage(message: ProtocolMessage): Uint8Array {
   const w = new Writer();
-  w.bytes(utf8Encoder.encode(message.crdt));
-  const roomId = utf8Encoder.encode(message.roomId);
-  if (roomId.length > MAX_ROOM_ID_BYTES) throw new RangeError(`room id is ${roomId.length} bytes (max ${MAX_ROOM_ID_BYTES})`);
-  w.varBytes(roomId);
+  w.bytes(magicBytes.get(message.crdt) ?? utf8Encoder.encode(message.crdt));
+  w.varUtf8(message.roomId, MAX_ROOM_ID_BYTES);
   w.byte(message.type);
   switch (message.type) {
     case MessageType.JoinRequest:
@@ -270,28 +319,22 @@ function decodeOrThrow(frame: Uint8Array): ProtocolMessage {
     throw new ProtocolDecodeError(DecodeErrorReason.TooLarge, `frame is ${frame.length} bytes (max ${MAX_MESSAGE_BYTES})`);
   }
   const r = new Reader(frame);
-  const magic = String.fromCharCode(...r.bytes(4));
+  const m = r.bytes(4);
+  const magic = String.fromCharCode(m[0]!, m[1]!, m[2]!, m[3]!);
   const crdt = crdtByMagic.get(magic);
   if (crdt === undefined) throw new ProtocolDecodeError(DecodeErrorReason.UnknownCrdt, 'unknown CRDT magic bytes');
   const roomIdLength = r.uleb128();
   if (roomIdLength > MAX_ROOM_ID_BYTES) {
     throw new ProtocolDecodeError(DecodeErrorReason.RoomIdTooLong, `room id is ${roomIdLength} bytes (max ${MAX_ROOM_ID_BYTES})`);
   }
-  let roomId: string;
-  try {
-    roomId = utf8Decoder.decode(r.bytes(roomIdLength));
-  } catch (error) {
-    if (error instanceof ProtocolDecodeError) throw error;
-    throw new ProtocolDecodeError(DecodeErrorReason.InvalidUtf8, 'room id is not valid UTF-8');
-  }
+  const roomId = r.utf8(roomIdLength);
   const type = r.byte();
-  const env = { crdt, roomId };
   switch (type) {
     case MessageType.JoinRequest: {
       const auth = r.varBytes();
       const version = r.varBytes();
       r.end();
-      return { type, ...env, auth, version };
+      return { type, crdt, roomId, auth, version };
     }
     case MessageType.JoinResponseOk: {
       const permission = r.varString();
@@ -302,13 +345,13 @@ function decodeOrThrow(frame: Uint8Array): ProtocolMessage {
       // `extra` is always written by v1 encoders; tolerate its absence from older peers.
       const extra = r.remaining > 0 ? r.varBytes() : new Uint8Array(0);
       r.end();
-      return { type, ...env, permission, version, extra };
+      return { type, crdt, roomId, permission, version, extra };
     }
     case MessageType.JoinError: {
       const rawCode = r.byte();
       const code = joinErrorCodes.has(rawCode) ? (rawCode as JoinErrorCode) : JoinErrorCode.Unknown;
       const message = r.varString();
-      const out: ProtocolMessage = { type, ...env, code, message };
+      const out: ProtocolMessage = { type, crdt, roomId, code, message };
       if (code === JoinErrorCode.VersionUnknown && r.remaining > 0) out.receiverVersion = r.varBytes();
       if (code === JoinErrorCode.AppError && r.remaining > 0) out.appCode = r.varString();
       r.end();
@@ -322,38 +365,38 @@ function decodeOrThrow(frame: Uint8Array): ProtocolMessage {
       for (let i = 0; i < count; i++) updates.push(r.varBytes());
       const batchId = r.batchId();
       r.end();
-      return { type, ...env, updates, batchId };
+      return { type, crdt, roomId, updates, batchId };
     }
     case MessageType.DocUpdateFragmentHeader: {
       const batchId = r.batchId();
       const fragmentCount = r.uleb128();
       const totalSizeBytes = r.uleb128();
       r.end();
-      return { type, ...env, batchId, fragmentCount, totalSizeBytes };
+      return { type, crdt, roomId, batchId, fragmentCount, totalSizeBytes };
     }
     case MessageType.DocUpdateFragment: {
       const batchId = r.batchId();
       const index = r.uleb128();
       const fragment = r.varBytes();
       r.end();
-      return { type, ...env, batchId, index, fragment };
+      return { type, crdt, roomId, batchId, index, fragment };
     }
     case MessageType.RoomError: {
       const rawCode = r.byte();
       const code = roomErrorCodes.has(rawCode) ? (rawCode as RoomErrorCode) : RoomErrorCode.Unknown;
       const message = r.varString();
       r.end();
-      return { type, ...env, code, message };
+      return { type, crdt, roomId, code, message };
     }
     case MessageType.Leave:
       r.end();
-      return { type, ...env };
+      return { type, crdt, roomId };
     case MessageType.Ack: {
       const refId = r.batchId();
       const rawStatus = r.byte();
       const status = updateStatuses.has(rawStatus) ? (rawStatus as UpdateStatus) : UpdateStatus.Unknown;
       r.end();
-      return { type, ...env, refId, status };
+      return { type, crdt, roomId, refId, status };
     }
     default:
       throw new ProtocolDecodeError(DecodeErrorReason.UnknownMessageType, `unknown message type 0x${type.toString(16)}`);
