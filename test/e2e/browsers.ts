@@ -91,6 +91,10 @@ export async function startPageServer(): Promise<{ url: string; otherOriginUrl: 
     '/cross-frame.html': {
       body: `<!doctype html><title>Cross frame</title><iframe id="first" srcdoc="<p>first</p>"></iframe><script>const f = document.createElement('iframe'); f.id = 'cross'; f.width = 600; f.src = location.protocol + '//' + (location.hostname === 'localhost' ? '127.0.0.1' : 'localhost') + ':' + location.port + '/inner.html'; document.body.append(f);</script>`,
     },
+    // A field inside another one (a code block's textarea in a rich-text editor's island).
+    '/nested.html': {
+      body: `<!doctype html><title>Nested</title><div id="outer" contenteditable style="min-height:6em;border:1px solid #999;padding:4px"><p>Outer text</p><div contenteditable="false"><textarea id="inner" rows="3" cols="40">Inner text</textarea></div><p>More outer text</p></div>`,
+    },
     '/inner.html': { body: `<!doctype html><title>Inner</title><textarea id="framed" rows="4" cols="50"></textarea>` },
   };
   const server: Server = createServer((req, res) => {

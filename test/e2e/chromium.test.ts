@@ -409,6 +409,27 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     expect(stored.sort()).toEqual(['In a srcdoc frame + #srcdoc', 'In an about:blank frame + #blank'].sort());
   });
 
+  it('a field inside a shared one, or holding one, is refused with the reason and left alone', async () => {
+    const a = await user();
+    const page = await a.browser.page(`${env.pages.url}/nested.html`);
+    await collaborate(page, '#outer');
+    await page.locator('#inner').click();
+    await page.locator('[data-tandem=collaborate]').click();
+    await page.locator('[data-tandem=notice]', { hasText: 'Tandem cannot collaborate here: it is inside a field that is already shared' }).waitFor();
+    expect(await page.locator('[data-tandem=badge]').count()).toBe(1);
+    expect(await value(page, '#inner')).toBe('Inner text');
+
+    // The other way round: the inner one shared first, then the one around it (another address:
+    // the first page's field binds again wherever its page opens).
+    const again = await a.browser.page(`${env.pages.url}/nested.html?inner-first`);
+    await collaborate(again, '#inner');
+    await again.locator('#outer p').first().click();
+    await again.locator('[data-tandem=collaborate]').click();
+    await again.locator('[data-tandem=notice]', { hasText: 'it holds a field that is already shared' }).waitFor();
+    expect(await again.locator('[data-tandem=badge]').count()).toBe(1);
+    expect(await again.locator('#outer').innerText()).toContain('Outer text');
+  });
+
   it('binds a field on a strict-CSP page and a field inside an iframe', async () => {
     const a = await user();
     const b = await user();

@@ -137,6 +137,14 @@ export function startBindings(): void {
 
   /** A framework editor is first connected to its adapter; false (and the person told why) when it cannot be. */
   async function ready(field: Field): Promise<boolean> {
+    // One shared field inside another (a code block in a rich-text editor) would have each
+    // write into the other's text: the second one is refused.
+    const nested = [...entries.values()].find((e) => e.field !== field && e.field.isConnected && (e.field.contains(field) || field.contains(e.field)));
+    if (nested) {
+      const where = nested.field.contains(field) ? 'it is inside a field that is already shared' : 'it holds a field that is already shared';
+      ui.notify(field, `Tandem cannot collaborate here: ${where}. Nothing in it was changed.`);
+      return false;
+    }
     const editor = editors.get(field);
     if (!editor) return true;
     const refusal = await attachEditor(editor);

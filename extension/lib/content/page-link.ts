@@ -7,6 +7,9 @@ import { CALL_EVENT, NOTICE_EVENT, REPLY_EVENT, type PageCall, type PageNotice, 
 export class PageLink {
   private reply: PageReply | null = null;
   private readonly onReply = (event: Event): void => {
+    // An editor nested in this one (a code block in a rich-text editor) answers on its own root,
+    // and the event bubbles through ours: only our root's are ours.
+    if (event.target !== this.root) return;
     const detail = (event as CustomEvent<unknown>).detail;
     if (typeof detail !== 'string') return;
     try {
@@ -16,6 +19,7 @@ export class PageLink {
     }
   };
   private readonly onNotice = (event: Event): void => {
+    if (event.target !== this.root) return;
     const detail = (event as CustomEvent<unknown>).detail;
     if (typeof detail !== 'string' || this.closed) return;
     let notice: PageNotice;
