@@ -15,7 +15,7 @@ import { clickCollaborate, select, tandemUi, text, untilBound, waitReady } from 
 import type { Person, ScenarioEnv } from './scenarios';
 
 /** Editors whose test pages offer `undoCommand` and `swap`. */
-export const CODE_EDITORS = ['codemirror5', 'monaco', 'ace'] as const;
+export const CODE_EDITORS = ['codemirror6', 'codemirror5', 'monaco', 'ace'] as const;
 
 export async function ownUndoAndSwap(kind: string, pagesUrl: string, a: Person, b: Person, env: ScenarioEnv): Promise<void> {
   // A page address of its own: the scenario's document for this page is another one.

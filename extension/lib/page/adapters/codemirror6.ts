@@ -88,12 +88,16 @@ export const codemirror6: AdapterFactory = (root, events) => {
     }
     if (selected) events.selected();
   };
-  // A whole new state (a page resetting its editor): compared in full.
+  // A whole new state is how CodeMirror shows another file (a tabbed editor keeps a state per
+  // file): with other text it ends the binding, as another model does in Monaco and another
+  // document in CodeMirror 5 and Ace, and neither text is written into the other. The same text
+  // (a page rebuilding its state) stays bound.
   const ownSetState = Object.hasOwn(view, 'setState');
   const originalSetState = view.setState;
   view.setState = function (this: View, state: State) {
+    const before = this.state.doc.toString();
     originalSetState.call(this, state);
-    events.changed();
+    if (this.state.doc.toString() !== before) events.detached('the editor switched to another document');
   };
 
   const adapter: EditorAdapter = {

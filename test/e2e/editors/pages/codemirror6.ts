@@ -1,5 +1,7 @@
 /** CodeMirror 6 as sites use it: the `codemirror` package's basicSetup (history, brackets, indentation) with Markdown. */
+import { undo } from '@codemirror/commands';
 import { markdown } from '@codemirror/lang-markdown';
+import { EditorState } from '@codemirror/state';
 import { EditorView, basicSetup } from 'codemirror';
 import { expose } from './expose';
 
@@ -22,5 +24,8 @@ expose({
     const c = view(id).coordsAtPos(offset, 1);
     return c && { left: c.left, top: c.top, height: c.bottom - c.top };
   },
+  undoCommand: (id) => void undo(view(id)),
+  // A tabbed editor's other file: a state of its own, shown with setState (CodeMirror's way).
+  swap: (id, text) => view(id).setState(EditorState.create({ doc: text, extensions: [basicSetup, markdown()] })),
   healthy: (id) => view(id).contentDOM.textContent?.length !== undefined && view(id).state.doc.toString().split('\n').length === view(id).state.doc.lines,
 });
