@@ -50,6 +50,17 @@ export interface EditorAdapter {
 /** Finds an editor's instance from its root element; a string says why it cannot be bound. */
 export type AdapterFactory = (root: HTMLElement, events: AdapterEvents) => EditorAdapter | string;
 
+/** The adapter `factory` makes on `root`, or why it cannot be bound (the factory's reason; a read-only editor). */
+export function adapterOn(factory: AdapterFactory, root: HTMLElement, events: AdapterEvents): EditorAdapter | string {
+  const adapter = factory(root, events);
+  if (typeof adapter === 'string') return adapter;
+  if (shownReadOnly(root)) {
+    adapter.destroy();
+    return 'the page shows it read-only';
+  }
+  return adapter;
+}
+
 /**
  * The primitive edits a rich adapter makes in its model, in the document's text offsets as the
  * content is at the moment of the call (each call sees the effect of the ones before).
@@ -188,4 +199,19 @@ export function rangeRects(range: Range): Rect[] {
     if (r) out.push({ left: r.left, top: r.top, width: 0, height: r.height || 16 });
   }
   return out;
+}
+
+/**
+ * True when the page shows this editor read-only (a view mode, a locked form): its editing
+ * element is not editable, or says it is read-only. Every editor's API writes regardless, so a
+ * read-only editor is refused rather than filled with what the person cannot edit or save. The
+ * editing element is the root itself for the contenteditable editors; inside it for the code
+ * editors (CodeMirror 6's content element, the hidden textarea of CodeMirror 5 and Ace, which
+ * they make read-only with the editor).
+ */
+function shownReadOnly(root: HTMLElement): boolean {
+  const typing = root.hasAttribute('contenteditable') || root instanceof HTMLTextAreaElement ? root : root.querySelector<HTMLElement>('.cm-content, [contenteditable], textarea');
+  if (!typing) return false;
+  if (typing instanceof HTMLTextAreaElement) return typing.readOnly || typing.disabled;
+  return !typing.isContentEditable || typing.getAttribute('aria-readonly') === 'true';
 }

@@ -3,7 +3,7 @@
  * the window for calls dispatched on editors' roots, one EditorHost per attached root.
  */
 import { CALL_EVENT, EDITOR_NAMES, NOTICE_EVENT, REPLY_EVENT, type EditorKind, type PageCall, type PageNotice, type PageReply } from '../page-protocol';
-import type { AdapterFactory } from './adapter';
+import { adapterOn, type AdapterFactory } from './adapter';
 import { EditorHost } from './host';
 
 /**
@@ -35,7 +35,7 @@ export function startPageBridge(factories: Partial<Record<EditorKind, AdapterFac
       const factory = factories[call.kind];
       if (!factory) return { ok: false, reason: `${EDITOR_NAMES[call.kind] ?? 'this editor'} is not supported yet` };
       let host: EditorHost | null = null;
-      const adapter = factory(root, {
+      const adapter = adapterOn(factory, root, {
         changed: (delta) => host?.changed(delta),
         selected: () => {
           if (!host || host.applying) return;

@@ -52,7 +52,72 @@ describe.skipIf(!chromiumAvailable())('rich editor adapters (Chromium)', () => {
     return page;
   }
 
+  it('a read-only editor is refused and left as it was; made editable again, it binds', async () => {
+    const page = await open();
+    const out = await page.evaluate(async () => {
+      const r = window.rich;
+      const q = r.newQuill('<p>Quill text</p>');
+      q.disable();
+      const quill = [r.bindQuill(q.container)];
+      q.enable();
+      quill.push(r.bindQuill(q.container));
+
+      const ck = await r.ckeditor('<p>CKEditor text</p>');
+      r.unbind(ck.bound);
+      ck.editor.enableReadOnlyMode('test');
+      const ckeditor = [r.bindCkeditor(ck.editor)];
+      ck.editor.disableReadOnlyMode('test');
+      ckeditor.push(r.bindCkeditor(ck.editor));
+
+      const lx = r.lexical(['Lexical text']);
+      r.unbind(lx.bound);
+      lx.editor.setEditable(false);
+      const lexical = [r.bindLexical(lx.editor)];
+      lx.editor.setEditable(true);
+      lexical.push(r.bindLexical(lx.editor));
+
+      const pm = r.prosemirror('<p>ProseMirror text</p>');
+      r.unbind(pm.bound);
+      pm.view.setProps({ editable: () => false });
+      const prosemirror = [r.bindProsemirror(pm.view)];
+      pm.view.setProps({ editable: () => true });
+      prosemirror.push(r.bindProsemirror(pm.view));
+
+      const outcome = (tries: (Bound | string)[]) => tries.map((b) => (typeof b === 'string' ? b : b.host.read().text));
+      return {
+        quill: outcome(quill),
+        ckeditor: outcome(ckeditor),
+        lexical: outcome(lexical),
+        prosemirror: outcome(prosemirror),
+        texts: [q.getText(), ck.editor.getData(), lx.editor.getRootElement()!.textContent, pm.view.state.doc.textContent],
+      };
+    });
+    expect(out.quill).toEqual(['the page shows it read-only', 'Quill text']);
+    expect(out.ckeditor).toEqual(['the page shows it read-only', 'CKEditor text']);
+    expect(out.lexical).toEqual(['the page shows it read-only', 'Lexical text']);
+    expect(out.prosemirror).toEqual(['the page shows it read-only', 'ProseMirror text']);
+    expect(out.texts).toEqual(['Quill text\n', '<p>CKEditor text</p>', 'Lexical text', 'ProseMirror text']);
+    await page.close();
+  });
+
   describe('Quill', () => {
+    it('refuses Quill 1 (its instance on the container) also where its window.Quill would find it', async () => {
+      const page = await open();
+      const refusal = await page.evaluate(() => {
+        // What Quill 1 leaves on a page: the instance as the container's __quill, and a global
+        // whose find answers with it (what its CDN script sets up).
+        const container = document.createElement('div');
+        container.className = 'ql-container';
+        document.body.append(container);
+        const instance = { container, updateContents: () => undefined, getContents: () => ({ ops: [] }) };
+        Object.assign(container, { __quill: instance });
+        (window as { Quill?: unknown }).Quill = { find: (node: { __quill?: unknown }) => node.__quill };
+        return window.rich.bindQuill(container);
+      });
+      expect(refusal).toBe('Quill 1 editors are not supported yet');
+      await page.close();
+    });
+
     it('is found in a bundle (no window.Quill), through window.Quill where the page locks its built-ins, and refused cleanly where neither works', async () => {
       const page = await open(() => Object.freeze(WeakMap.prototype));
       const result = await page.evaluate(() => {
@@ -301,6 +366,19 @@ describe.skipIf(!chromiumAvailable())('rich editor adapters (Chromium)', () => {
   });
 
   describe('ProseMirror', () => {
+    it('refuses an editor the site already syncs itself (y-prosemirror), and leaves it as it was', async () => {
+      const page = await open();
+      const out = await page.evaluate(() => {
+        const { view, bound } = window.rich.prosemirror('<p>Synced by the site</p>');
+        window.rich.unbind(bound);
+        view.updateState(view.state.reconfigure({ plugins: [...view.state.plugins, window.rich.ySyncPlugin()] }));
+        return { refusal: window.rich.bindProsemirror(view), text: view.state.doc.textContent };
+      });
+      expect(out.refusal).toBe('this editor is already collaborative (the site syncs it itself)');
+      expect(out.text).toBe('Synced by the site');
+      await page.close();
+    });
+
     it('maps offsets around inline images: text inserted where a line starts with an image goes before it, a deletion next to one leaves it', async () => {
       const page = await open();
       const out = await page.evaluate(() => {

@@ -71,6 +71,7 @@ interface LexicalEditor {
   update(fn: () => void, options?: { discrete?: true; tag?: string | string[] }): void;
   registerUpdateListener(listener: (payload: { tags: Set<string>; editorState: EditorState; prevEditorState: EditorState }) => void): () => void;
   registerCommand(command: object, listener: () => boolean, priority: number): () => void;
+  isEditable?(): boolean;
 }
 
 /** Lexical's text format bits for Tandem's marks (lexical/src/LexicalConstants.ts). */
@@ -173,6 +174,8 @@ export const lexical: AdapterFactory = (root, events) => {
   const editor = (editorRoot as { __lexicalEditor?: LexicalEditor | null }).__lexicalEditor;
   if (!editor || typeof editor.update !== 'function' || typeof editor.registerUpdateListener !== 'function' || !(editor._nodes instanceof Map)) return 'Lexical was found, but not its editor';
   if (editor.getRootElement() !== editorRoot) return 'this Lexical editor is not attached to the element';
+  // Lexical's own read-only state (its React component mirrors it on the element; a page of plain Lexical may not).
+  if (editor.isEditable?.() === false) return 'the page shows it read-only';
   const textNode = editor._nodes.get('text');
   const lineBreak = editor._nodes.get('linebreak');
   if (!textNode || !lineBreak) return 'this Lexical editor has no text nodes Tandem knows';

@@ -65,6 +65,7 @@ interface EditorState {
   selection: Selection;
   schema: Schema;
   tr: Transaction;
+  plugins?: readonly { key?: unknown }[];
 }
 interface View {
   state: EditorState;
@@ -214,7 +215,11 @@ function offsetAt(lines: Line[], pos: number): number {
   return result;
 }
 
-export const prosemirrorWithView = (view: View, events: Parameters<AdapterFactory>[1]): EditorAdapter => {
+export const prosemirrorWithView = (view: View, events: Parameters<AdapterFactory>[1]): EditorAdapter | string => {
+  // A site that syncs its editor itself (Yjs through y-prosemirror: Tiptap's Collaboration,
+  // Liveblocks, Hocuspocus apps) would send Tandem's changes to its own collaborators, and theirs
+  // come back as this person's typing: with two Tandem users, every change twice.
+  if (view.state.plugins?.some((p) => typeof p.key === 'string' && p.key.startsWith('y-sync$'))) return 'this editor is already collaborative (the site syncs it itself)';
   const schema = view.state.schema;
   const markTypes = new Map<string, MarkType>();
   const toTandem = new Map<string, string>();

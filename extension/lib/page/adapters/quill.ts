@@ -65,15 +65,15 @@ const isQuill = (value: unknown, container: HTMLElement): value is Quill =>
 
 /** Quill's instance for a `.ql-container`, through `window.Quill` or by catching Quill's own lookup. */
 function findQuill(container: HTMLElement): Quill | string {
+  // Quill 1 keeps its instance on the container (Quill 2 in a WeakMap), and its `find` answers
+  // with it: refused first, whether the page has a `window.Quill` or not.
+  if ((container as { __quill?: unknown }).__quill) return 'Quill 1 editors are not supported yet';
   const global = (window as { Quill?: { find?(node: Node): unknown } }).Quill;
   if (typeof global?.find === 'function') {
     const found = global.find(container);
     if (isQuill(found, container)) return found;
   }
-  const caught = catchInstance(container);
-  if (typeof caught !== 'string') return caught;
-  if ((container as { __quill?: unknown }).__quill) return 'Quill 1 editors are not supported yet';
-  return caught;
+  return catchInstance(container);
 }
 
 /**

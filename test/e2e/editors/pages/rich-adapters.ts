@@ -7,7 +7,7 @@
 import { BlockQuote, Bold, ClassicEditor, Code, CodeBlock, Essentials, Heading, ImageBlock, ImageInline, Italic, Link, List, MultiRootEditor, Paragraph, Table, Undo } from 'ckeditor5';
 import { DOMParser as PmParser } from 'prosemirror-model';
 import { schema as pmSchema } from 'prosemirror-schema-basic';
-import { EditorState } from 'prosemirror-state';
+import { EditorState, Plugin, PluginKey } from 'prosemirror-state';
 import { EditorView } from 'prosemirror-view';
 import { createEmptyHistoryState, registerHistory, type HistoryState } from '@lexical/history';
 import { $createListItemNode, $createListNode, ListItemNode, ListNode } from '@lexical/list';
@@ -61,7 +61,7 @@ import { type Descendant, type Editor as SlateEditor, Node as SlateNode, createE
 import { withHistory } from 'slate-history';
 import { Editable, Slate, withReact } from 'slate-react';
 import type { TextDelta } from '../../../../shared/text/delta';
-import type { AdapterFactory, EditorAdapter } from '../../../../extension/lib/page/adapter';
+import { adapterOn, type AdapterFactory, type EditorAdapter } from '../../../../extension/lib/page/adapter';
 import { ckeditor5 } from '../../../../extension/lib/page/adapters/ckeditor5';
 import { prosemirrorWithView } from '../../../../extension/lib/page/adapters/prosemirror';
 import { lexical } from '../../../../extension/lib/page/adapters/lexical';
@@ -100,7 +100,7 @@ function bind(factory: AdapterFactory, root: HTMLElement): Bound | string {
   const notices: PageNotice[] = [];
   const undos: boolean[] = [];
   let host: EditorHost | null = null;
-  const adapter = factory(root, {
+  const adapter = adapterOn(factory, root, {
     changed: (delta) => host?.changed(delta),
     selected: () => undefined,
     undo: (redo) => undos.push(redo),
@@ -319,6 +319,16 @@ const harness = {
         return `${block.getAttributes().join('/') || 'div'}:${text}`;
       }),
   apply: (bound: Bound, delta: TextDelta) => bound.host.apply(delta),
+  /** The adapter again on an editor made above (after `unbind`), as the page shows it now. */
+  bindCkeditor: (editor: ClassicEditor) => bind(ckeditor5, editor.ui.getEditableElement()!),
+  bindLexical: (editor: LexicalEditor) => bind(lexical, editor.getRootElement()!),
+  /** A plugin as y-prosemirror makes its sync plugin (Tiptap's Collaboration): its key only. */
+  ySyncPlugin: () => new Plugin({ key: new PluginKey('y-sync') }),
+  bindProsemirror: (view: EditorView) => bind((_root, events) => prosemirrorWithView(view as never, events), view.dom as HTMLElement),
+  /** Ends a binding the way the bridge does (the adapter puts back what it changed). */
+  unbind: (bound: Bound | string) => {
+    if (typeof bound !== 'string') bound.adapter.destroy();
+  },
 };
 
 declare global {
