@@ -192,10 +192,22 @@ export class EditorBinding {
   /** A change from the document (collaborators, another field, or this person's undo when `caret`). */
   receive(message: EditMessage & { caret?: boolean }): void {
     if (this.stopped) return;
-    if (this.composing) {
-      this.held.push(message); // IME: applied after compositionend
+    // IME: applied after compositionend. Out of the page (a re-render took the editor out;
+    // its adapter cannot answer there): applied if it comes back, else the page's rescan binds
+    // the new editor, which gets the document whole.
+    if (this.composing || !this.field.isConnected) {
+      this.held.push(message);
       return;
     }
+    if (this.held.length > 0) {
+      this.held.push(message);
+      for (const next of this.held.splice(0)) if (!this.stopped) this.take(next);
+      return;
+    }
+    this.take(message);
+  }
+
+  private take(message: EditMessage & { caret?: boolean }): void {
     const start = performance.now();
     this.flushLocal();
     const delta = this.channel.receive(message);
