@@ -358,9 +358,11 @@ export function startBindings(): void {
     if ((message as { t?: unknown } | null)?.t === 'collaborate-focused') onMessage({ t: 'collaborate-focused' });
   });
 
-  // A field the page removed and added again (re-render): bind the new element.
+  // A field the page removed and added again (re-render): bind the new element. An editor put
+  // back in the page takes the changes that came while it was out.
   setInterval(() => {
     for (const [key, entry] of entries) {
+      if (entry.field.isConnected && entry.binding instanceof EditorBinding) entry.binding.applyHeld();
       if (entry.field.isConnected || !entry.docId) continue;
       const found = findField(entry.locator);
       const again = found && fieldAt(found);

@@ -80,10 +80,7 @@ export class EditorBinding {
     this.composing = active;
     if (active) return;
     // The editor commits the composed text in its own time: flushed before the held changes.
-    queueMicrotask(() => {
-      if (this.stopped || this.composing) return;
-      for (const message of this.held.splice(0)) this.receive(message);
-    });
+    queueMicrotask(() => this.applyHeld());
   }
 
   private content(reply: PageReply): string | RichText {
@@ -192,19 +189,19 @@ export class EditorBinding {
   /** A change from the document (collaborators, another field, or this person's undo when `caret`). */
   receive(message: EditMessage & { caret?: boolean }): void {
     if (this.stopped) return;
-    // IME: applied after compositionend. Out of the page (a re-render took the editor out;
-    // its adapter cannot answer there): applied if it comes back, else the page's rescan binds
-    // the new editor, which gets the document whole.
-    if (this.composing || !this.field.isConnected) {
-      this.held.push(message);
-      return;
-    }
-    if (this.held.length > 0) {
-      this.held.push(message);
-      for (const next of this.held.splice(0)) if (!this.stopped) this.take(next);
-      return;
-    }
-    this.take(message);
+    this.held.push(message);
+    this.applyHeld();
+  }
+
+  /**
+   * Applies the changes that wait, unless they must wait longer: during an IME composition (they
+   * go in after compositionend), or while a re-render has the editor out of the page (its adapter
+   * cannot answer there; they go in if it comes back, which the page's rescan looks at, else the
+   * rescan binds the new editor, which gets the document whole).
+   */
+  applyHeld(): void {
+    if (this.stopped || this.composing || !this.field.isConnected || this.held.length === 0) return;
+    for (const next of this.held.splice(0)) if (!this.stopped) this.take(next);
   }
 
   private take(message: EditMessage & { caret?: boolean }): void {

@@ -10,7 +10,7 @@ import { playwrightTab } from './driver';
 import { EDITOR_PAGES, startEditorPages } from './pages';
 import { crossingScenario } from './crossing';
 import { unsupportedScenario } from './unsupported';
-import { CODE_EDITORS, ownUndoAndSwap, refusedEditor } from './code-editors';
+import { CODE_EDITORS, outOfThePage, ownUndoAndSwap, refusedEditor } from './code-editors';
 import { RICH_EDITORS, editorScenario, type Person } from './scenarios';
 
 describe.skipIf(!chromiumAvailable())('framework editors in Chromium', () => {
@@ -109,6 +109,9 @@ describe.skipIf(!chromiumAvailable())('framework editors in Chromium', () => {
       await ownUndoAndSwap(kind, pages.url, a, b, env);
     });
   }
+  it('CodeMirror 6 taken out of the page by a re-render while the other person types: their typing reaches it once it is back', async () => {
+    await outOfThePage('codemirror6', pages.url, a, b, env);
+  });
   it('Monaco bundled without its global API is refused, its text untouched', async () => {
     await refusedEditor(pages.url, a, 'monacoesm', 'without its global API');
   });

@@ -82,3 +82,44 @@ export async function refusedEditor(pagesUrl: string, a: Person, page: string, r
   expect(await text(A, 'shared')).toBe(initial);
   await A.close();
 }
+
+/**
+ * A re-render takes A's editor out of the page while B types, and puts the same editor back
+ * (`kind`'s page must expose `root`): B's typing reaches A's editor once it is back, and the
+ * binding goes on both ways. A change arriving while the editor was out used to end A's
+ * binding (its adapter cannot answer out of the page).
+ */
+export async function outOfThePage(kind: string, pagesUrl: string, a: Person, b: Person, env: ScenarioEnv): Promise<void> {
+  const url = `${pagesUrl}/${kind}.html?out-of-the-page`;
+  const A = await a.open(url);
+  await waitReady(A);
+  const initial = await text(A, 'shared');
+  await select(A, 'shared', 0);
+  await clickCollaborate(A);
+  await untilBound(A);
+  const link = await env.linkFor(a.token, url);
+  const B = await b.openShared(link.url, url);
+  await waitReady(B);
+  await untilBound(B);
+  await waitFor(async () => (await text(B, 'shared')) === initial, { what: `B's ${kind} to get A's text` });
+
+  await A.evaluate((id) => {
+    const root = window.editorTest.root(id);
+    const holder = root.parentElement!;
+    (window as { putBack?: () => void }).putBack = () => holder.append(root);
+    root.remove();
+  }, 'shared');
+  await select(B, 'shared', 0);
+  await B.type('away ');
+  // The server relays to A before it stores: once stored, A's browser has had the change.
+  await waitFor(async () => (await env.storedText(link.id, a.token)) === `away ${initial}`, { what: "B's typing stored" });
+  await A.evaluate(() => (window as { putBack?: () => void }).putBack!(), null);
+  await waitFor(async () => (await text(A, 'shared')) === `away ${initial}`, { what: "B's typing in A's editor once it is back" });
+  expect((await tandemUi(A)).notice ?? '').not.toContain('stopped');
+
+  await select(A, 'shared', (await text(A, 'shared')).length);
+  await A.type(' back');
+  await waitFor(async () => (await text(B, 'shared')) === `away ${initial} back`, { what: "A's typing after the editor came back" });
+  await A.close();
+  await B.close();
+}
