@@ -205,12 +205,13 @@ export function rangeRects(range: Range): Rect[] {
  * True when the page shows this editor read-only (a view mode, a locked form): its editing
  * element is not editable, or says it is read-only. Every editor's API writes regardless, so a
  * read-only editor is refused rather than filled with what the person cannot edit or save. The
- * editing element is the root itself for the contenteditable editors; inside it for the code
- * editors (CodeMirror 6's content element, the hidden textarea of CodeMirror 5 and Ace, which
- * they make read-only with the editor).
+ * editing element is the root itself for the contenteditable editors; inside it for Quill's
+ * container and the code editors (CodeMirror 6's content element, the hidden textarea of
+ * CodeMirror 5 and Ace, which they make read-only with the editor).
  */
 function shownReadOnly(root: HTMLElement): boolean {
-  const typing = root.hasAttribute('contenteditable') || root instanceof HTMLTextAreaElement ? root : root.querySelector<HTMLElement>('.cm-content, [contenteditable], textarea');
+  // Named, not any textarea: Monaco keeps a read-only one beside its input (it has its own check).
+  const typing = root.hasAttribute('contenteditable') ? root : root.querySelector<HTMLElement>('.cm-content, .ql-editor, .CodeMirror textarea, textarea.ace_text-input');
   if (!typing) return false;
   if (typing instanceof HTMLTextAreaElement) return typing.readOnly || typing.disabled;
   return !typing.isContentEditable || typing.getAttribute('aria-readonly') === 'true';

@@ -112,6 +112,9 @@ describe.skipIf(!chromiumAvailable())('framework editors in Chromium', () => {
   it('CodeMirror 6 taken out of the page by a re-render while the other person types: their typing reaches it once it is back', async () => {
     await outOfThePage('codemirror6', pages.url, a, b, env);
   });
+  it('code editors the page shows read-only are refused, their text untouched', async () => {
+    for (const kind of ['codemirror6', 'codemirror5', 'ace']) await refusedEditor(pages.url, a, kind, 'the page shows it read-only', '?read-only');
+  });
   it('Monaco bundled without its global API is refused, its text untouched', async () => {
     await refusedEditor(pages.url, a, 'monacoesm', 'without its global API');
   });

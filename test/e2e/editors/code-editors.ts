@@ -63,9 +63,9 @@ export async function ownUndoAndSwap(kind: string, pagesUrl: string, a: Person, 
   await B.close();
 }
 
-/** `page` holds an editor Tandem must refuse: asking to collaborate says why (`reason`), and its text stays as it was. */
-export async function refusedEditor(pagesUrl: string, a: Person, page: string, reason: string): Promise<void> {
-  const A = await a.open(`${pagesUrl}/${page}.html`);
+/** `page` (with `query`) holds an editor Tandem must refuse: asking to collaborate says why (`reason`), and its text stays as it was. */
+export async function refusedEditor(pagesUrl: string, a: Person, page: string, reason: string, query = ''): Promise<void> {
+  const A = await a.open(`${pagesUrl}/${page}.html${query}`);
   await waitReady(A);
   const initial = await text(A, 'shared');
   await select(A, 'shared', 0);

@@ -14,6 +14,8 @@ for (const id of ['plain', 'shared']) {
   el.style.height = '160px';
   const editor = ace.edit(el, { value: 'Start here.\nSecond line.', mode: 'ace/mode/markdown', fontSize: 14 });
   if (id === 'shared') editor.session.setNewLineMode('windows');
+  // `?read-only`: the shared editor as a view mode shows it.
+  if (id === 'shared' && location.search.includes('read-only')) editor.setReadOnly(true);
   editors.set(id, editor);
 }
 const ed = (id: string): ace.Ace.Editor => editors.get(id)!;

@@ -14,7 +14,9 @@ const editors = new Map<string, CodeMirror.Editor>();
 for (const id of ['plain', 'shared']) {
   const crlf = id === 'shared';
   const value = crlf ? 'Start here.\r\nSecond line.' : 'Start here.\nSecond line.';
-  const editor = CodeMirror(document.getElementById(id)!, { value, mode: 'markdown', lineNumbers: true, autoCloseBrackets: true, lineSeparator: crlf ? '\r\n' : null });
+  // `?read-only`: the shared editor as a view mode shows it.
+  const readOnly = id === 'shared' && location.search.includes('read-only');
+  const editor = CodeMirror(document.getElementById(id)!, { value, mode: 'markdown', lineNumbers: true, autoCloseBrackets: true, lineSeparator: crlf ? '\r\n' : null, readOnly });
   editor.setSize(null, 160); // as high as the other editors' pages: both editors and Tandem's controls fit the window
   editors.set(id, editor);
 }

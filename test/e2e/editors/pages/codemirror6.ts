@@ -8,7 +8,9 @@ import { expose } from './expose';
 const views = new Map<string, EditorView>();
 for (const id of ['plain', 'shared']) {
   const parent = document.getElementById(id)!;
-  views.set(id, new EditorView({ doc: 'Start here.\nSecond line.', extensions: [basicSetup, markdown()], parent }));
+  // `?read-only`: the shared editor as a view mode shows it.
+  const readOnly = id === 'shared' && location.search.includes('read-only') ? [EditorState.readOnly.of(true)] : [];
+  views.set(id, new EditorView({ doc: 'Start here.\nSecond line.', extensions: [basicSetup, markdown(), readOnly], parent }));
 }
 const view = (id: string): EditorView => views.get(id)!;
 
