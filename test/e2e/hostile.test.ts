@@ -59,6 +59,24 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
     await waitFor(async () => (await value(pageA)) === 'Kept text. More.', { what: 'the new field to follow' });
   });
 
+  it('a field replaced by one holding other text (another field, a draft) is left alone and the person told', async () => {
+    const { pageA, pageB } = await pair('Shared text.');
+    await pageA.evaluate(() => {
+      const old = document.getElementById('notes')!;
+      const other = document.createElement('textarea');
+      other.id = 'notes';
+      other.value = 'A draft of mine.';
+      old.replaceWith(other); // what a single-page site shows next under the same id
+    });
+    await pageA.locator('[data-tandem=notice]', { hasText: 'the page replaced it with one that holds other text' }).waitFor();
+    await pageB.locator('#notes').click();
+    await pageB.locator('#notes').press('End');
+    await pageB.keyboard.type(' More.');
+    await waitFor(async () => (await value(pageB)) === 'Shared text. More.', { what: 'B to type' });
+    expect(await value(pageA)).toBe('A draft of mine.');
+    expect(await pageA.locator('[data-tandem=badge]').count()).toBe(0);
+  });
+
   it('a page clicking the extension’s controls from script gets nothing', async () => {
     const a = await user();
     const page = await a.browser.page(`${env.pages.url}/fields.html`);

@@ -163,8 +163,20 @@ export function startBindings(): void {
     post({ t: 'start', key, text: textOf(field), locator: JSON.stringify(locator), pageUrl: location.href, title: document.title });
   }
 
-  async function attach(field: Field, docId: string): Promise<void> {
+  /**
+   * Binds a field to a document that wins over the field's text. `expected`: the text the field
+   * may hold for that (a re-rendered field: empty, or the text its old element agreed with the
+   * document); with other text it is another field, or someone's draft, and is left alone.
+   */
+  async function attach(field: Field, docId: string, expected?: string): Promise<void> {
     if (keyOfField.has(field) || !(await ready(field)) || keyOfField.has(field)) return;
+    const text = expected === undefined ? '' : textOf(field);
+    if (text !== '' && text !== expected) {
+      attachedLinks.get(field)?.link.close();
+      attachedLinks.delete(field);
+      ui.notify(field, 'Tandem stopped sharing this field: the page replaced it with one that holds other text, which was left as it is.');
+      return;
+    }
     const key = randomKey();
     const locator = locatorOf(field);
     entries.set(key, { field, docId, mode: 'attach', locator, binding: null });
@@ -364,13 +376,17 @@ export function startBindings(): void {
     for (const [key, entry] of entries) {
       if (entry.field.isConnected && entry.binding instanceof EditorBinding) entry.binding.applyHeld();
       if (entry.field.isConnected || !entry.docId) continue;
+      // Only on the page the field was bound on: a single-page site that moved to another page
+      // has fields of the same id that are other fields.
+      if (entry.locator.frame !== pageKey(location.href) || entry.locator.path !== framePath()) continue;
       const found = findField(entry.locator);
       const again = found && fieldAt(found);
       if (!again) continue;
       const docId = entry.docId;
+      const agreed = entry.binding?.agreedText;
       post({ t: 'stop', key });
       forget(key);
-      void attach(again, docId);
+      void attach(again, docId, agreed);
     }
   }, 500);
 
