@@ -42,7 +42,8 @@ export async function startPageServer(): Promise<{ url: string; otherOriginUrl: 
       body: `<!doctype html><title>Fields</title><h1>Notes</h1>
 <textarea id="notes" rows="6" cols="60"></textarea>
 <p><input id="subject" type="text" size="60"></p>
-<div id="react-root"></div><script src="/react.js"></script>`,
+<div id="react-root"></div><script src="/react.js"></script>
+<p><textarea id="locked" rows="2" cols="60" readonly>Locked text</textarea></p>`,
     },
     '/react.js': { body: reactScript, type: 'text/javascript' },
     '/strict.html': {
@@ -80,6 +81,9 @@ export async function startPageServer(): Promise<{ url: string; otherOriginUrl: 
   window.pageRich = document.getElementById('rich');
   window.pageKeep = document.getElementById('keep');
   window.pageRich.addEventListener('keydown', () => window.pageKeys++);
+  // What the page hears of collaborators' changes: an input event, as of any edit.
+  window.pageRemoteInputs = 0;
+  window.pageRich.addEventListener('input', (e) => { if (e.inputType === 'insertReplacementText') window.pageRemoteInputs++; });
 </script>`,
     },
     // The presence overlay over a contenteditable with nested inline elements (offsets by text nodes).

@@ -409,6 +409,17 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     expect(stored.sort()).toEqual(['In a srcdoc frame + #srcdoc', 'In an about:blank frame + #blank'].sort());
   });
 
+  it('a read-only field is not offered', async () => {
+    const a = await user();
+    const page = await a.browser.page(`${env.pages.url}/fields.html`);
+    const control = page.locator('[data-tandem=collaborate]');
+    await page.locator('#notes').click();
+    await control.waitFor();
+    await page.locator('#locked').click();
+    await control.waitFor({ state: 'hidden' });
+    expect(await value(page, '#locked')).toBe('Locked text');
+  });
+
   it('a field inside a shared one, or holding one, is refused with the reason and left alone', async () => {
     const a = await user();
     const page = await a.browser.page(`${env.pages.url}/nested.html`);

@@ -80,6 +80,8 @@ describe.skipIf(!chromiumAvailable())('rich text in Chromium', () => {
     // In place: B's page still has its element, its own node in it, and its listener fires.
     expect(await pageB.evaluate(() => document.getElementById('rich') === (window as any).pageRich && document.getElementById('keep') === (window as any).pageKeep)).toBe(true);
     expect(await html(pageB, '#second')).toBe('<a href="https://example.test/">Second</a> <span id="keep" class="note">paragraph</span>');
+    // B's page heard of A's changes as of any edit (a framework rendering from its state would otherwise put the old text back).
+    expect(await pageB.evaluate(() => (window as any).pageRemoteInputs as number)).toBeGreaterThan(0);
     await waitFor(
       async () =>
         JSON.stringify(await storedDelta(docId)) ===

@@ -107,7 +107,8 @@ interface Entry {
 
 const STASH_PREFIX = 'tandem:unsent:';
 
-const isField = (el: Element | null): el is Field => el instanceof HTMLElement && el.matches(FIELD_SELECTOR) && !(el as TextField).disabled;
+/** A field Tandem offers to bind: not disabled or read-only (the person cannot edit it, and the page would submit nothing of it). */
+const isField = (el: Element | null): el is Field => el instanceof HTMLElement && el.matches(FIELD_SELECTOR) && !(el as TextField).disabled && !(el as TextField).readOnly;
 
 const randomKey = (): string => Math.random().toString(36).slice(2) + Date.now().toString(36);
 

@@ -241,6 +241,10 @@ export class RichBinding {
         // so the selectionchange this causes is not news.
         if (this.lastSelection) this.lastSelection = { anchor: expected[0], head: expected[1] };
       }
+      // The page hears of it as of any edit (a framework that renders the element from its
+      // state, a hidden input that mirrors it): without it, its next render would put back the
+      // old text. Our own listener lets it pass (`applying`).
+      this.field.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
     } finally {
       this.applying = false;
       this.observer.takeRecords(); // our own changes: nothing to send
