@@ -158,6 +158,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     rooms,
     updateLimits: { maxOps: config.sync.maxOpsPerUpdate, maxAtoms: config.sync.maxDocumentTextBytes },
     maxDocumentTextBytes: config.sync.maxDocumentTextBytes,
+    maxDocumentBytes: config.sync.maxDocumentBytes,
   });
   const authorizer = options.authorizer ?? new DocumentAuthorizer(database.db);
   const hosts = new HostPolicy({ publicUrl: config.auth.publicUrl, host: config.host });

@@ -225,6 +225,35 @@ describe.each(backends)('version history ($name)', (backend) => {
     }
   });
 
+  it('refuses a restore that would take the document past its size limit (413 document_too_large), as an edit would be', async () => {
+    const limit = 24 * 1024;
+    const small = await startTestServer(db, { maxDocumentBytes: limit }, undefined, alice.token);
+    try {
+      const api = new ApiClient(small.httpUrl, { token: alice.token });
+      const docId = await createDocument({ httpUrl: small.httpUrl, token: alice.token });
+      const a = new Writer(await RawPeer.connect(small.wsUrl, alice.token));
+      await a.peer.joinAndWait(docId);
+      await a.type(docId, 'Start.');
+      expect((await api.post(`/api/documents/${docId}/versions`, { name: 'short' })).status).toBe(201);
+      await a.type(docId, randomBytes(2_000).toString('hex')); // 4 KB of text that does not compress
+      a.peer.close();
+      const [long, short] = (await api.get(`/api/documents/${docId}/versions`)).body.versions as { id: number }[];
+      // Each restore of the long version inserts its 4 KB again: a few turns reach the limit.
+      const statuses: number[] = [];
+      for (let i = 0; i < 12 && !statuses.includes(413); i++) {
+        const res = await api.post(`/api/documents/${docId}/versions/${(i % 2 === 0 ? short : long)!.id}/restore`);
+        statuses.push(res.status);
+        if (res.status === 413) expect(res.body.error.code).toBe('document_too_large');
+      }
+      expect(statuses.at(-1)).toBe(413);
+      expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
+      const stored = await sql<{ n: string }>`select coalesce((select sum(octet_length(updates)) from doc_updates where doc_id = ${docId}), 0) + coalesce((select sum(octet_length(bytes)) from doc_snapshots where doc_id = ${docId}), 0) as n`.execute(db.handle.db);
+      expect(Number(stored.rows[0]!.n)).toBeLessThanOrEqual(limit);
+    } finally {
+      await small.close();
+    }
+  });
+
   async function snapshotOf(docId: string, user: TestUser, base = server.httpUrl): Promise<Uint8Array> {
     const res = await fetch(`${base}/api/documents/${docId}/snapshot`, { headers: { authorization: `Bearer ${user.token}` } });
     expect(res.status).toBe(200);
