@@ -321,11 +321,15 @@ export class Connection implements RoomMember {
     // A snapshot's check awaited: the socket may have closed or left the room meanwhile.
     if (this.closed || this.memberships.get(key) !== membership) return ack(UpdateStatus.PermissionDenied);
     const outcome = membership.room.submit(this, updates, membership.author);
+    // Counted until written, whatever the outcome: the valid part of an invalid batch is queued too.
+    this.pendingBytes += bytes;
     if (outcome.kind === 'invalid') {
+      void outcome.committed.finally(() => {
+        this.pendingBytes -= bytes;
+      });
       this.log.info('sync.invalid_update', { docId: roomId, reason: outcome.reason });
       return ack(UpdateStatus.InvalidUpdate);
     }
-    this.pendingBytes += bytes;
     this.deps.onAccepted?.(updates.length);
     outcome.committed
       .then(

@@ -45,8 +45,8 @@ export interface UpdateAuthor {
 export type SubmitOutcome =
   /** Every update imported; `committed` settles when they are durable (rejects with CommitError). */
   | { kind: 'accepted'; committed: Promise<void> }
-  /** At least one update was rejected by Loro; the valid ones are stored anyway. */
-  | { kind: 'invalid'; reason: string };
+  /** At least one update was rejected by Loro; the valid ones are stored anyway (`committed` settles when they are; it never rejects). */
+  | { kind: 'invalid'; reason: string; committed: Promise<void> };
 
 export interface DocRoomOptions {
   docId: string;
@@ -267,8 +267,8 @@ export class DocRoom {
     }
     const committed = this.writes.enqueue({ updates: accepted, spans, asSent, peers });
     if (invalid !== null) {
-      committed.catch(() => {}); // the valid part is stored; nobody waits on its outcome
-      return { kind: 'invalid', reason: invalid };
+      // The valid part is stored; nobody is told of its outcome (its sender hears invalid_update).
+      return { kind: 'invalid', reason: invalid, committed: committed.catch(() => {}) };
     }
     return { kind: 'accepted', committed };
   }

@@ -2,6 +2,7 @@
  * Must-show 5: every kind of bad input gets the protocol's answer (JoinError, Ack status,
  * RoomError or a typed close), and the room, the stored document and everyone else are fine.
  */
+import { sql } from 'kysely';
 import { LoroDoc } from 'loro-crdt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
@@ -200,6 +201,45 @@ describe.each(backends)('bad input ($name)', (backend) => {
     expect((await peer.ackFor(lying)).status).toBe(UpdateStatus.InvalidUpdate);
     peer.close();
     await expectOthersUnaffected();
+  });
+
+  // Commits are held by a lock another connection takes: a Postgres server's only.
+  it.skipIf(backend.name !== 'postgres')("an invalid batch's valid part counts against the socket's pending bytes until it is written", async () => {
+    const tight = await startTestServer(db, { maxPendingBytesPerConnection: 8 * 1024 });
+    const peer = await RawPeer.connect(tight.wsUrl, tight.token);
+    try {
+      const docId = await createDocument(tight);
+      await peer.joinAndWait(docId);
+      const doc = new LoroDoc();
+      const valid = edit(doc, 'v'.repeat(3_000));
+      // A body byte changed: the update check reads it as well formed, Loro's checksum refuses it.
+      const corrupt = edit(doc, 'c'.repeat(3_000)).slice();
+      corrupt[16]! ^= 1;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const lock = db.handle.db.transaction().execute(async (trx) => {
+        await sql`lock table doc_updates in access exclusive mode`.execute(trx);
+        locked();
+        await held;
+      });
+      await isLocked;
+      try {
+        expect((await peer.ackFor(peer.update(docId, [valid, corrupt]))).status).toBe(UpdateStatus.InvalidUpdate);
+        // Its valid 3 KB wait for the commit: 3 KB more would pass the socket's 8 KB.
+        expect((await peer.ackFor(peer.update(docId, [edit(new LoroDoc(), 'n'.repeat(6_000))]))).status).toBe(UpdateStatus.RateLimited);
+      } finally {
+        release();
+        await lock;
+      }
+      // Written, they count no more.
+      expect((await peer.ackFor(peer.update(docId, [edit(new LoroDoc(), 'after')]))).status).toBe(UpdateStatus.Ok);
+      expect((await storedDoc(db.handle.db, docId)).getText(TEXT).toString()).toContain('v'.repeat(3_000));
+    } finally {
+      peer.close();
+      await tight.close();
+    }
   });
 
   it('a fragmented update is reassembled, stored and acked', async () => {
