@@ -247,7 +247,11 @@ describe.each(backends)('version history ($name)', (backend) => {
       }
       expect(statuses.at(-1)).toBe(413);
       expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
-      const stored = await sql<{ n: string }>`select coalesce((select sum(octet_length(updates)) from doc_updates where doc_id = ${docId}), 0) + coalesce((select sum(octet_length(bytes)) from doc_snapshots where doc_id = ${docId}), 0) as n`.execute(db.handle.db);
+      const stored = await sql<{
+        n: string;
+      }>`select coalesce((select sum(octet_length(updates)) from doc_updates where doc_id = ${docId}), 0) + coalesce((select sum(octet_length(bytes)) from doc_snapshots where doc_id = ${docId}), 0) as n`.execute(
+        db.handle.db,
+      );
       expect(Number(stored.rows[0]!.n)).toBeLessThanOrEqual(limit);
     } finally {
       await small.close();
