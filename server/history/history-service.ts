@@ -147,7 +147,7 @@ export class HistoryService {
   async snapshot(principal: Principal, docId: string): Promise<Uint8Array> {
     await this.deps.documents.decide(principal, docId);
     const stored = await loadStoredDocument(this.deps.db, docId);
-    return (await this.heavy(() => this.deps.heavy.snapshot(documentParts(stored)))).snapshot;
+    return (await this.heavy(() => this.deps.heavy.snapshot(documentParts(stored), null, true))).snapshot;
   }
 
   /**

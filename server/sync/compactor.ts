@@ -8,7 +8,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../db/ts-worker';
-import { HeavyWorkTimeout } from '../errors';
+import { DomainError, HeavyWorkTimeout } from '../errors';
 import type { HeavyJob } from './compaction-worker';
 import type { UpdateCheck, UpdateLimits } from './update-check';
 import type { VersionJson } from '../history/version-groups';
@@ -24,8 +24,9 @@ export interface Compacted {
 
 export interface Compactor {
   /** A Loro snapshot of the document made of `parts` (snapshots and/or updates); with
-   *  `shallowAt`, a shallow one that keeps only the history after that version. */
-  snapshot(parts: Uint8Array[], shallowAt?: VersionJson | null): Promise<Compacted>;
+   *  `shallowAt`, a shallow one that keeps only the history after that version. `asked`: for
+   *  a person (an export), refused as `busy` when too many jobs wait; a compaction always waits. */
+  snapshot(parts: Uint8Array[], shallowAt?: VersionJson | null, asked?: boolean): Promise<Compacted>;
   /** The text of the document made of `parts`. */
   text(parts: Uint8Array[]): Promise<string>;
   /** Checks a snapshot a client sent (update-check.ts). */
@@ -50,6 +51,9 @@ interface Queued {
 
 type Reply = { id: number; result: unknown } | { id: number; error: string };
 
+/** Jobs that may wait before what people ask for is refused (see `submit`). */
+export const MAX_WAITING = 16;
+
 export class WorkerCompactor implements Compactor {
   private worker: Worker | null = null;
   private nextId = 1;
@@ -65,8 +69,9 @@ export class WorkerCompactor implements Compactor {
   /** `timeoutMs`: the budget of one job (TANDEM_HEAVY_WORK_TIMEOUT_MS). */
   constructor(private readonly options: { timeoutMs?: number } = {}) {}
 
-  snapshot(parts: Uint8Array[], shallowAt?: VersionJson | null): Promise<Compacted> {
-    return this.submit({ kind: 'snapshot', parts, shallowAt: shallowAt ?? null }) as Promise<Compacted>;
+  /** `asked`: for a person (an export), refused when busy; a compaction (the default) always waits its turn. */
+  snapshot(parts: Uint8Array[], shallowAt?: VersionJson | null, asked = false): Promise<Compacted> {
+    return this.submit({ kind: 'snapshot', parts, shallowAt: shallowAt ?? null }, asked) as Promise<Compacted>;
   }
 
   text(parts: Uint8Array[]): Promise<string> {
@@ -93,8 +98,14 @@ export class WorkerCompactor implements Compactor {
     return this.submit({ kind: 'from_runs', runs }) as Promise<{ update: Uint8Array; peer: string }>;
   }
 
-  private submit(job: HeavyJob): Promise<unknown> {
+  /**
+   * Queues a job. What people ask for (`asked`: exports, versions, restores, snapshot checks) is
+   * refused as `busy` while MAX_WAITING jobs wait: each holds a whole document, and one account
+   * asking for exports in a loop would otherwise hold the node's memory and its compactions.
+   */
+  private submit(job: HeavyJob, asked = true): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the heavy-work thread is closed'));
+    if (asked && this.queue.length >= MAX_WAITING) return Promise.reject(new DomainError('busy', 'the server is busy with exports and history; try again in a moment', 5));
     return new Promise((resolve, reject) => {
       this.queue.push({ job, transfer: [], resolve, reject });
       this.pump();

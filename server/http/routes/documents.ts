@@ -102,7 +102,7 @@ export function documentRoutes(api: Api, s: Services): void {
       method: 'get',
       path: '/api/documents/:docId/text',
       operationId: 'getDocumentText',
-      errors: ['not_found', 'export_timeout'],
+      errors: ['not_found', 'export_timeout', 'busy'],
       summary: 'The document’s text',
       tag: 'documents',
       auth: 'user',

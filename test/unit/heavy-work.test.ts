@@ -1,0 +1,39 @@
+/**
+ * The heavy-work thread's queue is bounded for what people ask for: past MAX_WAITING waiting
+ * jobs, exports, versions, restores and snapshot checks are refused as `busy` (503 with a
+ * Retry-After), while compactions still wait their turn.
+ */
+import { LoroDoc } from 'loro-crdt';
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../server/errors';
+import { MAX_WAITING, WorkerCompactor } from '../../server/sync/compactor';
+import { TEXT_CONTAINER } from '../../shared/document';
+
+describe('heavy-work queue', () => {
+  it('refuses what people ask for as busy once MAX_WAITING jobs wait; compactions still wait their turn', async () => {
+    const compactor = new WorkerCompactor();
+    try {
+      const doc = new LoroDoc();
+      doc.getText(TEXT_CONTAINER).insert(0, 'hello');
+      doc.commit();
+      const parts = [doc.export({ mode: 'snapshot' })];
+      // One job runs, MAX_WAITING wait, the rest are refused at once.
+      const asked = Array.from({ length: MAX_WAITING + 3 }, () => compactor.text(parts).catch((error: unknown) => error));
+      const compaction = compactor.snapshot(parts);
+      const outcomes = await Promise.all(asked);
+      const refused = outcomes.filter((o) => o instanceof DomainError);
+      expect(refused.map((e) => [e.code, e.retryAfter])).toEqual([
+        ['busy', 5],
+        ['busy', 5],
+      ]);
+      expect(outcomes.filter((o) => o === 'hello')).toHaveLength(MAX_WAITING + 1);
+      const compacted = new LoroDoc();
+      compacted.import((await compaction).snapshot);
+      expect(compacted.getText(TEXT_CONTAINER).toString()).toBe('hello');
+      // Drained, it takes requests again.
+      expect(await compactor.text(parts)).toBe('hello');
+    } finally {
+      await compactor.close();
+    }
+  });
+});
