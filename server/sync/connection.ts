@@ -84,6 +84,9 @@ export class Connection implements RoomMember {
   private readonly log: Logger;
   /** Bytes accepted from this socket and not yet committed. */
   private pendingBytes = 0;
+  /** Bytes of frames read and not yet handled (waiting behind their room's earlier messages). */
+  private backlogBytes = 0;
+  private reading: 'on' | 'backlog' | 'stopped' = 'on';
   private closed = false;
   /** Closes an anonymous socket that has not joined a room in its first seconds. */
   private idleTimer: NodeJS.Timeout | null = null;
@@ -159,7 +162,33 @@ export class Connection implements RoomMember {
       });
       return;
     }
-    this.inOrder(roomKeyOf(message.crdt, message.roomId), () => this.handle(message));
+    this.holdBacklog(frame.length);
+    this.inOrder(roomKeyOf(message.crdt, message.roomId), () => this.handle(message).finally(() => this.holdBacklog(-frame.length)));
+  }
+
+  /**
+   * Counts the frames waiting behind their room's earlier messages (a join loading its
+   * document, a snapshot being checked): past the socket's pending bytes, reading stops until
+   * half of them are handled, so a peer streaming frames meanwhile is held by TCP, not in memory.
+   */
+  private holdBacklog(bytes: number): void {
+    this.backlogBytes += bytes;
+    const limit = this.deps.options.maxPendingBytesPerConnection;
+    if (this.reading === 'on' && this.backlogBytes > limit) {
+      this.reading = 'backlog';
+      this.socket.pause();
+      this.deps.onRefused?.('socket_backlog');
+      this.log.info('sync.backlog_paused', { bytes: this.backlogBytes });
+    } else if (this.reading === 'backlog' && this.backlogBytes <= limit / 2) {
+      this.reading = 'on';
+      this.socket.resume();
+    }
+  }
+
+  /** Reads nothing more from this peer (the node is shutting down: what it sends stays in its outbox). */
+  stopReading(): void {
+    this.reading = 'stopped';
+    this.socket.pause();
   }
 
   /** Runs `task` after every earlier task of the same room. */

@@ -5,4 +5,7 @@ export interface PeerSocket {
   close(code: number, reason: string): void;
   /** Bytes queued but not yet sent. */
   readonly bufferedAmount: number;
+  /** Stops reading from the peer (TCP holds what it sends), and starts again. */
+  pause(): void;
+  resume(): void;
 }

@@ -119,6 +119,12 @@ class WsPeerSocket implements PeerSocket {
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
   }
+  pause(): void {
+    this.ws.pause();
+  }
+  resume(): void {
+    this.ws.resume();
+  }
 }
 
 export class SyncEndpoint {
@@ -292,7 +298,7 @@ export class SyncEndpoint {
    */
   stopAccepting(): void {
     this.accepting = false;
-    for (const ws of this.connections.keys()) ws.pause();
+    for (const connection of this.connections.values()) connection.stopReading();
   }
 
   /** Closes every socket with `server_shutdown` (retryable) and waits for them to go. */

@@ -32,6 +32,7 @@ export class TestSocketPair {
   serverClose: { code: number; reason: string } | null = null;
   private receiver: FrameReceiver | null = null;
   private scheduled = false;
+  private serverPaused = false;
   readonly serverSocket: PeerSocket;
   readonly clientSocket: WebSocketLike;
 
@@ -47,6 +48,14 @@ export class TestSocketPair {
       },
       get bufferedAmount() {
         return pair.toClient.reduce((n, f) => n + (typeof f === 'string' ? f.length : f.byteLength), 0);
+      },
+      // The server stops reading: frames wait in `toServer`, as TCP would hold them.
+      pause: () => {
+        this.serverPaused = true;
+      },
+      resume: () => {
+        this.serverPaused = false;
+        this.schedule();
       },
     };
     this.client = new PairClientSocket(this);
@@ -74,12 +83,14 @@ export class TestSocketPair {
 
   /** Delivers the frames queued for the server; returns how many. */
   flushToServer(): number {
-    const frames = this.toServer.splice(0);
-    for (const frame of frames) {
+    let delivered = 0;
+    while (!this.serverPaused && this.toServer.length > 0) {
+      const frame = this.toServer.shift()!;
       if (typeof frame === 'string') this.receiver?.receiveText(frame);
       else this.receiver?.receiveBinary(frame);
+      delivered++;
     }
-    return frames.length;
+    return delivered;
   }
 
   /** Delivers the frames queued for the client (then the server's close, if it closed); returns how many. */

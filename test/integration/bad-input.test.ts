@@ -7,7 +7,20 @@ import { LoroDoc } from 'loro-crdt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
 import type { JoinAuthorizer } from '../../server/sync/authorizer';
-import { AppErrorCode, CloseCode, CloseReason, CrdtType, JoinErrorCode, MAX_MESSAGE_BYTES, MessageType, UpdateStatus, encodeMessage, newBatchId, type JoinError } from '../../shared/protocol/index';
+import {
+  AppErrorCode,
+  CloseCode,
+  CloseReason,
+  CrdtType,
+  JoinErrorCode,
+  MAX_MESSAGE_BYTES,
+  MessageType,
+  UpdateStatus,
+  encodeMessage,
+  newBatchId,
+  type BatchId,
+  type JoinError,
+} from '../../shared/protocol/index';
 import { newDocumentId } from '../../shared/ids';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { RawPeer } from '../helpers/raw-peer';
@@ -236,6 +249,49 @@ describe.each(backends)('bad input ($name)', (backend) => {
       // Written, they count no more.
       expect((await peer.ackFor(peer.update(docId, [edit(new LoroDoc(), 'after')]))).status).toBe(UpdateStatus.Ok);
       expect((await storedDoc(db.handle.db, docId)).getText(TEXT).toString()).toContain('v'.repeat(3_000));
+    } finally {
+      peer.close();
+      await tight.close();
+    }
+  });
+
+  it.skipIf(backend.name !== 'postgres')("frames waiting behind their room's join stop the socket's reading past its pending bytes; none is lost", async () => {
+    const tight = await startTestServer(db, { maxPendingBytesPerConnection: 32 * 1024 });
+    const peer = await RawPeer.connect(tight.wsUrl, tight.token);
+    try {
+      const docId = await createDocument(tight);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      // The join reads the document: held, it keeps every later frame of the room waiting.
+      const lock = db.handle.db.transaction().execute(async (trx) => {
+        await sql`lock table documents in access exclusive mode`.execute(trx);
+        locked();
+        await held;
+      });
+      await isLocked;
+      const doc = new LoroDoc();
+      const sent: { id: BatchId; update: Uint8Array }[] = [];
+      try {
+        peer.join(docId);
+        for (let i = 0; i < 40; i++) {
+          const update = edit(doc, `${i}:${'x'.repeat(2_000)}`);
+          sent.push({ id: peer.update(docId, [update]), update });
+        }
+        await waitFor(() => (tight.server.metrics.snapshot().limitHits.socket_backlog ?? 0) >= 1, { what: 'the socket to stop reading' });
+      } finally {
+        release();
+        await lock;
+      }
+      // Read again once the join is through: every update stored, some after a resend (the
+      // socket's pending bytes are also what may wait for a commit: rate_limited, as a client's outbox resends).
+      for (const { id, update } of sent) {
+        let status = (await peer.ackFor(id)).status;
+        while (status === UpdateStatus.RateLimited) status = (await peer.ackFor(peer.update(docId, [update]))).status;
+        expect(status).toBe(UpdateStatus.Ok);
+      }
+      expect((await storedDoc(db.handle.db, docId)).getText(TEXT).toString()).toBe(doc.getText(TEXT).toString());
     } finally {
       peer.close();
       await tight.close();
