@@ -72,6 +72,26 @@ describe('join answer', () => {
     expect(textOf(replay(missing.catchUp, behind))).toBe('hello');
   });
 
+  it('gives a member lacking more than OWN_EXPORT_MAX_OPS the shared whole answer, not an export of its own', async () => {
+    const author = new LoroDoc();
+    const log = Array.from({ length: 12 }, (_, i) => ({ seq: i + 1, updates: [appendEdit(author, 'x'.repeat(1_000) + i)] }));
+    const { answer } = await roomOf({ snapshot: null, log, headSeq: 12 });
+    const whole = ok(answer(new Uint8Array(0)));
+    // A version of a peer the room never saw, joined again and again: the same bytes each time.
+    const stranger = new LoroDoc();
+    appendEdit(stranger, 'mine');
+    const foreign = ok(answer(stranger.oplogVersion().encode()));
+    expect(foreign.catchUp).toHaveLength(1);
+    expect(foreign.catchUp[0]).toBe(whole.catchUp[0]);
+    expect(ok(answer(stranger.oplogVersion().encode())).catchUp[0]).toBe(whole.catchUp[0]);
+    expect(textOf(replay(foreign.catchUp, stranger))).toContain('x'.repeat(1_000));
+    // A member missing a little still gets just that.
+    const near = replay(log.slice(0, 11).flatMap((e) => e.updates));
+    const small = ok(answer(near.oplogVersion().encode()));
+    expect(small.catchUp[0]).not.toBe(whole.catchUp[0]);
+    expect(textOf(replay(small.catchUp, near))).toBe(textOf(author));
+  });
+
   it('refuses a version it cannot read, with its own version', async () => {
     const { oplog, answer } = await roomOf({ snapshot: null, log: [], headSeq: 0 });
     const refused = answer(new Uint8Array([0xff, 0xff, 0xff]));

@@ -34,6 +34,21 @@ const SMALL_LOG_BYTES = 64 * 1024;
 /** Largest oplog exported whole for a joiner (automerge-paper has 260k ops). */
 const WHOLE_EXPORT_MAX_OPS = 400_000;
 
+/**
+ * A member lacking more ops than this gets the whole document's shared answer rather than an
+ * export of its own (what it already has comes again; Loro skips it): an export per join, on
+ * the event loop, would let joins presenting a foreign version again and again hold the node.
+ */
+export const OWN_EXPORT_MAX_OPS = 10_000;
+
+/** Ops `server` has that `client` lacks, peer by peer. */
+function opsLacking(server: VersionVector, client: VersionVector): number {
+  const theirs = client.toJSON();
+  let lacking = 0;
+  for (const [peer, counter] of server.toJSON()) lacking += Math.max(0, counter - (theirs.get(peer) ?? 0));
+  return lacking;
+}
+
 /** The join answer for a member presenting `clientVersion` (empty: it has nothing). */
 export function answerJoin(room: RoomContents, clientVersion: Uint8Array): JoinAnswer {
   const serverVersion = room.oplog.version();
@@ -55,7 +70,9 @@ export function answerJoin(room: RoomContents, clientVersion: Uint8Array): JoinA
         else {
           const cmp = serverVersion.compare(vv);
           // 0: same; -1: the client is strictly ahead (it will send what we lack).
-          catchUp = cmp === 0 || cmp === -1 ? [] : [room.oplog.exportFrom(vv)];
+          if (cmp === 0 || cmp === -1) catchUp = [];
+          else if (opsLacking(serverVersion, vv) > OWN_EXPORT_MAX_OPS) ({ updates: catchUp, fromStore } = everything(room));
+          else catchUp = [room.oplog.exportFrom(vv)];
         }
       } finally {
         vv.free();
