@@ -325,6 +325,38 @@ describe.skipIf(!chromiumAvailable())('extension in Chromium', () => {
     await waitFor(async () => (await value(pageA, '#notes')) === 'Chosen. Yes.', { what: 'A to see the chosen field’s edit' });
   });
 
+  it('a one-line field that cannot hold the shared text stops, and neither text is cut', async () => {
+    const a = await user();
+    const b = await user();
+    const pageA = await a.browser.page(`${env.pages.url}/fields.html`);
+    await pageA.fill('#notes', 'One line.');
+    await collaborate(pageA, '#notes');
+    const [link] = await a.browser.popupLinks();
+    const pick = async (url: string): Promise<Page> => {
+      const landing = await b.browser.page(link!);
+      await landing.locator('#tandem-pick-field').click();
+      const page = await b.browser.page(url);
+      await page.fill('#subject', 'Mine.');
+      await page.locator('#subject').click();
+      await page.locator('[data-tandem=bind-offered]').click();
+      return page;
+    };
+    const pageB = await pick(`${env.pages.url}/fields.html`);
+    await waitFor(async () => (await value(pageB, '#subject')) === 'One line.', { what: "B's input to get the document" });
+    // A starts a second line: B's input would drop the line break and send that back.
+    await pageA.locator('#notes').press('End');
+    await pageA.keyboard.type('\nSecond line.');
+    await pageB.locator('[data-tandem=notice]', { hasText: 'this one-line field cannot hold the shared text' }).waitFor();
+    await waitFor(async () => (await storedText(env.server, docIdOf(link!), a.token)) === 'One line.\nSecond line.', { what: 'the document to keep both lines' });
+    expect(await value(pageA, '#notes')).toBe('One line.\nSecond line.');
+
+    // Bound now, the input would be given two lines: it keeps its own text instead.
+    const again = await pick(`${env.pages.url}/fields.html?again`);
+    await again.locator('[data-tandem=notice]', { hasText: 'this one-line field cannot hold the shared text' }).waitFor();
+    expect(await value(again, '#subject')).toBe('Mine.');
+    expect(await storedText(env.server, docIdOf(link!), a.token)).toBe('One line.\nSecond line.');
+  });
+
   it('holds remote edits during IME composition and applies them after it ends', async () => {
     const a = await user();
     const b = await user();

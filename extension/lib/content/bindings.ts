@@ -217,16 +217,15 @@ export function startBindings(): void {
           return;
         }
         entry.binding = binding;
-        if (binding instanceof EditorBinding || binding instanceof RichBinding) {
-          binding.onBroken = (reason) => {
-            ui.notify(entry.field, `Tandem stopped collaborating in this editor: ${reason}. Its text was left as it is.`);
-            post({ t: 'stop', key });
-            forget(key);
-          };
-        }
+        binding.onBroken = (reason) => {
+          ui.notify(entry.field, `Tandem stopped collaborating in this ${binding instanceof FieldBinding ? 'field' : 'editor'}: ${reason}. Its text was left as it is.`);
+          post({ t: 'stop', key });
+          forget(key);
+        };
         binding.onSelection = (selection) => post({ t: 'selection', key: message.key, ...selection });
         // A new document or a resumed binding: the field holds the latest text. Joining: the document's text wins.
         binding.begin(message, entry.mode !== 'attach');
+        if (entries.get(key) !== entry) return; // it could not hold the document: stopped, and said so
         const stash = takeStash(message.docId, entry.locator);
         if (stash) binding.replay(stash.base, stash.text);
         if (entry.field.matches(':focus')) binding.reportSelection(); // bound while the person is in it

@@ -38,6 +38,13 @@ export class FieldBinding {
   private readonly cleanups: (() => void)[] = [];
   readOnly = false;
   private readonly measuring: boolean;
+  private stopped = false;
+  /**
+   * Hears that the field cannot hold the document's text (a one-line input drops line breaks, an
+   * email field trims spaces, a length limit or the page's filter cuts it): sending back what it
+   * holds would delete the others' text, so the binding stops instead and the document keeps it.
+   */
+  onBroken: ((reason: string) => void) | null = null;
   /** Hears the person's caret and selection (presence), after any edit made before it was sent. */
   onSelection: ((selection: { anchor: number; head: number; seen: number }) => void) | null = null;
   private lastSelection: { anchor: number; head: number } | null = null;
@@ -103,12 +110,22 @@ export class FieldBinding {
       this.flushLocal(true);
       return;
     }
-    this.shadow = this.field.value;
+    const before = this.field.value;
+    this.shadow = before;
     const replace = diff(this.shadow, text);
     if (isNoop(replace)) return;
     this.write(replace);
     this.shadow = text;
-    if (this.field.value !== this.shadow) this.flushLocal(true);
+    if (this.field.value !== text) {
+      // It cannot hold the document: the person's text goes back, and the document is left as it is.
+      this.write(diff(this.field.value, before));
+      this.cannotHold();
+    }
+  }
+
+  private cannotHold(): void {
+    this.stop();
+    this.onBroken?.(this.field instanceof HTMLInputElement ? 'this one-line field cannot hold the shared text as it is (line breaks, spaces at its ends, its length)' : 'this field cannot hold the shared text as it is (its length limit or the page cuts it)');
   }
 
   /** The text last agreed with the document (the field may be ahead by unsent typing). */
@@ -183,6 +200,7 @@ export class FieldBinding {
 
   /** A change from the document (collaborators, or this person in another tab). */
   receive(message: EditMessage & { caret?: boolean }): void {
+    if (this.stopped) return;
     if (this.composing) {
       this.held.push(message); // IME: applied after compositionend
       return;
@@ -211,8 +229,9 @@ export class FieldBinding {
       const backward = this.field.selectionDirection === 'backward';
       this.lastSelection = backward ? { anchor: this.field.selectionEnd, head: this.field.selectionStart } : { anchor: this.field.selectionStart, head: this.field.selectionEnd };
     }
-    // A page that refused part of it (maxlength, its own filter): what the field holds is sent back.
-    if (this.field.value !== this.shadow) this.flushLocal();
+    // A field that did not take it (a one-line input, maxlength, the page's own filter) stops
+    // rather than send back what it holds, which would delete the others' text.
+    if (this.field.value !== this.shadow) return this.cannotHold();
     if (this.measuring) {
       performance.measure('tandem:remote-edit', { start });
       hop('field-receive', this.shadow.length, start);
@@ -253,6 +272,8 @@ export class FieldBinding {
   }
 
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     clearInterval(this.checkTimer);
     for (const c of this.cleanups) c();
   }
