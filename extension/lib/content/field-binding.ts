@@ -125,7 +125,11 @@ export class FieldBinding {
 
   private cannotHold(): void {
     this.stop();
-    this.onBroken?.(this.field instanceof HTMLInputElement ? 'this one-line field cannot hold the shared text as it is (line breaks, spaces at its ends, its length)' : 'this field cannot hold the shared text as it is (its length limit or the page cuts it)');
+    this.onBroken?.(
+      this.field instanceof HTMLInputElement
+        ? 'this one-line field cannot hold the shared text as it is (line breaks, spaces at its ends, its length)'
+        : 'this field cannot hold the shared text as it is (its length limit or the page cuts it)',
+    );
   }
 
   /** The text last agreed with the document (the field may be ahead by unsent typing). */
