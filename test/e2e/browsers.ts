@@ -43,7 +43,15 @@ export async function startPageServer(): Promise<{ url: string; otherOriginUrl: 
 <textarea id="notes" rows="6" cols="60"></textarea>
 <p><input id="subject" type="text" size="60"></p>
 <div id="react-root"></div><script src="/react.js"></script>
-<p><textarea id="locked" rows="2" cols="60" readonly>Locked text</textarea></p>`,
+<p><textarea id="locked" rows="2" cols="60" readonly>Locked text</textarea></p>
+<script>
+  // #notes the way a form that reads on change keeps it (Vue's v-model.lazy): its model follows
+  // change events, and a render puts the model back into the field unless the person is in it.
+  const notes = document.getElementById('notes');
+  window.notesModel = notes.value;
+  notes.addEventListener('change', () => { window.notesModel = notes.value; });
+  window.renderNotes = () => { if (document.activeElement !== notes) notes.value = window.notesModel; };
+</script>`,
     },
     '/react.js': { body: reactScript, type: 'text/javascript' },
     '/strict.html': {

@@ -44,6 +44,24 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
     await waitFor(async () => (await value(pageA)) === 'Start. The page wrote this. B.', { what: 'A to stay in step' });
   });
 
+  it('a form that reads its field on change keeps collaborators’ text through its next render', async () => {
+    const { pageA, pageB } = await pair('Start.');
+    await pageA.locator('#notes').press('End');
+    await pageA.keyboard.type(' More.');
+    await waitFor(async () => (await value(pageB)) === 'Start. More.', { what: 'B to get A’s typing' });
+    // B is not in its field: the form's render puts its model back, which followed the change events.
+    await pageB.evaluate(() => (window as any).renderNotes());
+    expect(await value(pageB)).toBe('Start. More.');
+    // B in its field while A types: the change comes when B leaves it.
+    await pageB.locator('#notes').click();
+    await pageA.keyboard.type(' Again.');
+    await waitFor(async () => (await value(pageB)) === 'Start. More. Again.', { what: 'B to get more' });
+    await pageB.locator('#subject').click();
+    await pageB.evaluate(() => (window as any).renderNotes());
+    expect(await value(pageB)).toBe('Start. More. Again.');
+    expect(await value(pageA)).toBe('Start. More. Again.');
+  });
+
   it('a page that removes the field and adds it again gets the binding back', async () => {
     const { pageA, pageB } = await pair('Kept text.');
     await pageA.evaluate(() => {

@@ -39,6 +39,8 @@ export class FieldBinding {
   readOnly = false;
   private readonly measuring: boolean;
   private stopped = false;
+  /** Collaborators changed the field while the person was in it: a `change` is due when they leave. */
+  private changedUnseen = false;
   /**
    * Hears that the field cannot hold the document's text (a one-line input drops line breaks, an
    * email field trims spaces, a length limit or the page's filter cuts it): sending back what it
@@ -72,6 +74,11 @@ export class FieldBinding {
       }
     });
     this.measuring = measuring;
+    on('blur', () => {
+      if (!this.changedUnseen) return;
+      this.changedUnseen = false;
+      field.dispatchEvent(new Event('change', { bubbles: true }));
+    });
     listenAroundTyping(on, {
       composing: (active) => (this.composing = active),
       flush: () => this.flushLocal(),
@@ -266,6 +273,12 @@ export class FieldBinding {
         nativeValueSetter(el)(applyDelta(el.value, delta));
       }
       el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
+      // Forms that read a field on `change` (Vue's v-model.lazy, Angular's updateOn: 'blur')
+      // would put their stale value back at their next render. A field the person is not in
+      // changes now; one they are in, when they leave it (a script's change resets the
+      // browser's own, so it would fire none).
+      if (el.ownerDocument.activeElement === el) this.changedUnseen = true;
+      else el.dispatchEvent(new Event('change', { bubbles: true }));
     } finally {
       applyingRemote = false;
     }
