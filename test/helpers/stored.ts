@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { LoroDoc } from 'loro-crdt';
 import { documentParts, loadStoredDocument } from '../../db/repositories/doc-log';
 import type { Database } from '../../db/schema';
@@ -18,4 +18,25 @@ export async function userCount(db: Kysely<Database>): Promise<number> {
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/**
+ * Locks `table` from a connection of the test's own until the returned function is called:
+ * a Postgres server's statements on it wait meanwhile (its commits, or its reads of documents).
+ */
+export async function lockTable(db: Kysely<Database>, table: 'doc_updates' | 'documents'): Promise<() => Promise<void>> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const lock = db.transaction().execute(async (trx) => {
+    await sql`lock table ${sql.table(table)} in access exclusive mode`.execute(trx);
+    locked();
+    await held;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await lock;
+  };
 }

@@ -2,7 +2,6 @@
  * Must-show 5: every kind of bad input gets the protocol's answer (JoinError, Ack status,
  * RoomError or a typed close), and the room, the stored document and everyone else are fine.
  */
-import { sql } from 'kysely';
 import { LoroDoc } from 'loro-crdt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStoredDocument } from '../../db/repositories/doc-log';
@@ -24,7 +23,7 @@ import {
 import { newDocumentId } from '../../shared/ids';
 import { backends, type TestDatabase } from '../helpers/backends';
 import { RawPeer } from '../helpers/raw-peer';
-import { storedDoc } from '../helpers/stored';
+import { lockTable, storedDoc } from '../helpers/stored';
 import { createDocument, startTestServer, type RunningServer } from '../helpers/test-server';
 import { TEXT } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
@@ -228,23 +227,13 @@ describe.each(backends)('bad input ($name)', (backend) => {
       // A body byte changed: the update check reads it as well formed, Loro's checksum refuses it.
       const corrupt = edit(doc, 'c'.repeat(3_000)).slice();
       corrupt[16]! ^= 1;
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      const lock = db.handle.db.transaction().execute(async (trx) => {
-        await sql`lock table doc_updates in access exclusive mode`.execute(trx);
-        locked();
-        await held;
-      });
-      await isLocked;
+      const unlock = await lockTable(db.handle.db, 'doc_updates');
       try {
         expect((await peer.ackFor(peer.update(docId, [valid, corrupt]))).status).toBe(UpdateStatus.InvalidUpdate);
         // Its valid 3 KB wait for the commit: 3 KB more would pass the socket's 8 KB.
         expect((await peer.ackFor(peer.update(docId, [edit(new LoroDoc(), 'n'.repeat(6_000))]))).status).toBe(UpdateStatus.RateLimited);
       } finally {
-        release();
-        await lock;
+        await unlock();
       }
       // Written, they count no more.
       expect((await peer.ackFor(peer.update(docId, [edit(new LoroDoc(), 'after')]))).status).toBe(UpdateStatus.Ok);
@@ -260,17 +249,8 @@ describe.each(backends)('bad input ($name)', (backend) => {
     const peer = await RawPeer.connect(tight.wsUrl, tight.token);
     try {
       const docId = await createDocument(tight);
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
       // The join reads the document: held, it keeps every later frame of the room waiting.
-      const lock = db.handle.db.transaction().execute(async (trx) => {
-        await sql`lock table documents in access exclusive mode`.execute(trx);
-        locked();
-        await held;
-      });
-      await isLocked;
+      const unlock = await lockTable(db.handle.db, 'documents');
       const doc = new LoroDoc();
       const sent: { id: BatchId; update: Uint8Array }[] = [];
       try {
@@ -281,8 +261,7 @@ describe.each(backends)('bad input ($name)', (backend) => {
         }
         await waitFor(() => (tight.server.metrics.snapshot().limitHits.socket_backlog ?? 0) >= 1, { what: 'the socket to stop reading' });
       } finally {
-        release();
-        await lock;
+        await unlock();
       }
       // Read again once the join is through: every update stored, some after a resend (the
       // socket's pending bytes are also what may wait for a commit: rate_limited, as a client's outbox resends).
