@@ -241,10 +241,6 @@ export class RichBinding {
         // so the selectionchange this causes is not news.
         if (this.lastSelection) this.lastSelection = { anchor: expected[0], head: expected[1] };
       }
-      // The page hears of it as of any edit (a framework that renders the element from its
-      // state, a hidden input that mirrors it): without it, its next render would put back the
-      // old text. Our own listener lets it pass (`applying`).
-      this.field.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
     } finally {
       this.applying = false;
       this.observer.takeRecords(); // our own changes: nothing to send
@@ -252,6 +248,15 @@ export class RichBinding {
     // Watched for a moment: a page that takes it back (now, in a timer, or at its next render) fights.
     this.written = { target: this.read().rich, at: performance.now() };
     this.personActed = false;
+    // The page hears of it as of any edit (a framework that renders the element from its state,
+    // a hidden input that mirrors it): without it, its next render would put back the old text.
+    // Our own listener lets it pass; what the page changes in its handler is seen, and fights.
+    this.applying = true;
+    try {
+      this.field.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
+    } finally {
+      this.applying = false;
+    }
     setTimeout(() => {
       if (!this.stopped && this.written) this.fought(this.read().rich);
     }, 0);

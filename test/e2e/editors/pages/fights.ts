@@ -2,7 +2,7 @@
  * Hand-made editors that keep their own model and render over anything else that changes their
  * DOM, as a framework editor without a Tandem adapter does: `#reverter` puts its model back as
  * soon as its DOM changes (a mutation observer), `#renderer` renders its model every 100 ms.
- * Both take the person's typing into their model from input events.
+ * Both take the person's typing into their model from its own (trusted) input events.
  */
 for (const [id, text] of [
   ['reverter', 'Reverter text.'],
@@ -16,8 +16,10 @@ for (const [id, text] of [
   document.getElementById('shared')!.append(el);
   let model: string = text;
   (window as unknown as Record<string, () => string>)[`${id}Text`] = () => model;
-  el.addEventListener('input', () => {
-    model = el.textContent ?? '';
+  // The person's typing only, as editors that read the keyboard do: a script's input event
+  // (Tandem's, after a collaborator's change) is not the person's.
+  el.addEventListener('input', (event) => {
+    if (event.isTrusted) model = el.textContent ?? '';
   });
   const render = (): void => {
     if (el.textContent !== model) el.textContent = model;
