@@ -2,20 +2,26 @@
  * Runs the longest test files first, so the two workers finish together (longest-first is
  * what vitest does itself once it has a results cache; CI starts from a clean clone without
  * one, and vitest then orders by file size, which put a 2-minute file last). The durations
- * are from a full local run (2026-11-28); files not listed follow in vitest's order.
+ * are from a clean-clone CI run (2026-12-06); files not listed follow in vitest's order.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const LONGEST_FIRST = [
   'test/integration/multi-node.test.ts', // ~6 min
   'test/e2e/chromium.test.ts', // ~3.5 min
-  'test/integration/rooms.test.ts', // ~2 min
+  'test/e2e/editors/firefox.test.ts', // ~3 min
+  'test/integration/crash-recovery.test.ts',
+  'test/e2e/editors/chromium.test.ts',
+  'test/e2e/firefox.test.ts',
   'test/integration/trace-replay.test.ts', // ~2 min
   'test/e2e/hostile.test.ts',
-  'test/integration/crash-recovery.test.ts',
+  'test/e2e/editors/rich-adapters.test.ts',
+  'test/integration/data-dir.test.ts',
+  'test/e2e/frames-firefox.test.ts',
+  'test/integration/presence.test.ts',
+  'test/integration/rooms.test.ts',
   'test/e2e/rich-text.test.ts',
   'test/integration/accounts.test.ts',
-  'test/e2e/firefox.test.ts',
 ];
 
 export default class LongestFirst extends BaseSequencer {

@@ -277,7 +277,7 @@ export class FieldBinding {
       // would put their stale value back at their next render. A field the person is not in
       // changes now; one they are in, when they leave it (a script's change resets the
       // browser's own, so it would fire none).
-      if (el.ownerDocument.activeElement === el) this.changedUnseen = true;
+      if (el.matches(':focus')) this.changedUnseen = true;
       else el.dispatchEvent(new Event('change', { bubbles: true }));
     } finally {
       applyingRemote = false;
