@@ -16,8 +16,8 @@ import { DomainError, HeavyWorkTimeout } from '../errors';
 import type { Compactor } from '../sync/compactor';
 import type { DocRoom } from '../sync/doc-room';
 import type { RoomMember } from '../sync/room-member';
-import { checkUpdate, type UpdateLimits } from '../sync/update-check';
-import { admitSize } from '../sync/update-gate';
+import type { UpdateLimits } from '../sync/update-check';
+import { admitUpdates } from '../sync/update-gate';
 import { fromMarkdown, toHtml, toMarkdown } from './formats';
 import { UNKNOWN_AUTHOR, entryMetaOf, foldEntries, type AuthorKey, type EntryMeta, type VersionGroup } from './version-groups';
 import { authorsOf, groupOfRow, updateLastVersion } from './version-index';
@@ -164,11 +164,15 @@ export class HistoryService {
     await updateLastVersion(this.deps.db, docId, (last) => (last.closed = true));
     const room = await this.deps.rooms.acquireDoc(docId);
     try {
-      // Within the document's limits, as an edit must be: restoring a large version and an
-      // empty one in turn would otherwise grow the document without bound.
-      const check = checkUpdate(made.update, { maxOps: Number.MAX_SAFE_INTEGER, maxAtoms: this.deps.maxDocumentTextBytes });
-      const fits = check.ok === true ? admitSize(room, made.update.length, check.insertedBytes, this.deps) : null;
-      if (!fits?.ok) throw new DomainError('document_too_large', fits && !fits.ok ? fits.detail : 'the restored version does not fit in a document');
+      // Through the update gate, as an edit (the server's own change, so no bound on its
+      // operations): restoring a large version and an empty one in turn would otherwise grow
+      // the document without bound.
+      const { maxDocumentTextBytes, maxDocumentBytes } = this.deps;
+      const admitted = await admitUpdates([made.update], () => room, {
+        options: { maxOpsPerUpdate: Number.MAX_SAFE_INTEGER, maxDocumentTextBytes, maxDocumentBytes },
+        checkSnapshot: (bytes, limits) => this.deps.heavy.checkSnapshot(bytes, limits),
+      });
+      if (!admitted.ok) throw new DomainError('document_too_large', admitted.detail);
       const outcome = room.submit(HISTORY_MEMBER, [made.update], { userId: user, linkId: null });
       if (outcome.kind === 'invalid') throw new Error(`the room refused a restore: ${outcome.reason}`);
       await outcome.committed;

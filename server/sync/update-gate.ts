@@ -50,28 +50,15 @@ export async function admitUpdates(updates: readonly Uint8Array[], room: () => D
   // Read after the checks: a snapshot check awaited, and the room may have moved meanwhile.
   const target = room();
   if (!target) return { ok: true };
-  return admitSize(
-    target,
-    updates.reduce((n, u) => n + u.length, 0),
-    inserted,
-    options,
-  );
-}
-
-/**
- * Whether `bytes` more of updates inserting `inserted` bytes of text keep `room` within the
- * document's limits: for members' updates (above) and for changes the server makes itself (a
- * restored version), which grow a document as much.
- */
-export function admitSize(room: DocRoom, bytes: number, inserted: number, options: Pick<SyncOptions, 'maxDocumentTextBytes' | 'maxDocumentBytes'>): GateOutcome {
-  const size = room.size();
+  const bytes = updates.reduce((n, u) => n + u.length, 0);
+  const size = target.size();
   if (size.storedBytes + bytes > options.maxDocumentBytes) {
-    room.remeasure();
+    target.remeasure();
     return refuse('document_too_large', `the document would take more than ${options.maxDocumentBytes} bytes`);
   }
   if (size.textBytesBound + inserted > options.maxDocumentTextBytes) {
     // The bound counts deleted text until the next compaction: fold now, so it is exact for the next update.
-    room.remeasure();
+    target.remeasure();
     return refuse('document_too_large', `the document would hold more than ${options.maxDocumentTextBytes} bytes of text`);
   }
   return { ok: true };

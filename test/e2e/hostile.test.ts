@@ -18,6 +18,15 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
       .textContent()
       .then((t) => t ?? '');
 
+  /** The page puts a new textarea holding `text` where #notes was, under the same id. */
+  const replaceNotes = (page: Page, text: string): Promise<void> =>
+    page.evaluate((t) => {
+      const fresh = document.createElement('textarea');
+      fresh.id = 'notes';
+      fresh.value = t;
+      document.getElementById('notes')!.replaceWith(fresh);
+    }, text);
+
   /** A and B both bound to A's #notes on fields.html, starting from `text`. */
   async function pair(text: string) {
     const a = await user();
@@ -64,12 +73,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
 
   it('a page that removes the field and adds it again gets the binding back', async () => {
     const { pageA, pageB } = await pair('Kept text.');
-    await pageA.evaluate(() => {
-      const old = document.getElementById('notes')!;
-      const fresh = document.createElement('textarea');
-      fresh.id = 'notes';
-      old.replaceWith(fresh); // a framework re-render: a new, empty element
-    });
+    await replaceNotes(pageA, ''); // a framework re-render: a new, empty element
     await waitFor(async () => (await value(pageA)) === 'Kept text.', { what: 'the new field to get the document’s text' });
     await pageB.locator('#notes').click();
     await pageB.locator('#notes').press('End');
@@ -79,13 +83,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
 
   it('a field replaced by one holding other text (another field, a draft) is left alone and the person told', async () => {
     const { pageA, pageB } = await pair('Shared text.');
-    await pageA.evaluate(() => {
-      const old = document.getElementById('notes')!;
-      const other = document.createElement('textarea');
-      other.id = 'notes';
-      other.value = 'A draft of mine.';
-      old.replaceWith(other); // what a single-page site shows next under the same id
-    });
+    await replaceNotes(pageA, 'A draft of mine.'); // what a single-page site shows next under the same id
     await pageA.locator('[data-tandem=notice]', { hasText: 'the page replaced it with one that holds other text' }).waitFor();
     await pageB.locator('#notes').click();
     await pageB.locator('#notes').press('End');

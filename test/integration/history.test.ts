@@ -193,10 +193,7 @@ describe.each(backends)('version history ($name)', (backend) => {
   it('trims history older than TANDEM_HISTORY_DAYS into a shallow snapshot when compacting, and only then', async () => {
     const trimming = await startTestServer(db, { historyDays: 1 }, undefined, alice.token);
     try {
-      const api = new ApiClient(trimming.httpUrl, { token: alice.token });
-      const docId = await createDocument({ httpUrl: trimming.httpUrl, token: alice.token });
-      const a = new Writer(await RawPeer.connect(trimming.wsUrl, alice.token));
-      await a.peer.joinAndWait(docId);
+      const { api, docId, a } = await aliceWriting(trimming);
       await a.type(docId, 'One');
       await sql`update doc_updates set created_at = now() - interval '3 days' where doc_id = ${docId} and seq = 1`.execute(db.handle.db);
       await a.type(docId, ' two');
@@ -229,10 +226,7 @@ describe.each(backends)('version history ($name)', (backend) => {
     const limit = 24 * 1024;
     const small = await startTestServer(db, { maxDocumentBytes: limit }, undefined, alice.token);
     try {
-      const api = new ApiClient(small.httpUrl, { token: alice.token });
-      const docId = await createDocument({ httpUrl: small.httpUrl, token: alice.token });
-      const a = new Writer(await RawPeer.connect(small.wsUrl, alice.token));
-      await a.peer.joinAndWait(docId);
+      const { api, docId, a } = await aliceWriting(small);
       await a.type(docId, 'Start.');
       expect((await api.post(`/api/documents/${docId}/versions`, { name: 'short' })).status).toBe(201);
       await a.type(docId, randomBytes(2_000).toString('hex')); // 4 KB of text that does not compress
@@ -257,6 +251,15 @@ describe.each(backends)('version history ($name)', (backend) => {
       await small.close();
     }
   });
+
+  /** On a server of its own: Alice's API, a new document of hers, and her writer in it. */
+  async function aliceWriting(on: RunningServer): Promise<{ api: ApiClient; docId: string; a: Writer }> {
+    const api = new ApiClient(on.httpUrl, { token: alice.token });
+    const docId = await createDocument({ httpUrl: on.httpUrl, token: alice.token });
+    const a = new Writer(await RawPeer.connect(on.wsUrl, alice.token));
+    await a.peer.joinAndWait(docId);
+    return { api, docId, a };
+  }
 
   async function snapshotOf(docId: string, user: TestUser, base = server.httpUrl): Promise<Uint8Array> {
     const res = await fetch(`${base}/api/documents/${docId}/snapshot`, { headers: { authorization: `Bearer ${user.token}` } });
