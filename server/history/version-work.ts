@@ -6,6 +6,7 @@
 import { diffLines, diffWordsWithSpace } from 'diff';
 import { LoroDoc, VersionVector, type Delta, type PeerID } from 'loro-crdt';
 import { TEXT_CONTAINER, configureText } from '../../shared/document';
+import { importEach } from '../../shared/import-updates';
 import type { VersionJson } from './version-groups';
 
 /** A run of text with the same formatting (a Loro text delta's insert). */
@@ -62,7 +63,7 @@ const WORD_DIFF_TIMEOUT_MS = 2_000;
 
 function loaded(parts: readonly Uint8Array[]): LoroDoc {
   const doc = new LoroDoc();
-  doc.importBatch([...parts]);
+  importEach(doc, parts);
   return doc;
 }
 

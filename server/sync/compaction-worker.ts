@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { LoroDoc, VersionVector, type PeerID } from 'loro-crdt';
 import { TEXT_CONTAINER } from '../../shared/document';
+import { importEach } from '../../shared/import-updates';
 import { checkSnapshot, type UpdateLimits } from './update-check';
 import type { VersionJson } from '../history/version-groups';
 import { diffVersions, restoreUpdate, updateOfRuns, versionContent, type RichRun, type VersionAt } from '../history/version-work';
@@ -46,7 +47,7 @@ function run(job: HeavyJob): { result: unknown; transfer: ArrayBuffer[] } {
   }
   const doc = new LoroDoc();
   try {
-    doc.importBatch(job.parts);
+    importEach(doc, job.parts);
     const text = doc.getText(TEXT_CONTAINER).toString();
     if (job.kind === 'text') return { result: text, transfer: [] };
     // Retention: history before `shallowAt` is dropped, the state there kept (a shallow snapshot).

@@ -9,6 +9,7 @@
  */
 import { type LoroDoc, VersionVector } from 'loro-crdt';
 import { AppErrorCode, CrdtType, JoinErrorCode, MessageType, RoomErrorCode, UpdateStatus, assertNever, encodeBatch, type BatchId, type Permission, type ProtocolMessage } from '../protocol/index';
+import { importEach } from '../import-updates';
 import { Outbox, type OutboxStore } from './outbox';
 import { hop } from '../trace';
 
@@ -225,7 +226,7 @@ export class ClientRoom {
   /** @internal */
   importRemote(updates: Uint8Array[]): void {
     try {
-      this.doc.importBatch(updates);
+      importEach(this.doc, updates);
     } catch (error) {
       this.client.reportError(error);
     }

@@ -10,6 +10,7 @@
  * bench-results/README.md).
  */
 import type { LoroDoc } from 'loro-crdt';
+import { importEach } from '../import-updates';
 import { continues, exportSpans, opsEnd, type OpSpan } from '../op-spans';
 import { BATCH_PAYLOAD_BYTES, newBatchId, packedSize, type BatchId } from '../protocol/index';
 
@@ -58,7 +59,7 @@ export class Outbox {
   async restore(): Promise<void> {
     const { doc, store, docId } = this.options;
     const saved = await store.load(docId);
-    if (saved.length > 0) doc.importBatch(saved);
+    importEach(doc, saved);
     for (const update of saved) this.add(update);
     this.localPeer = doc.peerIdStr;
     this.localEnd = opsEnd(doc, doc.peerIdStr);
