@@ -60,6 +60,8 @@ export class WorkerCompactor implements Compactor {
   private readonly queue: Queued[] = [];
   private running: { id: number; queued: Queued; timer: NodeJS.Timeout } | null = null;
   private closed = false;
+  /** Threads started so far (a timeout or a failed job replaces the thread). */
+  threadsStarted = 0;
 
   /** The job running now (its kind) and how many wait, for /metrics. */
   get activity(): { running: HeavyJob['kind'] | null; queued: number } {
@@ -115,13 +117,19 @@ export class WorkerCompactor implements Compactor {
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = startTsWorker(new URL('./compaction-worker.ts', import.meta.url));
+    this.threadsStarted++;
     worker.on('message', (reply: Reply) => {
       const running = this.running;
       if (!running || running.id !== reply.id) return;
       clearTimeout(running.timer);
       this.running = null;
-      if ('error' in reply) running.queued.reject(new Error(`${running.queued.job.kind} failed: ${reply.error}`));
-      else running.queued.resolve(reply.result);
+      if ('error' in reply) {
+        running.queued.reject(new Error(`${running.queued.job.kind} failed: ${reply.error}`));
+        // A failed job may be a Loro panic (out of WebAssembly memory, which never shrinks):
+        // the next job gets a fresh thread. Its `exit` finds nothing running.
+        this.worker = null;
+        void worker.terminate();
+      } else running.queued.resolve(reply.result);
       this.pump();
     });
     const lost = (error: Error): void => {

@@ -1,7 +1,7 @@
 /**
  * The heavy-work thread's queue is bounded for what people ask for: past MAX_WAITING waiting
  * jobs, exports, versions, restores and snapshot checks are refused as `busy` (503 with a
- * Retry-After), while compactions still wait their turn.
+ * Retry-After), while compactions still wait their turn. A failed job replaces the thread.
  */
 import { LoroDoc } from 'loro-crdt';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,23 @@ describe('heavy-work queue', () => {
       expect(compacted.getText(TEXT_CONTAINER).toString()).toBe('hello');
       // Drained, it takes requests again.
       expect(await compactor.text(parts)).toBe('hello');
+    } finally {
+      await compactor.close();
+    }
+  });
+
+  it('a failed job gets the next job a fresh thread (a Loro panic leaves its WebAssembly unusable and its memory grown)', async () => {
+    const compactor = new WorkerCompactor();
+    try {
+      const doc = new LoroDoc();
+      doc.getText(TEXT_CONTAINER).insert(0, 'hello');
+      doc.commit();
+      const parts = [doc.export({ mode: 'snapshot' })];
+      expect(await compactor.text(parts)).toBe('hello');
+      expect(compactor.threadsStarted).toBe(1);
+      await expect(compactor.text([new Uint8Array([1, 2, 3])])).rejects.toThrow(/text failed/);
+      expect(await compactor.text(parts)).toBe('hello');
+      expect(compactor.threadsStarted).toBe(2);
     } finally {
       await compactor.close();
     }
