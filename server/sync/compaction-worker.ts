@@ -1,7 +1,7 @@
 /**
  * Worker thread of `compactor.ts`: a document's heavy work, away from the event loop that
  * serves every other room. One job at a time; the host replaces this thread when a job
- * outlives its time budget.
+ * outlives its time budget or fails.
  */
 import { parentPort } from 'node:worker_threads';
 import { LoroDoc, VersionVector, type PeerID } from 'loro-crdt';
