@@ -11,8 +11,7 @@ import { TEXT_CONTAINER } from '../../shared/document';
 import { importEach } from '../../shared/import-updates';
 
 /** Text that does not compress or merge: random words, `bytes` long. */
-const pasted = (bytes: number): string =>
-  Array.from({ length: bytes / 8 }, () => Math.random().toString(36).slice(2, 10).padEnd(8, '0')).join('');
+const pasted = (bytes: number): string => Array.from({ length: bytes / 8 }, () => Math.random().toString(36).slice(2, 10).padEnd(8, '0')).join('');
 
 /** One update per edit of `edit`, made on a fresh document. */
 function updatesOf(edits: number, edit: (doc: LoroDoc, i: number) => void): { doc: LoroDoc; updates: Uint8Array[] } {
