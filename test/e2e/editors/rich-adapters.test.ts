@@ -365,6 +365,25 @@ describe.skipIf(!chromiumAvailable())('rich editor adapters (Chromium)', () => {
     });
   });
 
+  it('refuses a CodeMirror 6 the site already syncs itself (y-codemirror.next, @codemirror/collab), and leaves it as it was', async () => {
+    const page = await open();
+    const out = await page.evaluate(() => {
+      const r = window.rich;
+      return (['yjs', 'collab', null] as const).map((site) => {
+        const { view, bound } = r.codemirror6(`Synced by ${site}`, site);
+        const refusal = typeof bound === 'string' ? bound : null;
+        r.unbind(bound);
+        return { refusal, text: view.state.doc.toString() };
+      });
+    });
+    expect(out).toEqual([
+      { refusal: 'this editor is already collaborative (the site syncs it itself)', text: 'Synced by yjs' },
+      { refusal: 'this editor is already collaborative (the site syncs it itself)', text: 'Synced by collab' },
+      { refusal: null, text: 'Synced by null' },
+    ]);
+    await page.close();
+  });
+
   describe('ProseMirror', () => {
     it('refuses an editor the site already syncs itself (y-prosemirror), and leaves it as it was', async () => {
       const page = await open();
@@ -410,6 +429,19 @@ describe.skipIf(!chromiumAvailable())('rich editor adapters (Chromium)', () => {
   });
 
   describe('Lexical', () => {
+    it('a change the site’s own collaboration brings (@lexical/yjs’s tag) ends the binding instead of being sent as the person’s', async () => {
+      const page = await open();
+      const out = await page.evaluate(() => {
+        const { editor, bound } = window.rich.lexical(['Shared by the site']);
+        const b = bound as Bound;
+        window.rich.lexicalCollaboratorTypes(editor, '!');
+        return { notices: b.notices, text: editor.getRootElement()!.textContent };
+      });
+      expect(out.notices).toEqual([{ t: 'broken', reason: 'this editor is already collaborative (the site syncs it itself)' }]);
+      expect(out.text).toBe('Shared by the site!');
+      await page.close();
+    });
+
     it('reads blocks with inline children as lines wherever they are, line breaks as newlines', async () => {
       const page = await open();
       const text = await page.evaluate(() => (window.rich.lexical(['h1:Title', 'ul:one|two', 'quote:quoted', 'a\nb', '']).bound as Bound).host.read().text);

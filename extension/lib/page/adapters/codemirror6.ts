@@ -54,6 +54,24 @@ function findView(root: HTMLElement): View | null {
   return view?.rootView?.view ?? view?.view ?? null;
 }
 
+/**
+ * True when the site syncs this editor itself: y-codemirror.next's sync plugin (its value keeps
+ * the `Y.Text` in `conf.ytext`) or @codemirror/collab's state field (`{ version, unconfirmed }`).
+ * Both are read by property name, which bundlers keep; every change would otherwise travel twice.
+ */
+function syncedBySite(view: View): boolean {
+  const plugins = (view as { plugins?: unknown }).plugins;
+  if (Array.isArray(plugins) && plugins.some((p) => (p as { value?: { conf?: { ytext?: unknown } } } | null)?.value?.conf?.ytext != null)) return true;
+  const values = (view.state as { values?: unknown }).values;
+  return (
+    Array.isArray(values) &&
+    values.some((v) => {
+      const c = v as { version?: unknown; unconfirmed?: unknown } | null;
+      return typeof c === 'object' && c !== null && typeof c.version === 'number' && Array.isArray(c.unconfirmed);
+    })
+  );
+}
+
 /** A transaction's changes as a delta on the document before it. */
 function deltaOf(changes: ChangeSet): TextDelta {
   const out: TextOp[] = [];
@@ -72,6 +90,7 @@ export const codemirror6: AdapterFactory = (root, events) => {
   if (!view || typeof view.dispatch !== 'function') return 'CodeMirror was found, but not its editor view';
   const Transaction = view.state.update({}).constructor;
   if (!Transaction?.addToHistory || !Transaction.remote) return 'this CodeMirror version is not supported yet';
+  if (syncedBySite(view)) return 'this editor is already collaborative (the site syncs it itself)';
   let ours = false;
 
   // Every transaction the view applies passes through its `update` (the default dispatch and

@@ -359,6 +359,14 @@ export const lexical: AdapterFactory = (root, events) => {
   unregister.push(
     editor.registerUpdateListener(({ tags, editorState, prevEditorState }) => {
       if (ours || tags.has(TAG)) return;
+      // @lexical/yjs applies the site's own collaborators' changes under this tag (and keeps
+      // changes so tagged, ours among them, out of its Y.Doc): the site syncs this editor itself,
+      // and what it brought must not be sent again as the person's. Nothing marks such an
+      // editor before its first change (production builds strip command names).
+      if (tags.has('collaboration')) {
+        events.detached('this editor is already collaborative (the site syncs it itself)');
+        return;
+      }
       if (editorState._nodeMap !== prevEditorState._nodeMap) events.changed();
       else if (editorState._selection !== prevEditorState._selection) events.selected();
     }),

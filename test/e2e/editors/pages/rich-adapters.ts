@@ -1,6 +1,6 @@
 /**
  * The rich adapters on their own (no extension, no server), for ../rich-adapters.test.ts: real
- * Quill, CKEditor 5, ProseMirror, Lexical and Slate instances with the structure sites give them (headings, lists, quotes,
+ * Quill, CKEditor 5, ProseMirror, Lexical and Slate instances (and CodeMirror 6 for how a site's own sync is seen) with the structure sites give them (headings, lists, quotes,
  * code blocks, images, tables), an EditorHost on each as the page bridge makes it, and what it
  * told the content script. The tests drive it with `window.rich` and read the editors' models.
  */
@@ -55,6 +55,11 @@ class ImageNode extends DecoratorNode<null> {
 import Quill from 'quill';
 import Trix from 'trix';
 import { type ComponentProps, createElement } from 'react';
+import { collab } from '@codemirror/collab';
+import { EditorView as CmView } from '@codemirror/view';
+import { yCollab } from 'y-codemirror.next';
+import { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
 import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
 import { type Descendant, type Editor as SlateEditor, Node as SlateNode, createEditor as createSlateEditor } from 'slate';
@@ -63,6 +68,7 @@ import { Editable, Slate, withReact } from 'slate-react';
 import type { TextDelta } from '../../../../shared/text/delta';
 import { adapterOn, type AdapterFactory, type EditorAdapter } from '../../../../extension/lib/page/adapter';
 import { ckeditor5 } from '../../../../extension/lib/page/adapters/ckeditor5';
+import { codemirror6 } from '../../../../extension/lib/page/adapters/codemirror6';
 import { prosemirrorWithView } from '../../../../extension/lib/page/adapters/prosemirror';
 import { lexical } from '../../../../extension/lib/page/adapters/lexical';
 import { quill } from '../../../../extension/lib/page/adapters/quill';
@@ -204,6 +210,8 @@ const harness = {
     );
     return { editor, history, bound: bind(lexical, root) };
   },
+  /** A collaborator's typing as @lexical/yjs applies it: an update tagged `collaboration`, at the end. */
+  lexicalCollaboratorTypes: (editor: LexicalEditor, text: string) => editor.update(() => $getRoot().getLastDescendant()?.insertAfter($createTextNode(text)), { discrete: true, tag: 'collaboration' }),
   /** Lexical's undo or redo as a toolbar button dispatches it. */
   lexicalHistory: (editor: LexicalEditor, redo: boolean) => editor.dispatchCommand(redo ? REDO_COMMAND : UNDO_COMMAND, undefined),
   /** The editor state's blocks as `type:text` (list items inside their list). */
@@ -322,6 +330,21 @@ const harness = {
   /** The adapter again on an editor made above (after `unbind`), as the page shows it now. */
   bindCkeditor: (editor: ClassicEditor) => bind(ckeditor5, editor.ui.getEditableElement()!),
   bindLexical: (editor: LexicalEditor) => bind(lexical, editor.getRootElement()!),
+  /**
+   * A CodeMirror 6 with the text, synced by the site (`site`: y-codemirror.next over a Y.Text,
+   * or @codemirror/collab) or not, and the adapter on it.
+   */
+  codemirror6(text: string, site: 'yjs' | 'collab' | null): { view: CmView; bound: Bound | string } {
+    let extensions: unknown[] = [];
+    if (site === 'yjs') {
+      const ydoc = new Y.Doc();
+      const ytext = ydoc.getText('codemirror');
+      ytext.insert(0, text);
+      extensions = [yCollab(ytext, new Awareness(ydoc))];
+    } else if (site === 'collab') extensions = [collab({ startVersion: 0 })];
+    const view = new CmView({ doc: text, extensions: extensions as never, parent: slot('') });
+    return { view, bound: bind(codemirror6, view.dom) };
+  },
   /** A plugin as y-prosemirror makes its sync plugin (Tiptap's Collaboration): its key only. */
   ySyncPlugin: () => new Plugin({ key: new PluginKey('y-sync') }),
   bindProsemirror: (view: EditorView) => bind((_root, events) => prosemirrorWithView(view as never, events), view.dom as HTMLElement),
