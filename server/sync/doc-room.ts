@@ -27,6 +27,7 @@ import type { DocStore, PeerAttribution } from './doc-store';
 import { RoomCompaction } from './doc-room/compaction';
 import { answerJoin, type JoinOutcome } from './doc-room/join-answer';
 import { RoomMembers } from './doc-room/members';
+import { Relay } from './relay';
 import { RoomOplog, hasPending } from './doc-room/oplog';
 import { OtherNodeEdits } from './doc-room/other-nodes';
 import { StoredLog } from './doc-room/stored-log';
@@ -317,5 +318,6 @@ export class DocRoom {
     this.compaction.close();
     this.members.clear();
     this.oplog.free();
+    Relay.forgetCatchUps(this.docId);
   }
 }

@@ -18,4 +18,48 @@ export class Relay {
   get frames(): Uint8Array[] {
     return (this.framed ??= encodeUpdates(this.roomKind === 'doc' ? CrdtType.Loro : CrdtType.LoroEphemeralStore, this.docId, this.updates));
   }
+
+  /** Bytes of its frames once framed (its updates' bytes until then). */
+  get bytes(): number {
+    return (this.framed ?? this.updates).reduce((n, f) => n + f.length, 0);
+  }
+
+  /**
+   * The relay of a joiner's catch-up, shared with the joiners before it that were sent the
+   * same updates (the room's whole-document answer, its stored bytes): framing copies every
+   * byte, so each join of a large document held a copy of it in its socket's buffer until
+   * read, and a few accounts joining with sockets that never read held gigabytes. Shared, the
+   * sockets hold one. Kept for the last CATCH_UPS_KEPT catch-ups up to CATCH_UP_BYTES_KEPT.
+   */
+  static catchUp(docId: string, updates: readonly Uint8Array[]): Relay {
+    const first = updates[0];
+    if (first === undefined) return new Relay('doc', docId, updates);
+    const kept = catchUps.get(first);
+    if (kept && kept.docId === docId && kept.updates.length === updates.length && kept.updates.every((u, i) => u === updates[i])) {
+      catchUps.delete(first); // most recently used last
+      catchUps.set(first, kept);
+      return kept;
+    }
+    const relay = new Relay('doc', docId, updates);
+    relay.frames;
+    catchUps.set(first, relay);
+    let bytes = 0;
+    for (const r of catchUps.values()) bytes += r.bytes;
+    for (const [key, r] of catchUps) {
+      if (catchUps.size <= CATCH_UPS_KEPT && bytes <= CATCH_UP_BYTES_KEPT) break;
+      catchUps.delete(key);
+      bytes -= r.bytes;
+    }
+    return relay;
+  }
+
+  /** Drops the kept catch-ups of a room that closed. */
+  static forgetCatchUps(docId: string): void {
+    for (const [key, r] of catchUps) if (r.docId === docId) catchUps.delete(key);
+  }
 }
+
+const CATCH_UPS_KEPT = 32;
+const CATCH_UP_BYTES_KEPT = 128 * 1024 * 1024;
+/** Catch-up relays by their first update, least recently used first. */
+const catchUps = new Map<Uint8Array, Relay>();
