@@ -158,6 +158,38 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     }
   }, 120_000);
 
+  it('a form that reads its field on change keeps collaborators’ text through its next render', async () => {
+    const a = await user();
+    const b = await user();
+    const url = `${pages.url}/fields.html`;
+    const pageA = await a.browser.newPage();
+    await pageA.goto(url);
+    await pageA.type('#notes', 'Start.');
+    await pageA.locator('>>> [data-tandem=collaborate]').click();
+    await untilSaved(pageA);
+    const link = await editLink(a.token, url);
+    const pageB = await openWhereWritten(b.browser, link.url, url);
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Start.', { what: 'B to get the text', timeoutMs: 20_000 });
+    await untilSaved(pageB);
+    const render = (): Promise<void> => pageB.evaluate(() => (window as unknown as { renderNotes(): void }).renderNotes());
+
+    await pageA.focus('#notes');
+    await pageA.keyboard.press('End');
+    await pageA.keyboard.type(' More.');
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Start. More.', { what: 'B to get A’s typing' });
+    // B is not in its field: the form's render puts its model back, which followed the change events.
+    await render();
+    expect(await value(pageB, '#notes')).toBe('Start. More.');
+    // B in its field while A types: the change comes when B leaves it.
+    await pageB.focus('#notes');
+    await pageA.keyboard.type(' Again.');
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Start. More. Again.', { what: 'B to get more' });
+    await pageB.focus('#subject');
+    await render();
+    expect(await value(pageB, '#notes')).toBe('Start. More. Again.');
+    expect(await value(pageA, '#notes')).toBe('Start. More. Again.');
+  });
+
   it('rich text: bold made in one contenteditable appears in place in the other; typing and undo go both ways', async () => {
     const a = await user();
     const b = await user();
