@@ -1,7 +1,7 @@
 /**
  * Must-show of the multi-node issue, with real processes: three node processes behind a
  * round-robin balancer, on real Postgres (through a proxy the test can cut, to restart it),
- * clients of both kinds, real traces; then a node SIGKILLed and Postgres gone in the middle;
+ * clients of both kinds, real traces, with a node SIGKILLed and Postgres gone in the middle;
  * then a seeded randomised run with kills, restarts and client disconnects.
  */
 import { LoroDoc } from 'loro-crdt';
@@ -208,17 +208,11 @@ describe.skipIf(!postgresBackend)('multi-node (processes, real Postgres)', () =>
     }
   }
 
-  // Both traces are cut to keep CI short (the whole of automerge-paper here took 4 of the suite's
-  // 14 minutes in 2026-11; the kill test below took another 3 with it): the concurrent trace is
-  // whole in both, automerge-paper's first 20,000 of 260k edits here and 100,000 with the kill,
-  // which comes at 40%, so 60,000 edits still cross the cluster after it.
-  it('three nodes, round-robin clients, two traces at once: everyone ends exact', async () => {
-    const cluster = await startCluster(3);
-    await replayBoth(cluster, async () => {}, 20_000);
-    for (const n of nodes) expect(n.child.exitCode).toBeNull();
-  }, 600_000); // ~30 s alone; the full suite runs two files at once on 2 cores, with browsers
-
-  it('a node SIGKILLed and Postgres gone in the middle: no acknowledged update lost, texts exact', async () => {
+  // automerge-paper is cut to its first 100,000 of 260k edits to keep CI short (the whole of it
+  // took 3 of the suite's 14 minutes in 2026-11); the kill comes at 40%, so 60,000 edits still
+  // cross the cluster after it. The same run without failures was its own test until
+  // 2026-12-06: it is this one's first 40%, and took 2 of CI's 17 minutes.
+  it('three nodes, round-robin clients, two traces at once, a node SIGKILLed and Postgres gone in the middle: no acknowledged update lost, texts exact', async () => {
     const cluster = await startCluster(3);
     await replayBoth(
       cluster,
