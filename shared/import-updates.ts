@@ -6,9 +6,10 @@
  * version, and that checkout is quadratic in the text inserts it replays (loro-crdt 1.17.1,
  * measured 2026-12-06): two updates of 8,192 appended 32-character pieces import in 2 ms one
  * by one and in 7 s as a batch; two pasted 256 KiB texts in 10 ms and 7 s; twelve pasted
- * mebibytes (a compaction of the document they make) ran the WebAssembly out of memory. One by
- * one is never slower: automerge-paper's 259,779 one-patch updates import in 12.8 s against
- * 18.2 s, as 4,060 entries in 0.42 s against 0.50 s.
+ * mebibytes (a compaction of the document they make) ran the WebAssembly out of memory. On a
+ * long history of small entries one by one costs the same: automerge-paper as 4,060 entries of
+ * 64 edits, 290 ms against 283 ms; as its 259,779 one-patch updates, 12.8 s against 18.2 s
+ * (`npm run bench -- --only import`).
  *
  * Dependencies still resolve: an update whose dependencies are missing waits in the oplog and
  * applies when they arrive, as in a batch. Put snapshots first (an empty document imports one

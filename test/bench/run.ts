@@ -36,6 +36,7 @@ import { compareChart } from './compare/chart';
 import { PARTS, compareMarkdown, compareTable, runCompare, type Part } from './compare/compare';
 import { extensionTable, runExtensionBench } from './extension';
 import { historyTable, runHistoryBench, seedHistory, type HistoryResult } from './history';
+import { importEachCost, importEachTable } from './import-each';
 import { percentile, round, summary } from './stats';
 
 const args = process.argv.slice(2);
@@ -635,6 +636,7 @@ async function main(): Promise<void> {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const results: BackendResult[] = [];
   const updateCheck = only === undefined || only === 'sync' || only === 'update-check' ? updateCheckCost(quick ? 20_000 : 100_000) : null;
+  const imports = only === undefined || only === 'sync' || only === 'import' ? importEachCost() : null;
   if (only === undefined || only === 'sync') for (const b of backends) results.push(await runBackend(b));
   const redisUrl = process.env.TANDEM_BENCH_REDIS_URL ?? process.env.TANDEM_TEST_REDIS_URL ?? null;
   const cluster = (only === undefined || only === 'cluster') && postgresUrl ? await runClusterBench({ postgresUrl, redisUrl, quick, log: (m) => void process.stderr.write(`[cluster] ${m}\n`) }) : null;
@@ -654,6 +656,10 @@ async function main(): Promise<void> {
   if (results.length > 0) {
     await writeFile(join('bench-results', 'sync-core.json'), `${JSON.stringify({ ...output, updateCheck, cluster: undefined, extension: undefined }, null, 2)}\n`);
     written.push('bench-results/sync-core.json');
+  }
+  if (imports) {
+    await writeFile(join('bench-results', 'import.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, imports }, null, 2)}\n`);
+    written.push('bench-results/import.json');
   }
   if (cluster) {
     await writeFile(join('bench-results', 'cluster.json'), `${JSON.stringify({ date: output.date, command: output.command, machine, quick, cluster }, null, 2)}\n`);
@@ -677,6 +683,7 @@ async function main(): Promise<void> {
         `| the whole history as one update (260k edits) | ${updateCheck.wholeHistoryMs} ms | | |\n\n`,
     );
   }
+  if (imports) process.stdout.write(`Several blobs into a document with state (shared/import-updates.ts; target: one by one never more than 10% slower):\n\n${importEachTable(imports)}\n\n`);
   if (cluster) process.stdout.write(`Three nodes on this machine, writer on node A, readers on A, B and C:\n\n${clusterTable(cluster)}\n\n`);
   if (history.length > 0) process.stdout.write(`Version history on automerge-paper's history (REST, built server):\n\n${historyTable(history)}\n\n`);
   if (extension) process.stdout.write(`The extension in Chromium (two users, one server):\n\n${extensionTable(extension)}\n\n`);
