@@ -15,6 +15,16 @@ const PACKED_PAYLOAD_BUDGET = BATCH_PAYLOAD_BYTES;
 export const packedSize = (update: Uint8Array): number => update.length + 5;
 
 /**
+ * A Loro blob that is not an update (a snapshot, shallow or not) travels in a message of its
+ * own: clients import a message's updates with `importBatch`, which imports nothing at all
+ * from a shallow snapshot batched with updates (loro-crdt 1.17.1), and the official client
+ * does. Presence blobs are not Loro documents and never match.
+ */
+function isLoroSnapshot(blob: Uint8Array): boolean {
+  return blob.length >= 22 && blob[0] === 0x6c && blob[1] === 0x6f && blob[2] === 0x72 && blob[3] === 0x6f && ((blob[20]! << 8) | blob[21]!) !== 4;
+}
+
+/**
  * Groups updates into batches that each fit one frame: small updates packed together (in
  * order), an update too large for any frame alone (to be fragmented).
  */
@@ -24,7 +34,7 @@ export function groupUpdates(updates: readonly Uint8Array[]): Uint8Array[][] {
   let packBytes = 0;
   for (const update of updates) {
     const cost = packedSize(update);
-    if (cost > PACKED_PAYLOAD_BUDGET) {
+    if (cost > PACKED_PAYLOAD_BUDGET || isLoroSnapshot(update)) {
       if (pack.length > 0) groups.push(pack);
       groups.push([update]);
       pack = [];

@@ -8,16 +8,22 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { LoroDoc } from 'loro-crdt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { LoroAdaptor } from 'loro-adaptors/loro';
+import { LoroWebsocketClient } from 'loro-websocket/client';
 import { configureText } from '../../shared/document';
+import { importEach } from '../../shared/import-updates';
 import { MAX_BODY_BYTES } from '../../server/http/body';
-import { MessageType, UpdateStatus } from '../../shared/protocol/index';
+import { MessageType, UpdateStatus, encodeJoinAuth } from '../../shared/protocol/index';
 import { ApiClient } from '../helpers/api-client';
 import { backends, type TestDatabase } from '../helpers/backends';
+import { nodeSyncClient } from '../helpers/clients';
 import { RawPeer } from '../helpers/raw-peer';
 import { createDocument, createShareLink, signUp, startTestServer, type RunningServer, type TestUser } from '../helpers/test-server';
 import { TEXT, textOf } from '../helpers/traces';
 import { waitFor } from '../helpers/wait';
 
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket; // for the official client
 /** One writer: its own Loro doc (own peer), kept in step with the others by the test. */
 class Writer {
   readonly doc = new LoroDoc();
@@ -217,6 +223,61 @@ describe.each(backends)('version history ($name)', (backend) => {
       expect(textOf(snapshot)).toBe('One two three');
       // Restoring the trimmed version still works: its state is what the shallow snapshot keeps.
       expect((await api.post(`/api/documents/${docId}/versions/1/restore`)).body).toEqual({ restored: true, text: 'One' });
+    } finally {
+      await trimming.close();
+    }
+  });
+
+  it('a trimmed document: joiners with nothing (Tandem’s client, the official one) get its text, and it compacts again', async () => {
+    let trimming = await startTestServer(db, { historyDays: 1 }, undefined, alice.token);
+    try {
+      const { docId, a } = await aliceWriting(trimming);
+      await a.type(docId, 'One');
+      await sql`update doc_updates set created_at = now() - interval '3 days' where doc_id = ${docId} and seq = 1`.execute(db.handle.db);
+      await a.type(docId, ' two');
+      await waitFor(async () => (await trimming.server.services.compact(docId)) !== null || null, { what: 'a compaction' });
+      await a.type(docId, ' three'); // in the log after the shallow snapshot
+      a.peer.close();
+      // A restart: the room now loads from the shallow snapshot.
+      await trimming.close();
+      trimming = await startTestServer(db, { historyDays: 1 }, undefined, alice.token);
+      const client = nodeSyncClient(trimming.wsUrl, { token: alice.token });
+      try {
+        const room = await client.open(docId);
+        await room.whenSynced();
+        await waitFor(() => textOf(room.doc) === 'One two three', { what: 'a joiner with nothing to get the text' });
+      } finally {
+        client.close();
+      }
+      const link = await createShareLink({ httpUrl: trimming.httpUrl, token: alice.token }, docId, 'view');
+      const official = new LoroWebsocketClient({ url: trimming.wsUrl, disablePing: true });
+      try {
+        await official.waitConnected();
+        const doc = new LoroDoc();
+        await official.join({ roomId: docId, crdtAdaptor: new LoroAdaptor(doc), auth: encodeJoinAuth({ share: link.token }) });
+        await waitFor(() => textOf(doc) === 'One two three', { what: 'the official client to get the text' });
+      } finally {
+        official.destroy();
+      }
+      // A second compaction of the trimmed document keeps its text.
+      const b = new Writer(await RawPeer.connect(trimming.wsUrl, alice.token));
+      await b.peer.joinAndWait(docId);
+      await b.peer.until(
+        () => {
+          const fresh = new LoroDoc();
+          importEach(fresh, b.peer.updatesFor(docId));
+          return textOf(fresh) === 'One two three';
+        },
+        { what: 'the raw joiner’s catch-up' },
+      );
+      importEach(b.doc, b.peer.updatesFor(docId));
+      await b.type(docId, ' four');
+      b.peer.close();
+      await waitFor(async () => (await trimming.server.services.compact(docId)) !== null || null, { what: 'a second compaction' });
+      const snapshot = new LoroDoc();
+      snapshot.import(await snapshotOf(docId, alice, trimming.httpUrl));
+      expect(textOf(snapshot)).toBe('One two three four');
+      expect((await new ApiClient(trimming.httpUrl, { token: alice.token }).get(`/api/documents/${docId}/text`)).body.text).toBe('One two three four');
     } finally {
       await trimming.close();
     }

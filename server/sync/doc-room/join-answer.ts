@@ -89,6 +89,9 @@ export function answerJoin(room: RoomContents, clientVersion: Uint8Array): JoinA
 function everything(room: RoomContents): { updates: Uint8Array[]; fromStore: boolean } {
   const asStored = (): { updates: Uint8Array[]; fromStore: boolean } => ({ updates: storedEverything(room), fromStore: true });
   if (room.oplog.mayHavePending) return asStored(); // pending ops are not in the oplog's export
+  // A trimmed document's export starts past its shallow root: a client with nothing can apply
+  // none of it. Its stored bytes start with the shallow snapshot.
+  if (room.oplog.isShallow) return asStored();
   // No snapshot and a short, small log: the stored bytes are a few small updates already (a
   // large entry may be a client's snapshot, which is what the export is for).
   const { stored } = room;

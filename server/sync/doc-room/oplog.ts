@@ -142,6 +142,11 @@ export class RoomOplog {
     return this.pendingSeen;
   }
 
+  /** Loaded from a shallow snapshot (history trimmed): its export lacks what the root depends on. */
+  get isShallow(): boolean {
+    return this.doc.isShallow();
+  }
+
   get hasWaiting(): boolean {
     return this.waiting.size > 0;
   }
