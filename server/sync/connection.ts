@@ -319,7 +319,7 @@ export class Connection implements RoomMember {
     this.memberships.set(key, { kind: 'doc', room, permission, auth: request.auth.slice(), author });
     this.clearIdleTimer();
     this.send({ type: MessageType.JoinResponseOk, crdt, roomId, permission, version: outcome.version, extra: new Uint8Array(0) });
-    this.deliver(Relay.catchUp(roomId, outcome.catchUp));
+    this.deliver(outcome.shared ? Relay.catchUp(roomId, outcome.catchUp) : new Relay('doc', roomId, outcome.catchUp));
   }
 
   private async submit(crdt: CrdtType, roomId: string, batchId: BatchId, updates: readonly Uint8Array[]): Promise<void> {

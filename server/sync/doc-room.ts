@@ -218,7 +218,7 @@ export class DocRoom {
     const answer = answerJoin({ oplog: this.oplog, stored: this.stored, unstored: () => this.writes.unstored(), unstoredCount: () => this.writes.unstoredCount() }, clientVersion);
     if (!answer.ok) return answer;
     this.members.add(member, answer.fromStore && this.otherNodes.foreignEdits);
-    return { ok: true, version: answer.version, catchUp: answer.catchUp };
+    return { ok: true, version: answer.version, catchUp: answer.catchUp, shared: answer.shared };
   }
 
   leave(member: RoomMember): void {

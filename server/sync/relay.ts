@@ -19,9 +19,10 @@ export class Relay {
     return (this.framed ??= encodeUpdates(this.roomKind === 'doc' ? CrdtType.Loro : CrdtType.LoroEphemeralStore, this.docId, this.updates));
   }
 
-  /** Bytes of its frames once framed (its updates' bytes until then). */
+  /** Bytes it holds: its updates, and its frames once framed. */
   get bytes(): number {
-    return (this.framed ?? this.updates).reduce((n, f) => n + f.length, 0);
+    const sum = (list: readonly Uint8Array[]): number => list.reduce((n, f) => n + f.length, 0);
+    return sum(this.updates) + (this.framed ? sum(this.framed) : 0);
   }
 
   /**
@@ -29,7 +30,8 @@ export class Relay {
    * same updates (the room's whole-document answer, its stored bytes): framing copies every
    * byte, so each join of a large document held a copy of it in its socket's buffer until
    * read, and a few accounts joining with sockets that never read held gigabytes. Shared, the
-   * sockets hold one. Kept for the last CATCH_UPS_KEPT catch-ups up to CATCH_UP_BYTES_KEPT.
+   * sockets hold one. Only for answers the room gives every such joiner (`shared` in
+   * join-answer.ts), one per room, the last CATCH_UPS_KEPT rooms' up to CATCH_UP_BYTES_KEPT.
    */
   static catchUp(docId: string, updates: readonly Uint8Array[]): Relay {
     const first = updates[0];
@@ -40,6 +42,7 @@ export class Relay {
       catchUps.set(first, kept);
       return kept;
     }
+    Relay.forgetCatchUps(docId); // the room's earlier answer: its content changed since
     const relay = new Relay('doc', docId, updates);
     relay.frames;
     catchUps.set(first, relay);

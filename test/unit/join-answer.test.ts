@@ -45,6 +45,7 @@ describe('join answer', () => {
     const { oplog, answer } = await roomOf({ snapshot: null, log, headSeq: 12 });
     const first = ok(answer(new Uint8Array(0)));
     expect(first.fromStore).toBe(false);
+    expect(first.shared).toBe(true); // framed once for every such joiner (Relay.catchUp)
     expect(first.catchUp).toHaveLength(1);
     const later = appendEdit(author, 'x');
     oplog.import(later);
@@ -89,6 +90,7 @@ describe('join answer', () => {
     const near = replay(log.slice(0, 11).flatMap((e) => e.updates));
     const small = ok(answer(near.oplogVersion().encode()));
     expect(small.catchUp[0]).not.toBe(whole.catchUp[0]);
+    expect([foreign.shared, small.shared]).toEqual([true, false]); // its own: not kept framed for others
     expect(textOf(replay(small.catchUp, near))).toBe(textOf(author));
   });
 

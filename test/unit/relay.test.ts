@@ -16,8 +16,9 @@ describe('catch-up relays', () => {
     expect(second).toBe(first);
     expect(second.frames.length).toBeGreaterThan(2);
     expect(second.frames.every((f, i) => f === first.frames[i])).toBe(true);
-    // The tail grew: a new answer.
+    // The tail grew: a new answer, which replaces the room's old one (one kept per room).
     expect(Relay.catchUp('doc-a', [whole, tail, update(10, 3)])).not.toBe(first);
+    expect(Relay.catchUp('doc-a', [whole, tail])).not.toBe(first);
     expect(Relay.catchUp('doc-b', [whole, tail])).not.toBe(first);
   });
 
@@ -33,9 +34,9 @@ describe('catch-up relays', () => {
   });
 
   it('keeps at most 128 MiB of frames', () => {
-    const big = Array.from({ length: 3 }, (_, i) => update(50 * 1024 * 1024, i));
+    const big = Array.from({ length: 3 }, (_, i) => update(30 * 1024 * 1024, i)); // each ~60 MiB kept: its bytes and its frames
     const relays = big.map((u, i) => Relay.catchUp(`doc-big-${i}`, [u]));
-    expect(Relay.catchUp('doc-big-0', [big[0]!])).not.toBe(relays[0]); // 150 MiB: the oldest went
+    expect(Relay.catchUp('doc-big-0', [big[0]!])).not.toBe(relays[0]); // 180 MiB: the oldest went
     expect(Relay.catchUp('doc-big-2', [big[2]!])).toBe(relays[2]);
   });
 });

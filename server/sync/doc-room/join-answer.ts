@@ -14,7 +14,8 @@ import { VersionVector } from 'loro-crdt';
 import { WHOLE_EXPORT_TAIL, type RoomOplog } from './oplog';
 import type { StoredLog } from './stored-log';
 
-export type JoinOutcome = { ok: true; version: Uint8Array; catchUp: Uint8Array[] } | { ok: false; reason: 'version_unknown'; version: Uint8Array };
+/** `shared`: the catch-up is the whole document, the same for every joiner until the room changes (its frames can be shared). */
+export type JoinOutcome = { ok: true; version: Uint8Array; catchUp: Uint8Array[]; shared: boolean } | { ok: false; reason: 'version_unknown'; version: Uint8Array };
 
 /** The outcome, and whether the answer is stored bytes (see `RoomMembers` on late joiners). */
 export type JoinAnswer = Exclude<JoinOutcome, { ok: true }> | (Extract<JoinOutcome, { ok: true }> & { fromStore: boolean });
@@ -56,8 +57,9 @@ export function answerJoin(room: RoomContents, clientVersion: Uint8Array): JoinA
     const version = serverVersion.encode();
     let catchUp: Uint8Array[];
     let fromStore = false;
+    let shared = false;
     if (clientVersion.length === 0) {
-      ({ updates: catchUp, fromStore } = everything(room));
+      ({ updates: catchUp, fromStore, shared } = everything(room));
     } else {
       let vv: VersionVector;
       try {
@@ -66,12 +68,12 @@ export function answerJoin(room: RoomContents, clientVersion: Uint8Array): JoinA
         return { ok: false, reason: 'version_unknown', version };
       }
       try {
-        if (vv.length() === 0) ({ updates: catchUp, fromStore } = everything(room));
+        if (vv.length() === 0) ({ updates: catchUp, fromStore, shared } = everything(room));
         else {
           const cmp = serverVersion.compare(vv);
           // 0: same; -1: the client is strictly ahead (it will send what we lack).
           if (cmp === 0 || cmp === -1) catchUp = [];
-          else if (opsLacking(serverVersion, vv) > OWN_EXPORT_MAX_OPS) ({ updates: catchUp, fromStore } = everything(room));
+          else if (opsLacking(serverVersion, vv) > OWN_EXPORT_MAX_OPS) ({ updates: catchUp, fromStore, shared } = everything(room));
           else catchUp = [room.oplog.exportFrom(vv)];
         }
       } finally {
@@ -79,15 +81,15 @@ export function answerJoin(room: RoomContents, clientVersion: Uint8Array): JoinA
       }
     }
     if (room.oplog.hasWaiting) catchUp = [...catchUp, ...room.oplog.stillWaiting()];
-    return { ok: true, version, catchUp, fromStore };
+    return { ok: true, version, catchUp, fromStore, shared };
   } finally {
     serverVersion.free();
   }
 }
 
 /** The whole document, for a member that has nothing. */
-function everything(room: RoomContents): { updates: Uint8Array[]; fromStore: boolean } {
-  const asStored = (): { updates: Uint8Array[]; fromStore: boolean } => ({ updates: storedEverything(room), fromStore: true });
+function everything(room: RoomContents): { updates: Uint8Array[]; fromStore: boolean; shared: true } {
+  const asStored = (): { updates: Uint8Array[]; fromStore: boolean; shared: true } => ({ updates: storedEverything(room), fromStore: true, shared: true });
   if (room.oplog.mayHavePending) return asStored(); // pending ops are not in the oplog's export
   // A trimmed document's export starts past its shallow root: a client with nothing can apply
   // none of it. Its stored bytes start with the shallow snapshot.
@@ -97,7 +99,7 @@ function everything(room: RoomContents): { updates: Uint8Array[]; fromStore: boo
   const { stored } = room;
   if (!stored.hasSnapshot && stored.tailBytes <= SMALL_LOG_BYTES && stored.tailUpdates + room.unstoredCount() <= WHOLE_EXPORT_TAIL) return asStored();
   const whole = room.oplog.wholeExport(WHOLE_EXPORT_MAX_OPS);
-  return whole ? { updates: whole, fromStore: false } : asStored();
+  return whole ? { updates: whole, fromStore: false, shared: true } : asStored();
 }
 
 /**
