@@ -58,6 +58,22 @@ export class DomainError extends Error {
  * its time budget; the thread was replaced. Not a domain error: each caller decides what it
  * means (a text export answers `export_timeout`; an update check refuses the update).
  */
+/** A heavy job made Loro panic (a WebAssembly trap, out of its memory): the input, not the server, is at fault. */
+export class HeavyWorkPanic extends Error {
+  override readonly name = 'HeavyWorkPanic';
+  constructor(
+    readonly kind: string,
+    detail: string,
+  ) {
+    super(`${kind} made the CRDT library fail: ${detail}`);
+  }
+}
+
+/** True for what a Loro panic throws: its WebAssembly trap, or its out-of-memory error. */
+export function isLoroPanic(error: unknown): boolean {
+  return error instanceof WebAssembly.RuntimeError || (error instanceof Error && /out of WASM memory/.test(error.message));
+}
+
 export class HeavyWorkTimeout extends Error {
   override readonly name = 'HeavyWorkTimeout';
   constructor(

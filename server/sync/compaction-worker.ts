@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { LoroDoc, VersionVector, type PeerID } from 'loro-crdt';
 import { TEXT_CONTAINER } from '../../shared/document';
+import { isLoroPanic } from '../errors';
 import { importEach } from '../../shared/import-updates';
 import { checkSnapshot, type UpdateLimits } from './update-check';
 import type { VersionJson } from '../history/version-groups';
@@ -70,6 +71,6 @@ parentPort?.on('message', ({ id, job }: { id: number; job: HeavyJob }) => {
     const { result, transfer } = run(job);
     parentPort?.postMessage({ id, result }, transfer);
   } catch (error) {
-    parentPort?.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+    parentPort?.postMessage({ id, error: error instanceof Error ? error.message : String(error), panic: isLoroPanic(error) });
   }
 });

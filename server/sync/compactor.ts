@@ -8,7 +8,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../db/ts-worker';
-import { DomainError, HeavyWorkTimeout } from '../errors';
+import { DomainError, HeavyWorkPanic, HeavyWorkTimeout } from '../errors';
 import type { HeavyJob } from './compaction-worker';
 import type { UpdateCheck, UpdateLimits } from './update-check';
 import type { VersionJson } from '../history/version-groups';
@@ -49,7 +49,7 @@ interface Queued {
   reject: (error: Error) => void;
 }
 
-type Reply = { id: number; result: unknown } | { id: number; error: string };
+type Reply = { id: number; result: unknown } | { id: number; error: string; panic: boolean };
 
 /** Jobs that may wait before what people ask for is refused (see `submit`). */
 export const MAX_WAITING = 16;
@@ -124,7 +124,7 @@ export class WorkerCompactor implements Compactor {
       clearTimeout(running.timer);
       this.running = null;
       if ('error' in reply) {
-        running.queued.reject(new Error(`${running.queued.job.kind} failed: ${reply.error}`));
+        running.queued.reject(reply.panic ? new HeavyWorkPanic(running.queued.job.kind, reply.error) : new Error(`${running.queued.job.kind} failed: ${reply.error}`));
         // A failed job may be a Loro panic (out of WebAssembly memory, which never shrinks):
         // the next job gets a fresh thread. Its `exit` finds nothing running.
         this.worker = null;

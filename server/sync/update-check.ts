@@ -22,6 +22,7 @@
  */
 import { LoroDoc, decodeImportBlobMeta } from 'loro-crdt';
 import { STYLE_KEYS, TEXT_CONTAINER } from '../../shared/document';
+import { isLoroPanic } from '../errors';
 
 /** Why an update was refused: a closed set, logged and counted by name. */
 export type UpdateRefusal =
@@ -310,7 +311,8 @@ function checkSnapshotBody(bytes: Uint8Array, limits: UpdateLimits): UpdateCheck
     scratch.import(bytes);
     return checkUpdateBody(scratch.export({ mode: 'update' }), limits);
   } catch (error) {
-    if (error instanceof Refused || error instanceof Malformed) throw error;
+    // A panic leaves Loro unusable: the heavy-work thread must hear of it and be replaced.
+    if (error instanceof Refused || error instanceof Malformed || isLoroPanic(error)) throw error;
     throw new Malformed('unreadable snapshot');
   } finally {
     scratch.free();

@@ -8,7 +8,7 @@
  */
 import { UpdateStatus } from '../../shared/protocol/index';
 import type { SyncOptions } from '../config';
-import { HeavyWorkTimeout } from '../errors';
+import { HeavyWorkPanic, HeavyWorkTimeout } from '../errors';
 import type { DocRoom } from './doc-room';
 import { checkUpdate, type UpdateCheck, type UpdateLimits, type UpdateRefusal } from './update-check';
 
@@ -41,6 +41,7 @@ export async function admitUpdates(updates: readonly Uint8Array[], room: () => D
       } catch (error) {
         // Too big to check in the time budget is too big to take.
         if (error instanceof HeavyWorkTimeout) return refuse('too_large', `a snapshot that takes over ${error.budgetMs} ms to check`);
+        if (error instanceof HeavyWorkPanic) return refuse('malformed', 'a snapshot that makes the CRDT library fail');
         return { ok: false, reason: 'unavailable', detail: String(error), status: UpdateStatus.Unknown };
       }
     }
