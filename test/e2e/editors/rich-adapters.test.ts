@@ -437,7 +437,9 @@ describe.skipIf(!chromiumAvailable())('rich editor adapters (Chromium)', () => {
         window.rich.lexicalCollaboratorTypes(editor, '!');
         return { notices: b.notices, text: editor.getRootElement()!.textContent };
       });
-      expect(out.notices).toEqual([{ t: 'broken', reason: 'this editor is already collaborative (the site syncs it itself)' }]);
+      expect(out.notices).toEqual([
+        { t: 'broken', reason: 'this editor is already collaborative (the site syncs it itself); changes Tandem brought may be missing from the site’s copy: reload the page to see it' },
+      ]);
       expect(out.text).toBe('Shared by the site!');
       await page.close();
     });

@@ -362,9 +362,10 @@ export const lexical: AdapterFactory = (root, events) => {
       // @lexical/yjs applies the site's own collaborators' changes under this tag (and keeps
       // changes so tagged, ours among them, out of its Y.Doc): the site syncs this editor itself,
       // and what it brought must not be sent again as the person's. Nothing marks such an
-      // editor before its first change (production builds strip command names).
+      // editor before its first change (production builds strip command names); what Tandem
+      // wrote into it until then never reached the site's Y.Doc, hence the advice to reload.
       if (tags.has('collaboration')) {
-        events.detached('this editor is already collaborative (the site syncs it itself)');
+        events.detached('this editor is already collaborative (the site syncs it itself); changes Tandem brought may be missing from the site’s copy: reload the page to see it');
         return;
       }
       if (editorState._nodeMap !== prevEditorState._nodeMap) events.changed();
