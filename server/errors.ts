@@ -53,11 +53,6 @@ export class DomainError extends Error {
   }
 }
 
-/**
- * Work in the heavy-work thread (snapshots, text export, checking a client's snapshot) outlived
- * its time budget; the thread was replaced. Not a domain error: each caller decides what it
- * means (a text export answers `export_timeout`; an update check refuses the update).
- */
 /** A heavy job made Loro panic (a WebAssembly trap, out of its memory): the input, not the server, is at fault. */
 export class HeavyWorkPanic extends Error {
   override readonly name = 'HeavyWorkPanic';
@@ -74,6 +69,11 @@ export function isLoroPanic(error: unknown): boolean {
   return error instanceof WebAssembly.RuntimeError || (error instanceof Error && /out of WASM memory/.test(error.message));
 }
 
+/**
+ * Work in the heavy-work thread (snapshots, text export, checking a client's snapshot) outlived
+ * its time budget; the thread was replaced. Not a domain error: each caller decides what it
+ * means (a text export answers `export_timeout`; an update check refuses the update).
+ */
 export class HeavyWorkTimeout extends Error {
   override readonly name = 'HeavyWorkTimeout';
   constructor(

@@ -306,16 +306,19 @@ function checkSnapshotBody(bytes: Uint8Array, limits: UpdateLimits): UpdateCheck
     meta.partialEndVersionVector.free();
   }
   const scratch = new LoroDoc();
+  let panicked = false;
   try {
     scratch.detach();
     scratch.import(bytes);
     return checkUpdateBody(scratch.export({ mode: 'update' }), limits);
   } catch (error) {
     // A panic leaves Loro unusable: the heavy-work thread must hear of it and be replaced.
-    if (error instanceof Refused || error instanceof Malformed || isLoroPanic(error)) throw error;
+    panicked = isLoroPanic(error);
+    if (error instanceof Refused || error instanceof Malformed || panicked) throw error;
     throw new Malformed('unreadable snapshot');
   } finally {
-    scratch.free();
+    // Freeing after a panic could throw in its place; the thread's memory goes with it anyway.
+    if (!panicked) scratch.free();
   }
 }
 
