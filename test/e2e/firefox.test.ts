@@ -190,6 +190,27 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     expect(await value(pageA, '#notes')).toBe('Start. More. Again.');
   });
 
+  it('a field inside a shared one is refused with the reason and left alone', async () => {
+    const a = await user();
+    const page = await a.browser.newPage();
+    await page.goto(`${pages.url}/nested.html`);
+    await page.click('#outer');
+    await page.locator('>>> [data-tandem=collaborate]').click();
+    await untilSaved(page);
+    await page.click('#inner');
+    await page.locator('>>> [data-tandem=collaborate]').click();
+    const ui = () =>
+      page.evaluate(() => {
+        const root = document.querySelector('[data-tandem-ui]')?.shadowRoot;
+        return { notices: [...(root?.querySelectorAll('[data-tandem=notice]') ?? [])].map((n) => n.textContent ?? ''), badges: root?.querySelectorAll('[data-tandem=badge]').length ?? 0 };
+      });
+    await waitFor(async () => (await ui()).notices.some((n) => n.includes('Tandem cannot collaborate here: it is inside a field that is already shared')), {
+      what: 'the refusal',
+    });
+    expect((await ui()).badges).toBe(1);
+    expect(await value(page, '#inner')).toBe('Inner text');
+  });
+
   it('rich text: bold made in one contenteditable appears in place in the other; typing and undo go both ways', async () => {
     const a = await user();
     const b = await user();
