@@ -7,7 +7,7 @@
 import { LoroDoc } from 'loro-crdt';
 import { importEach } from '../../shared/import-updates';
 import { percentile, round } from './stats';
-import { TEXT, applyPatch, loadSequentialTrace, patchesOf } from '../helpers/traces';
+import { TEXT, applyPatch, loadSequentialTrace, pasted, patchesOf, updatesOf } from '../helpers/traces';
 
 export interface ImportCase {
   name: string;
@@ -17,19 +17,9 @@ export interface ImportCase {
   batchMs: number;
 }
 
-/** Text that neither compresses nor merges: random words. */
-const pasted = (bytes: number): string => Array.from({ length: bytes / 8 }, () => Math.random().toString(36).slice(2, 10).padEnd(8, '0')).join('');
-
 /** One update per call of `edit`. */
-function updatesOf(edits: number, edit: (doc: LoroDoc, i: number) => void): Uint8Array[] {
-  const doc = new LoroDoc();
-  const updates: Uint8Array[] = [];
-  for (let i = 0; i < edits; i++) {
-    const before = doc.oplogVersion();
-    edit(doc, i);
-    doc.commit();
-    updates.push(doc.export({ mode: 'update', from: before }));
-  }
+function updatesOnly(edits: number, edit: (doc: LoroDoc, i: number) => void): Uint8Array[] {
+  const { doc, updates } = updatesOf(edits, edit);
   doc.free();
   return updates;
 }
@@ -63,10 +53,10 @@ export function importEachCost(): ImportCase[] {
     doc.free();
   }
   const cases: [string, Uint8Array[]][] = [
-    ['two pasted texts of 128 KiB', updatesOf(2, (d) => d.getText(TEXT).insert(d.getText(TEXT).length, pasted(128 * 1024)))],
+    ['two pasted texts of 128 KiB', updatesOnly(2, (d) => d.getText(TEXT).insert(d.getText(TEXT).length, pasted(128 * 1024)))],
     [
       'two updates of 2,048 appended 32-character pieces',
-      updatesOf(2, (d) => {
+      updatesOnly(2, (d) => {
         for (let i = 0; i < 2_048; i++) d.getText(TEXT).insert(d.getText(TEXT).length, pasted(32));
       }),
     ],

@@ -68,6 +68,22 @@ export function textOf(doc: LoroDoc): string {
   return doc.getText(TEXT).toString();
 }
 
+/** Text that neither compresses nor merges, `bytes` long: random words, as a paste brings. */
+export const pasted = (bytes: number): string => Array.from({ length: bytes / 8 }, () => Math.random().toString(36).slice(2, 10).padEnd(8, '0')).join('');
+
+/** A fresh document edited `edits` times by `edit`, one commit each, and each commit's update. */
+export function updatesOf(edits: number, edit: (doc: LoroDoc, i: number) => void): { doc: LoroDoc; updates: Uint8Array[] } {
+  const doc = new LoroDoc();
+  const updates: Uint8Array[] = [];
+  for (let i = 0; i < edits; i++) {
+    const before = doc.oplogVersion();
+    edit(doc, i);
+    doc.commit();
+    updates.push(doc.export({ mode: 'update', from: before }));
+  }
+  return { doc, updates };
+}
+
 /** Appends `text` to a document's text in one commit; returns that commit's update. */
 export function appendEdit(doc: LoroDoc, text: string): Uint8Array {
   const before = doc.oplogVersion();

@@ -9,14 +9,19 @@ import { DomainError } from '../../server/errors';
 import { MAX_WAITING, WorkerCompactor } from '../../server/sync/compactor';
 import { TEXT_CONTAINER } from '../../shared/document';
 
+/** A document holding "hello", as a snapshot. */
+function helloParts(): Uint8Array[] {
+  const doc = new LoroDoc();
+  doc.getText(TEXT_CONTAINER).insert(0, 'hello');
+  doc.commit();
+  return [doc.export({ mode: 'snapshot' })];
+}
+
 describe('heavy-work queue', () => {
   it('refuses what people ask for as busy once MAX_WAITING jobs wait; compactions still wait their turn', async () => {
     const compactor = new WorkerCompactor();
     try {
-      const doc = new LoroDoc();
-      doc.getText(TEXT_CONTAINER).insert(0, 'hello');
-      doc.commit();
-      const parts = [doc.export({ mode: 'snapshot' })];
+      const parts = helloParts();
       // One job runs, MAX_WAITING wait, the rest are refused at once.
       const asked = Array.from({ length: MAX_WAITING + 3 }, () => compactor.text(parts).catch((error: unknown) => error));
       const compaction = compactor.snapshot(parts);
@@ -40,10 +45,7 @@ describe('heavy-work queue', () => {
   it('a failed job gets the next job a fresh thread (a Loro panic leaves its WebAssembly unusable and its memory grown)', async () => {
     const compactor = new WorkerCompactor();
     try {
-      const doc = new LoroDoc();
-      doc.getText(TEXT_CONTAINER).insert(0, 'hello');
-      doc.commit();
-      const parts = [doc.export({ mode: 'snapshot' })];
+      const parts = helloParts();
       expect(await compactor.text(parts)).toBe('hello');
       expect(compactor.threadsStarted).toBe(1);
       await expect(compactor.text([new Uint8Array([1, 2, 3])])).rejects.toThrow(/text failed/);

@@ -9,22 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { WorkerCompactor } from '../../server/sync/compactor';
 import { TEXT_CONTAINER } from '../../shared/document';
 import { importEach } from '../../shared/import-updates';
-
-/** Text that does not compress or merge: random words, `bytes` long. */
-const pasted = (bytes: number): string => Array.from({ length: bytes / 8 }, () => Math.random().toString(36).slice(2, 10).padEnd(8, '0')).join('');
-
-/** One update per edit of `edit`, made on a fresh document. */
-function updatesOf(edits: number, edit: (doc: LoroDoc, i: number) => void): { doc: LoroDoc; updates: Uint8Array[] } {
-  const doc = new LoroDoc();
-  const updates: Uint8Array[] = [];
-  for (let i = 0; i < edits; i++) {
-    const before = doc.oplogVersion();
-    edit(doc, i);
-    doc.commit();
-    updates.push(doc.export({ mode: 'update', from: before }));
-  }
-  return { doc, updates };
-}
+import { pasted, updatesOf } from '../helpers/traces';
 
 describe('importing several blobs', () => {
   it('a document of twelve pasted mebibytes compacts and exports its text in the heavy-work thread', async () => {
