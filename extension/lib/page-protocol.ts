@@ -85,6 +85,8 @@ export type PageNotice =
   | { t: 'selection'; selection: TextSelection }
   /** An input method started or ended composing in the editor (where its events do not reach the root: an iframe's body). */
   | { t: 'composing'; active: boolean }
+  /** The editor's view scrolled or moved where no DOM scroll event says so: what is drawn over it is placed again. */
+  | { t: 'moved' }
   /** The editor's own undo or redo was asked for (its toolbar, its menu, its shortcut). */
   | { t: 'undo'; redo: boolean }
   /** The editor no longer holds what Tandem wrote into it: stop (the editor's text is left as it is). */

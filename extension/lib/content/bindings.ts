@@ -223,6 +223,7 @@ export function startBindings(): void {
           forget(key);
         };
         binding.onSelection = (selection) => post({ t: 'selection', key: message.key, ...selection });
+        if (binding instanceof EditorBinding) binding.onMoved = () => ui.editorMoved();
         // A new document or a resumed binding: the field holds the latest text. Joining: the document's text wins.
         binding.begin(message, entry.mode !== 'attach');
         if (entries.get(key) !== entry) return; // it could not hold the document: stopped, and said so

@@ -29,6 +29,8 @@ export class EditorBinding {
   readOnly = false;
   /** Hears the person's caret and selection (presence). */
   onSelection: ((selection: { anchor: number; head: number; seen: number }) => void) | null = null;
+  /** The editor's view moved without a DOM scroll event (its own viewport scrolled): collaborators' carets are placed again. */
+  onMoved: (() => void) | null = null;
   /** Hears that the editor could not be kept exact: the binding has stopped, the editor is left as it is. */
   onBroken: ((reason: string) => void) | null = null;
   private lastSelection: TextSelection | null = null;
@@ -180,6 +182,9 @@ export class EditorBinding {
         return;
       case 'composing':
         this.setComposing(notice.active);
+        return;
+      case 'moved':
+        this.onMoved?.();
         return;
       case 'prepared':
         return;

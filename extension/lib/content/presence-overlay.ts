@@ -118,6 +118,16 @@ export class PresenceOverlay {
     );
   }
 
+  private frame: number | null = null;
+
+  /** A layout at the next animation frame: an editor's own viewport moved (many times a frame while it scrolls smoothly). */
+  layoutNextFrame(): void {
+    this.frame ??= requestAnimationFrame(() => {
+      this.frame = null;
+      this.layout();
+    });
+  }
+
   /** Stops drawing over `target`. */
   remove(target: PresenceTarget): void {
     const drawn = this.drawn.get(target);

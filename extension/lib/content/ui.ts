@@ -138,6 +138,11 @@ export class PageUi {
     this.presence.remove(target);
   }
 
+  /** An editor's view scrolled its own way (no DOM scroll event): collaborators' carets follow at the next frame. */
+  editorMoved(): void {
+    this.presence.layoutNextFrame();
+  }
+
   /**
    * Collaborators in this field's document: carets and selections over it, and who they are
    * above it. `me` (this person's user id) is drawn (their other tab's caret) but not counted.

@@ -22,6 +22,12 @@ export interface AdapterEvents {
   undo(redo: boolean): void;
   /** An input method composes (or stopped) where the content script cannot see it (inside an iframe). */
   composing(active: boolean): void;
+  /**
+   * The editor's view scrolled or was laid out again without a DOM scroll event (Monaco scrolls
+   * its own viewport): collaborators' carets drawn over it are placed again. Editors that scroll
+   * a real element need not call it; the content script hears their scroll events.
+   */
+  moved(): void;
   /** The editor no longer shows the bound text (another document put in it, or it was destroyed): the binding stops, nothing is written. */
   detached(reason: string): void;
 }

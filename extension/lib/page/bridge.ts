@@ -44,6 +44,7 @@ export function startPageBridge(factories: Partial<Record<EditorKind, AdapterFac
         },
         undo: (redo) => send(root, NOTICE_EVENT, { t: 'undo', redo }),
         composing: (active) => send(root, NOTICE_EVENT, { t: 'composing', active }),
+        moved: () => send(root, NOTICE_EVENT, { t: 'moved' }),
         detached: (reason) => host?.detach(reason),
       });
       if (typeof adapter === 'string') return { ok: false, reason: adapter };

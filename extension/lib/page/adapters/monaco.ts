@@ -73,6 +73,8 @@ interface Editor {
   onDidChangeModel(f: () => void): Disposable;
   onDidChangeCursorSelection(f: () => void): Disposable;
   onDidDispose(f: () => void): Disposable;
+  onDidScrollChange(f: () => void): Disposable;
+  onDidLayoutChange(f: () => void): Disposable;
 }
 interface MonacoApi {
   editor?: { getEditors?(): Editor[]; EditorOption?: { readOnly?: number } };
@@ -170,6 +172,9 @@ export const monaco: AdapterFactory = (root, events) => {
     editor.onDidChangeCursorSelection(() => {
       if (!ours && !changing) events.selected();
     }),
+    // Monaco scrolls its own viewport (no DOM scroll event): carets drawn over it follow.
+    editor.onDidScrollChange(() => events.moved()),
+    editor.onDidLayoutChange(() => events.moved()),
     editor.onDidChangeModel(() => events.detached('the editor switched to another file')),
     model.onWillDispose(() => events.detached('the document was closed')),
     editor.onDidDispose(() => events.detached('the editor was closed')),

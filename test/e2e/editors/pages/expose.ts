@@ -16,6 +16,8 @@ export interface EditorTestApi {
   caret(id: string, offset: number): { left: number; top: number; height: number } | null;
   /** The editor still works: its model and its rendering agree. */
   healthy(id: string): boolean;
+  /** Scrolls the editor's own viewport by `px` (editors that scroll without a DOM scroll event: Monaco). */
+  scrollBy?(id: string, px: number): void;
   /** Runs the editor's own undo command, as its menu or a toolbar button would (code editors). */
   undoCommand?(id: string): void;
   /** Shows another document (another file) in the editor, as tabbed editors do (code editors). */

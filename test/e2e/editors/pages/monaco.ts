@@ -51,6 +51,7 @@ function start(): void {
       ed(id).setSelection({ selectionStartLineNumber: a.line + 1, selectionStartColumn: a.ch + 1, positionLineNumber: h.line + 1, positionColumn: h.ch + 1 });
     },
     caret,
+    scrollBy: (id, px) => ed(id).setScrollTop(ed(id).getScrollTop() + px),
     undoCommand: (id) => {
       ed(id).focus(); // the command acts on the focused editor, as from its context menu
       ed(id).trigger('menu', 'undo', null);

@@ -111,6 +111,7 @@ function bind(factory: AdapterFactory, root: HTMLElement): Bound | string {
     selected: () => undefined,
     undo: (redo) => undos.push(redo),
     composing: () => undefined,
+    moved: () => undefined,
     detached: (reason) => host?.detach(reason),
   });
   if (typeof adapter === 'string') return adapter;
