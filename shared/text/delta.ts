@@ -177,8 +177,31 @@ export function transform(a: TextDelta, b: TextDelta, aFirst: boolean): TextDelt
   return out;
 }
 
-const isHigh = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
-const isLow = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
+export const isHigh = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+export const isLow = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
+/** True when offset `i` of `s` falls between the two halves of a surrogate pair. */
+const cutsPair = (s: string, i: number): boolean => i > 0 && i < s.length && isHigh(s.charCodeAt(i - 1)) && isLow(s.charCodeAt(i));
+
+/**
+ * True when `delta`, which turns `before` into `after`, starts or ends an op inside a surrogate
+ * pair of either text. Such a delta reaches the document as a lone half, which Loro (UTF-8
+ * inside) stores as U+FFFD: an editor that briefly holds half an emoji (Firefox types one as
+ * two UTF-16 units) reports the second half as an insert of its own. `diff` of the two texts
+ * says the same change in whole characters.
+ */
+export function cutsSurrogatePair(before: string, delta: TextDelta, after: string): boolean {
+  let b = 0;
+  let a = 0;
+  for (const op of delta) {
+    if (cutsPair(before, b) || cutsPair(after, a)) return true;
+    if ('retain' in op) {
+      b += op.retain;
+      a += op.retain;
+    } else if ('delete' in op) b += op.delete;
+    else a += op.insert.length;
+  }
+  return cutsPair(before, b) || cutsPair(after, a);
+}
 
 /**
  * The splice that turns `before` into `after`. With `caret` (the selection end in `after`) a
@@ -198,7 +221,9 @@ export function diff(before: string, after: string, caret?: number): TextDelta {
       after.slice(0, start) === before.slice(0, start) &&
       after.slice(caret) === before.slice(start + removed) &&
       !isLow(before.charCodeAt(start)) &&
-      !isLow(before.charCodeAt(start + removed))
+      !isLow(before.charCodeAt(start + removed)) &&
+      // The second half of a pair typed after its first (the text held a lone half in between).
+      !isLow(after.charCodeAt(start))
     ) {
       return splice(start, removed, after.slice(start, caret));
     }

@@ -3,7 +3,7 @@
  * (the extension's background and the server's document page). Structural types: the two use
  * different Loro builds.
  */
-import type { TextDelta } from './delta';
+import { isHigh, isLow, type TextDelta } from './delta';
 
 interface EditableText {
   insert(index: number, content: string): void;
@@ -67,4 +67,20 @@ export function undoStepBoundary(previous: TextDelta | null, next: TextDelta): b
   if (previous === null) return true;
   const now = kind(next);
   return now !== kind(previous) || now === 'format' || now === 'mixed';
+}
+
+/**
+ * True when `next` completes the character `previous` typed half of. Firefox types an emoji as
+ * two UTF-16 units: the field holds the first half alone for a moment, which reaches the
+ * document by itself (Loro stores a lone half as U+FFFD), and the second comes as that
+ * character replaced by the whole pair (`diff` never says half a pair). One key: it stays in
+ * the step the first half is in, and counts as typing.
+ */
+export function completesPair(previous: TextDelta, next: TextDelta): boolean {
+  const typed = previous.at(-1);
+  if (!typed || !('insert' in typed) || !isHigh(typed.insert.charCodeAt(typed.insert.length - 1))) return false;
+  const first = next[0];
+  const [removed, inserted, ...rest] = first && 'retain' in first && !first.attributes ? next.slice(1) : next;
+  if (!removed || !inserted || rest.length > 0 || !('delete' in removed) || !('insert' in inserted)) return false;
+  return removed.delete === 1 && isHigh(inserted.insert.charCodeAt(0)) && isLow(inserted.insert.charCodeAt(1));
 }

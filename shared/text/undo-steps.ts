@@ -13,8 +13,8 @@
  * - the edit is not where the last one left the caret (they moved it, or typed elsewhere),
  * - the edit comes from another field, or after an undo or redo.
  */
-import type { TextDelta } from './delta';
-import { OPENING_ORIGIN, undoStepBoundary } from './loro-edit';
+import { isLow, type TextDelta } from './delta';
+import { OPENING_ORIGIN, completesPair, undoStepBoundary } from './loro-edit';
 
 /** What this needs of Loro's UndoManager (structural: the extension and the page use different Loro builds). */
 export interface UndoStack {
@@ -66,6 +66,12 @@ function extent(delta: TextDelta): { start: number; oldEnd: number; caret: numbe
   return start === null ? null : { start, oldEnd, caret };
 }
 
+/** True when the edit ends by typing a character made of a surrogate pair (an emoji): the caret follows its second half. */
+function endsWithPair(delta: TextDelta): boolean {
+  const last = delta.at(-1);
+  return last !== undefined && 'insert' in last && isLow(last.insert.charCodeAt(last.insert.length - 1));
+}
+
 export class UndoSteps<Cursor> {
   /** Items of the manager per step, oldest first. */
   private readonly undoable: number[] = [];
@@ -102,11 +108,13 @@ export class UndoSteps<Cursor> {
     }
     const at = this.now();
     const span = extent(delta);
-    const fresh = this.startsStep(delta, span, source, at);
+    const completing = this.last !== null && completesPair(this.last.delta, delta);
+    const fresh = this.startsStep(delta, span, source, at, completing);
     this.pushed = 0;
     apply();
     this.doc.commit();
-    this.last = { delta, source, at, caret: span ? this.caretAt(span.caret) : undefined };
+    // The second half of a character is typing, as the first half was: what follows merges as after it.
+    this.last = { delta: completing && !fresh ? this.last!.delta : delta, source, at, caret: span ? this.caretAt(span.caret, endsWithPair(delta)) : undefined };
     if (this.pushed === 0) return;
     this.redoable.length = 0;
     if (fresh || this.undoable.length === 0) {
@@ -115,10 +123,10 @@ export class UndoSteps<Cursor> {
     } else this.undoable[this.undoable.length - 1]! += this.pushed;
   }
 
-  private startsStep(delta: TextDelta, span: ReturnType<typeof extent>, source: unknown, at: number): boolean {
+  private startsStep(delta: TextDelta, span: ReturnType<typeof extent>, source: unknown, at: number, completing: boolean): boolean {
     const last = this.last;
     if (last === null || last.source !== source || at - last.at >= this.options.pauseMs) return true;
-    if (undoStepBoundary(last.delta, delta)) return true;
+    if (undoStepBoundary(last.delta, delta) && !completing) return true;
     if (!span || last.caret === undefined) return true;
     // Typing goes on where the last edit left the caret; Backspace ends there; Delete starts there.
     const held = this.doc.getCursorPos(last.caret.cursor);
@@ -132,9 +140,11 @@ export class UndoSteps<Cursor> {
    * before it (the one just typed), so a collaborator's text arriving right at the caret does not
    * move it (a bound field keeps its caret before such text too).
    */
-  private caretAt(offset: number): { cursor: Cursor; after: number } | undefined {
-    const cursor = this.text.getCursor(Math.max(0, offset - 1));
-    return cursor === undefined ? undefined : { cursor, after: offset > 0 ? 1 : 0 };
+  private caretAt(offset: number, pairBefore: boolean): { cursor: Cursor; after: number } | undefined {
+    // Held by the whole character: a position inside a surrogate pair is not one Loro keeps.
+    const back = pairBefore && offset >= 2 ? 2 : 1;
+    const cursor = this.text.getCursor(Math.max(0, offset - back));
+    return cursor === undefined ? undefined : { cursor, after: offset > 0 ? back : 0 };
   }
 
   /** Takes back this person's last step; false when there is none. */

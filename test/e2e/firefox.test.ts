@@ -91,8 +91,9 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     await pageA.keyboard.press('End');
     await pageB.focus('#notes');
     await pageB.keyboard.press('Home');
-    const typedA = 'A writes the end.';
-    const typedB = 'B writes the start. ';
+    // Emoji: Firefox types each as two UTF-16 units, and the field holds half of one in between.
+    const typedA = 'A writes the end 😀.';
+    const typedB = 'B writes the start 👍. ';
     await Promise.all([pageA.keyboard.type(typedA, { delay: 15 }), pageB.keyboard.type(typedB, { delay: 15 })]);
     const expected = `${typedB}The middle. ${typedA}`;
     await waitFor(async () => (await value(pageA, '#notes')) === expected && (await value(pageB, '#notes')) === expected, { what: 'both fields to converge', timeoutMs: 20_000 });
@@ -242,8 +243,8 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
       (span.closest('[contenteditable]') as HTMLElement).focus();
       document.getSelection()!.collapse(span.firstChild!, (span.firstChild as Text).length);
     });
-    await pageB.keyboard.type(' from B', { delay: 15 });
-    await waitFor(async () => (await text(pageA, '#second')) === 'Second paragraph from B', { what: 'A to see B’s typing', timeoutMs: 15_000 });
+    await pageB.keyboard.type(' from B 😀', { delay: 15 }); // an emoji: two UTF-16 units typed one by one
+    await waitFor(async () => (await text(pageA, '#second')) === 'Second paragraph from B 😀', { what: 'A to see B’s typing', timeoutMs: 15_000 });
     await pageB.keyboard.down('Control');
     await pageB.keyboard.press('z');
     await pageB.keyboard.up('Control');

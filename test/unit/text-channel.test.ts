@@ -1,7 +1,9 @@
 /** The field ↔ document text channel: deltas, diff, transform, and seeded convergence fuzz. */
 import { describe, expect, it } from 'vitest';
-import { applyDelta, diff, rebase, splice, transform, type TextDelta } from '../../shared/text/delta';
+import { applyDelta, cutsSurrogatePair, diff, rebase, splice, transform, type TextDelta } from '../../shared/text/delta';
 import { TextChannel, type EditMessage } from '../../shared/text/channel';
+import { applyEdit } from '../../shared/text/loro-edit';
+import { LoroDoc } from 'loro-crdt';
 import { seededRandom } from '../helpers/random';
 
 describe('diff', () => {
@@ -19,6 +21,35 @@ describe('diff', () => {
     const delta = diff(before, after);
     expect(delta).toEqual(splice(1, 2, '\u{1F601}'));
     expect(applyDelta(before, delta)).toBe(after);
+  });
+
+  it('says the second half of an emoji, typed after the first (Firefox types one as two UTF-16 units), as the whole emoji', () => {
+    const lone = 'a\uD83Db'; // the field between the two key events
+    const whole = 'a\u{1F600}b';
+    expect(diff('ab', lone, 2)).toEqual(splice(1, 0, '\uD83D')); // all there is to say
+    expect(diff(lone, whole, 3)).toEqual(splice(1, 1, '\u{1F600}'));
+    // An editor that reports its own change (CodeMirror, Monaco, Ace) says "insert the low half":
+    expect(cutsSurrogatePair(lone, splice(2, 0, '\uDE00'), whole)).toBe(true);
+    expect(cutsSurrogatePair('a\u{1F600}b', splice(2, 1, '\uDE01'), 'a\u{1F601}b')).toBe(true);
+    expect(cutsSurrogatePair('ab', splice(1, 0, '\u{1F600}'), whole)).toBe(false);
+    expect(cutsSurrogatePair(whole, splice(1, 2, ''), 'ab')).toBe(false);
+    expect(cutsSurrogatePair(whole, splice(3, 0, 'x'), 'a\u{1F600}xb')).toBe(false);
+  });
+
+  it('puts the whole emoji in a Loro document typed one UTF-16 unit at a time (a lone half is stored as U+FFFD)', () => {
+    const doc = new LoroDoc();
+    const text = doc.getText('text');
+    text.insert(0, 'ab');
+    let field = 'ab';
+    for (const [typed, caret] of [
+      ['a\uD83Db', 2],
+      ['a\u{1F600}b', 3],
+    ] as const) {
+      const delta = diff(field, typed, caret);
+      applyEdit(text, delta);
+      field = typed;
+    }
+    expect(text.toString()).toBe('a\u{1F600}b');
   });
 
   it('round-trips random edits, with and without a caret hint', () => {

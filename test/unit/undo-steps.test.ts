@@ -1,6 +1,6 @@
 import { LoroDoc, UndoManager, type Cursor } from 'loro-crdt';
 import { describe, expect, it } from 'vitest';
-import type { TextDelta } from '../../shared/text/delta';
+import { diff, type TextDelta } from '../../shared/text/delta';
 import { applyEdit } from '../../shared/text/loro-edit';
 import { UndoSteps } from '../../shared/text/undo-steps';
 
@@ -30,6 +30,7 @@ function pair(initial = '') {
   };
   return {
     text: () => text.toString(),
+    edit,
     /** I type `chars` one by one from `at` on (or at the end), `gapMs` apart; `between` runs after each. */
     type(at: number | 'end', chars: string, between: (i: number) => void = () => {}, gapMs = 100, source?: unknown) {
       for (let i = 0; i < chars.length; i++) {
@@ -92,6 +93,26 @@ describe('undo steps: one press takes back one burst of my typing', () => {
     const seen: string[] = [];
     while (p.steps.undo()) seen.push(p.text());
     expect(seen).toEqual(['zero one t', 'zero one two', 'one two', 'one', '']);
+  });
+
+  it.each([
+    // The field holds the first half alone for a moment; the document stores it as U+FFFD.
+    ['as its two UTF-16 units (Firefox)', ' \u{1F600} there'.split('')],
+    ['whole (Chromium)', [...' \u{1F600} there']],
+  ])('an emoji typed %s is one keystroke of the burst: one undo takes it all back, no U+FFFD left', (_, keys) => {
+    const p = pair('Hi');
+    let field = 'Hi';
+    for (const unit of keys) {
+      const next = field + unit;
+      p.edit(diff(field, next, next.length));
+      field = next;
+      p.wait(50);
+    }
+    expect(p.text()).toBe('Hi \u{1F600} there');
+    expect(p.steps.undo()).toBe(true);
+    expect(p.text()).toBe('Hi');
+    expect(p.steps.redo()).toBe(true);
+    expect(p.text()).toBe('Hi \u{1F600} there');
   });
 
   it('never undoes a field’s opening text', () => {

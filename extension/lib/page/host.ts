@@ -5,7 +5,7 @@
  * An editor that does not (it refused or rewrote part of the change) is reported broken and
  * left alone: Tandem never keeps writing into an editor it cannot keep exact.
  */
-import { applyDelta, diff, isNoop, moveOffset, type TextDelta } from '../../../shared/text/delta';
+import { applyDelta, cutsSurrogatePair, diff, isNoop, moveOffset, type TextDelta } from '../../../shared/text/delta';
 import { applyRich, diffRich, richToDelta, sameRich, type RichText } from '../../../shared/text/rich';
 import type { PageNotice, TextSelection } from '../page-protocol';
 import type { EditorAdapter } from './adapter';
@@ -43,8 +43,10 @@ export class EditorHost {
   private report(delta?: TextDelta): void {
     if (delta && typeof this.shadow === 'string') {
       if (isNoop(delta)) return;
-      this.shadow = applyDelta(this.shadow, delta);
-      this.notify({ t: 'change', delta });
+      const before = this.shadow;
+      this.shadow = applyDelta(before, delta);
+      // Half an emoji typed after its other half: said again in whole characters.
+      this.notify({ t: 'change', delta: cutsSurrogatePair(before, delta, this.shadow) ? diff(before, this.shadow) : delta });
       return;
     }
     const now = this.adapter.read();

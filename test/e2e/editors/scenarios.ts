@@ -86,7 +86,7 @@ export async function editorScenario(kind: string, pagesUrl: string, a: Person, 
   const base = await text(A, 'shared');
   await select(A, 'shared', base.length);
   await select(B, 'shared', 0);
-  const wordsA: [string, string, string] = ['alpha', 'beta', 'gamma'];
+  const wordsA: [string, string, string] = ['alpha😀', 'beta', 'gamma']; // Firefox types an emoji as two UTF-16 units
   const wordsB: [string, string, string] = ['delta', 'epsilon', 'zeta'];
   await Promise.all([
     (async () => {
@@ -154,8 +154,9 @@ export async function editorScenario(kind: string, pagesUrl: string, a: Person, 
   const before = await text(A, 'shared');
   const at = before.indexOf('Second line.');
   await select(A, 'shared', at);
-  await A.type('burst ');
-  const withBurst = `${before.slice(0, at)}burst ${before.slice(at)}`;
+  const burst = 'burst 😀 '; // an emoji inside: one undo still takes the whole burst back
+  await A.type(burst);
+  const withBurst = `${before.slice(0, at)}${burst}${before.slice(at)}`;
   await waitFor(async () => (await text(B, 'shared')) === withBurst, { what: "B to see A's burst" });
   await select(B, 'shared', 0);
   const typedB = '0123456789';
