@@ -160,18 +160,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
   }, 120_000);
 
   it('a form that reads its field on change keeps collaborators’ text through its next render', async () => {
-    const a = await user();
-    const b = await user();
-    const url = `${pages.url}/fields.html`;
-    const pageA = await a.browser.newPage();
-    await pageA.goto(url);
-    await pageA.type('#notes', 'Start.');
-    await pageA.locator('>>> [data-tandem=collaborate]').click();
-    await untilSaved(pageA);
-    const link = await editLink(a.token, url);
-    const pageB = await openWhereWritten(b.browser, link.url, url);
-    await waitFor(async () => (await value(pageB, '#notes')) === 'Start.', { what: 'B to get the text', timeoutMs: 20_000 });
-    await untilSaved(pageB);
+    const { pageA, pageB } = await pair('Start.');
     const render = (): Promise<void> => pageB.evaluate(() => (window as unknown as { renderNotes(): void }).renderNotes());
 
     await pageA.focus('#notes');
@@ -189,6 +178,117 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     await render();
     expect(await value(pageB, '#notes')).toBe('Start. More. Again.');
     expect(await value(pageA, '#notes')).toBe('Start. More. Again.');
+  });
+
+  /** A and B both bound to A's `#notes` on fields.html, starting from `text`. */
+  async function pair(text: string): Promise<{ pageA: Page; pageB: Page; link: { id: string; url: string }; a: { token: string } }> {
+    const a = await user();
+    const b = await user();
+    const url = `${pages.url}/fields.html`;
+    const pageA = await a.browser.newPage();
+    await pageA.goto(url);
+    await pageA.type('#notes', text);
+    await pageA.locator('>>> [data-tandem=collaborate]').click();
+    await untilSaved(pageA);
+    const link = await editLink(a.token, url);
+    const pageB = await openWhereWritten(b.browser, link.url, url);
+    await waitFor(async () => (await value(pageB, '#notes')) === text, { what: 'B to get the text', timeoutMs: 20_000 });
+    await untilSaved(pageB);
+    return { pageA, pageB, link, a };
+  }
+
+  /** The page puts a new textarea holding `text` where #notes was, under the same id (a framework's re-render). */
+  const replaceNotes = (page: Page, text: string): Promise<void> =>
+    page.evaluate((t) => {
+      const fresh = document.createElement('textarea');
+      fresh.id = 'notes';
+      fresh.value = t;
+      document.getElementById('notes')!.replaceWith(fresh);
+    }, text);
+
+  it('a page that removes the field and adds it again gets the binding back', async () => {
+    const { pageA, pageB } = await pair('Kept text.');
+    await replaceNotes(pageA, '');
+    await waitFor(async () => (await value(pageA, '#notes')) === 'Kept text.', { what: 'the new field to get the document’s text' });
+    await pageB.focus('#notes');
+    await pageB.keyboard.press('End');
+    await pageB.keyboard.type(' More.');
+    await waitFor(async () => (await value(pageA, '#notes')) === 'Kept text. More.', { what: 'the new field to follow' });
+  });
+
+  it('a field replaced by one holding other text (another field, a draft) is left alone and the person told', async () => {
+    const { pageA, pageB } = await pair('Shared text.');
+    await replaceNotes(pageA, 'A draft of mine.');
+    const ui = () =>
+      pageA.evaluate(() => {
+        const root = document.querySelector('[data-tandem-ui]')?.shadowRoot;
+        return { notice: root?.querySelector('[data-tandem=notice]')?.textContent ?? '', badges: root?.querySelectorAll('[data-tandem=badge]').length ?? 0 };
+      });
+    await waitFor(async () => (await ui()).notice.includes('the page replaced it with one that holds other text'), { what: 'the notice' });
+    await pageB.focus('#notes');
+    await pageB.keyboard.press('End');
+    await pageB.keyboard.type(' More.');
+    await waitFor(async () => (await value(pageB, '#notes')) === 'Shared text. More.', { what: 'B to type' });
+    expect(await value(pageA, '#notes')).toBe('A draft of mine.');
+    expect((await ui()).badges).toBe(0);
+  });
+
+  /** True when Tandem's "Collaborate" control is shown on the page. */
+  const controlShown = (page: Page): Promise<boolean> =>
+    page.evaluate(() => {
+      const control = document.querySelector('[data-tandem-ui]')?.shadowRoot?.querySelector('[data-tandem=collaborate]');
+      return control instanceof HTMLElement && control.checkVisibility();
+    });
+
+  it('a read-only field is not offered', async () => {
+    const a = await user();
+    const page = await a.browser.newPage();
+    await page.goto(`${pages.url}/fields.html`);
+    await page.click('#notes');
+    await waitFor(() => controlShown(page), { what: 'the control on an editable field' });
+    await page.click('#locked');
+    await waitFor(async () => !(await controlShown(page)), { what: 'the control to go on a read-only field' });
+    expect(await value(page, '#locked')).toBe('Locked text');
+  });
+
+  it('a one-line field that cannot hold the shared text stops, and neither text is cut', async () => {
+    const a = await user();
+    const b = await user();
+    const url = `${pages.url}/fields.html`;
+    const pageA = await a.browser.newPage();
+    await pageA.goto(url);
+    await pageA.type('#notes', 'One line.');
+    await pageA.locator('>>> [data-tandem=collaborate]').click();
+    await untilSaved(pageA);
+    const link = await editLink(a.token, url);
+    const notice = (page: Page): Promise<string> => page.evaluate(() => document.querySelector('[data-tandem-ui]')?.shadowRoot?.querySelector('[data-tandem=notice]')?.textContent ?? '');
+    /** B takes "bind to a field I choose" and picks the one-line `#subject`, holding text of its own. */
+    const pick = async (pageUrl: string): Promise<Page> => {
+      const landing = await b.browser.newPage();
+      await landing.goto(link.url);
+      await landing.locator('#tandem-pick-field').click();
+      const page = await b.browser.newPage();
+      await page.goto(pageUrl);
+      await page.type('#subject', 'Mine.');
+      await page.click('#subject');
+      await page.locator('>>> [data-tandem=bind-offered]').click();
+      return page;
+    };
+    const pageB = await pick(url);
+    await waitFor(async () => (await value(pageB, '#subject')) === 'One line.', { what: "B's input to get the document" });
+    // A starts a second line: B's input would drop the line break and send that back.
+    await pageA.focus('#notes');
+    await pageA.keyboard.press('End');
+    await pageA.keyboard.type('\nSecond line.');
+    await waitFor(async () => (await notice(pageB)).includes('this one-line field cannot hold the shared text'), { what: "B's notice" });
+    await waitFor(async () => (await storedText(server, link.id, a.token)) === 'One line.\nSecond line.', { what: 'the document to keep both lines' });
+    expect(await value(pageA, '#notes')).toBe('One line.\nSecond line.');
+
+    // Bound now, the input would be given two lines: it keeps its own text instead.
+    const again = await pick(`${url}?again`);
+    await waitFor(async () => (await notice(again)).includes('this one-line field cannot hold the shared text'), { what: 'the notice on the second input' });
+    expect(await value(again, '#subject')).toBe('Mine.');
+    expect(await storedText(server, link.id, a.token)).toBe('One line.\nSecond line.');
   });
 
   it('a field inside a shared one is refused with the reason and left alone', async () => {

@@ -11,7 +11,7 @@ import { puppeteerTab } from './driver';
 import { EDITOR_PAGES, startEditorPages } from './pages';
 import { crossingScenario } from './crossing';
 import { unsupportedScenario } from './unsupported';
-import { CODE_EDITORS, ownUndoAndSwap, refusedEditor } from './code-editors';
+import { CODE_EDITORS, outOfThePage, ownUndoAndSwap, refusedEditor } from './code-editors';
 import { RICH_EDITORS, editorScenario, type Person } from './scenarios';
 
 describe.skipIf(!firefoxAvailable())('framework editors in Firefox ESR', () => {
@@ -121,6 +121,12 @@ describe.skipIf(!firefoxAvailable())('framework editors in Firefox ESR', () => {
       await ownUndoAndSwap(kind, pages.url, a, b, env);
     });
   }
+  it('CodeMirror 6 taken out of the page by a re-render while the other person types: their typing reaches it once it is back', async () => {
+    await outOfThePage('codemirror6', pages.url, a, b, env);
+  });
+  it('code editors the page shows read-only are refused, their text untouched', async () => {
+    for (const kind of ['codemirror6', 'codemirror5', 'ace']) await refusedEditor(pages.url, a, kind, 'the page shows it read-only', '?read-only');
+  });
   it('Monaco bundled without its global API is refused, its text untouched', async () => {
     await refusedEditor(pages.url, a, 'monacoesm', 'without its global API');
   });
