@@ -384,6 +384,21 @@ describe.skipIf(!chromiumAvailable())('rich editor adapters (Chromium)', () => {
     await page.close();
   });
 
+  it('stops on a CodeMirror 6 to which the site adds its own sync after binding (a compartment, a new state), and leaves its text as it was', async () => {
+    const page = await open();
+    const out = await page.evaluate(() =>
+      (['yjs', 'collab'] as const).flatMap((site) => (['compartment', 'state'] as const).map((how) => window.rich.codemirror6SyncedLater(`Synced later by ${site}`, site, how))),
+    );
+    const reason = 'the site made it collaborative itself (its own sync was added after Tandem bound it; every change would travel twice)';
+    expect(out).toEqual([
+      { notices: [{ t: 'broken', reason }], text: 'Synced later by yjs' },
+      { notices: [{ t: 'broken', reason }], text: 'Synced later by yjs' },
+      { notices: [{ t: 'broken', reason }], text: 'Synced later by collab' },
+      { notices: [{ t: 'broken', reason }], text: 'Synced later by collab' },
+    ]);
+    await page.close();
+  });
+
   describe('ProseMirror', () => {
     it('refuses an editor the site already syncs itself (y-prosemirror), and leaves it as it was', async () => {
       const page = await open();

@@ -17,6 +17,8 @@ interface Transaction {
   docChanged: boolean;
   changes: ChangeSet;
   selection?: unknown;
+  /** True when the transaction changed the extensions (a compartment reconfigured). */
+  reconfigured?: boolean;
   annotation(type: unknown): unknown;
 }
 interface AnnotationType {
@@ -92,6 +94,12 @@ export const codemirror6: AdapterFactory = (root, events) => {
   if (!Transaction?.addToHistory || !Transaction.remote) return 'this CodeMirror version is not supported yet';
   if (syncedBySite(view)) return 'this editor is already collaborative (the site syncs it itself)';
   let ours = false;
+  /** The site added its own sync after Tandem bound the editor (a compartment, a new state): stop. */
+  const syncAddedBySite = (): boolean => {
+    if (!syncedBySite(view)) return false;
+    events.detached('the site made it collaborative itself (its own sync was added after Tandem bound it; every change would travel twice)');
+    return true;
+  };
 
   // Every transaction the view applies passes through its `update` (the default dispatch and
   // any page-supplied `dispatchTransactions` both end there).
@@ -100,6 +108,7 @@ export const codemirror6: AdapterFactory = (root, events) => {
   view.update = function (this: View, transactions: readonly Transaction[]) {
     originalUpdate.call(this, transactions);
     if (ours) return;
+    if (transactions.some((tr) => tr.reconfigured) && syncAddedBySite()) return;
     let selected = false;
     for (const tr of transactions) {
       if (tr.docChanged) events.changed(deltaOf(tr.changes));
@@ -117,6 +126,7 @@ export const codemirror6: AdapterFactory = (root, events) => {
     const before = this.state.doc.toString();
     originalSetState.call(this, state);
     if (this.state.doc.toString() !== before) events.detached('the editor switched to another document');
+    else syncAddedBySite();
   };
 
   const adapter: EditorAdapter = {

@@ -56,6 +56,7 @@ import Quill from 'quill';
 import Trix from 'trix';
 import { type ComponentProps, createElement } from 'react';
 import { collab } from '@codemirror/collab';
+import { Compartment, EditorState as CmState } from '@codemirror/state';
 import { EditorView as CmView } from '@codemirror/view';
 import { yCollab } from 'y-codemirror.next';
 import { Awareness } from 'y-protocols/awareness';
@@ -345,6 +346,29 @@ const harness = {
     } else if (site === 'collab') extensions = [collab({ startVersion: 0 })];
     const view = new CmView({ doc: text, extensions: extensions as never, parent: slot('') });
     return { view, bound: bind(codemirror6, view.dom) };
+  },
+  /**
+   * A CodeMirror 6 bound while plain, to which the site then adds its own sync through a
+   * compartment (y-codemirror.next, or @codemirror/collab), or through a new state: what the
+   * adapter says, and the text then.
+   */
+  codemirror6SyncedLater(text: string, site: 'yjs' | 'collab', how: 'compartment' | 'state'): { notices: PageNotice[]; text: string } {
+    const sync = new Compartment();
+    const view = new CmView({ doc: text, extensions: [sync.of([])], parent: slot('') });
+    const bound = bind(codemirror6, view.dom);
+    if (typeof bound === 'string') throw new Error(bound);
+    let extension: unknown;
+    if (site === 'yjs') {
+      const ydoc = new Y.Doc();
+      const ytext = ydoc.getText('codemirror');
+      ytext.insert(0, text);
+      extension = yCollab(ytext, new Awareness(ydoc));
+    } else extension = collab({ startVersion: 0 });
+    if (how === 'compartment') view.dispatch({ effects: sync.reconfigure(extension as never) });
+    else view.setState(CmState.create({ doc: text, extensions: [extension as never] }));
+    const notices = [...bound.notices];
+    harness.unbind(bound);
+    return { notices, text: view.state.doc.toString() };
   },
   /** A plugin as y-prosemirror makes its sync plugin (Tiptap's Collaboration): its key only. */
   ySyncPlugin: () => new Plugin({ key: new PluginKey('y-sync') }),
