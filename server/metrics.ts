@@ -27,6 +27,8 @@ export interface MetricsSnapshot {
   otherNodes: { entriesFromDoorbells: number; logReads: number };
   /** Requests and messages refused by an abuse limit, by limit (see README "Limits"). */
   limitHits: Record<string, number>;
+  /** Joins waiting now for the database to come back. */
+  joinsWaitingForStorage: number;
   /** The heavy-work thread: the kind of job running now (`text`, `snapshot`, …) and the jobs waiting. */
   heavyWork: { running: string | null; queued: number };
   /** Event-loop delay since the server started, in milliseconds. */
@@ -64,6 +66,7 @@ export class Metrics {
   readonly registry = new Registry();
   commits = 0;
   updatesCommitted = 0;
+  private joinsWaitingForStorage = 0;
   private entriesFromDoorbells = 0;
   private logReads = 0;
   private readonly limitHits = new Map<string, number>();
@@ -114,6 +117,15 @@ export class Metrics {
       registers,
       collect() {
         this.set(source.heavyWork().queued);
+      },
+    });
+    const metrics = this;
+    new Gauge({
+      name: 'tandem_joins_waiting_for_storage',
+      help: 'Joins waiting for the database to come back (each waits up to 15 s, then is refused as unavailable).',
+      registers,
+      collect() {
+        this.set(metrics.joinsWaitingForStorage);
       },
     });
     new Gauge({
@@ -202,6 +214,11 @@ export class Metrics {
     this.updatesAccepted.inc(updates);
   }
 
+  /** A join started (+1) or stopped (-1) waiting for storage that is away. */
+  joinWaiting(change: 1 | -1): void {
+    this.joinsWaitingForStorage += change;
+  }
+
   /** An update was acknowledged Ok `seconds` after it arrived. */
   ackLatency(seconds: number): void {
     this.ackSeconds.observe(seconds);
@@ -254,6 +271,7 @@ export class Metrics {
       updatesPerSecond: this.updatesPerSecond(),
       otherNodes: { entriesFromDoorbells: this.entriesFromDoorbells, logReads: this.logReads },
       limitHits: Object.fromEntries(this.limitHits),
+      joinsWaitingForStorage: this.joinsWaitingForStorage,
       heavyWork: this.source.heavyWork(),
       eventLoop: { maxMs: ms(this.loop.max), p99Ms: ms(this.loop.percentile(99)), meanMs: ms(this.loop.mean) },
       memory: process.memoryUsage(),

@@ -178,6 +178,7 @@ export async function createTandemServer(options: TandemServerOptions): Promise<
     onRefused: (reason) => metrics.limitHit(reason),
     onAccepted: (updates) => metrics.updatesAcceptedFrom(updates),
     onAcked: (seconds) => metrics.ackLatency(seconds),
+    onJoinWaiting: (change) => metrics.joinWaiting(change),
     onAuthFailure: (reason) => metrics.authFailure(reason),
   });
 

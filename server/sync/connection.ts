@@ -5,6 +5,7 @@
  * handled in arrival order; different rooms proceed independently.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDocumentId } from '../../shared/ids';
 import { anonymousName } from '../../shared/presence';
 import {
@@ -61,9 +62,19 @@ export interface ConnectionDeps {
   onAccepted?: (updates: number) => void;
   /** Seconds from an update's turn in its room to its Ok Ack (metrics). */
   onAcked?: (seconds: number) => void;
+  /** A join started (+1) or stopped (-1) waiting for storage that is away (metrics). */
+  onJoinWaiting?: (change: 1 | -1) => void;
 }
 
 const NACK_REJOIN_INTERVAL_MS = 60_000;
+
+/**
+ * How long a join waits for storage that is away (a Postgres restart, a failover, a network
+ * blip) before it is refused as `unavailable`. Tandem's client joins again after a refusal, but
+ * other clients give up (the official loro-websocket client, rejoining after its node died):
+ * they get their room as soon as storage is back within this time.
+ */
+const JOIN_STORAGE_WAIT_MS = 15_000;
 
 let nextConnectionId = 1;
 
@@ -243,6 +254,28 @@ export class Connection implements RoomMember {
     }
   }
 
+  /** Runs `work` again while it fails because storage is away, for up to JOIN_STORAGE_WAIT_MS and while the socket is open. */
+  private async untilStorage<T>(work: () => Promise<T>): Promise<T> {
+    const deadline = performance.now() + JOIN_STORAGE_WAIT_MS;
+    let waiting = false;
+    try {
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+        try {
+          return await work();
+        } catch (error) {
+          if (!isTransientDatabaseError(error) || this.closed || performance.now() + delay > deadline) throw error;
+          if (!waiting) {
+            waiting = true;
+            this.deps.onJoinWaiting?.(1);
+          }
+          await sleep(delay);
+        }
+      }
+    } finally {
+      if (waiting) this.deps.onJoinWaiting?.(-1);
+    }
+  }
+
   private async join(request: JoinRequest): Promise<void> {
     const { crdt, roomId } = request;
     const key = roomKeyOf(crdt, roomId);
@@ -266,7 +299,7 @@ export class Connection implements RoomMember {
     let permission: Permission;
     let linkId: string | null = null;
     try {
-      const decision = await this.deps.authorizer.authorizeJoin({ principal: this.principal, docId: roomId, crdt, auth: request.auth });
+      const decision = await this.untilStorage(() => this.deps.authorizer.authorizeJoin({ principal: this.principal, docId: roomId, crdt, auth: request.auth }));
       if (!decision.ok) {
         return decision.reason === 'not_found' ? refuse(JoinErrorCode.AppError, decision.message, { appCode: AppErrorCode.RoomNotFound }) : refuse(JoinErrorCode.AuthFailed, decision.message);
       }
@@ -293,7 +326,7 @@ export class Connection implements RoomMember {
 
     let room: DocRoom;
     try {
-      room = await this.deps.rooms.acquireDoc(roomId);
+      room = await this.untilStorage(() => this.deps.rooms.acquireDoc(roomId));
     } catch (error) {
       if (error instanceof DocumentGoneError) {
         return refuse(JoinErrorCode.AppError, 'no such document', { appCode: AppErrorCode.RoomNotFound });

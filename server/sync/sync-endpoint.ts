@@ -56,6 +56,7 @@ export interface SyncEndpointDeps {
   /** Counts updates accepted and their Ack latency (metrics). */
   onAccepted?: ConnectionDeps['onAccepted'];
   onAcked?: ConnectionDeps['onAcked'];
+  onJoinWaiting?: ConnectionDeps['onJoinWaiting'];
   /** Counts credentials an upgrade presented that did not validate (metrics). */
   onAuthFailure?: (reason: UpgradeFailure) => void;
 }

@@ -20,6 +20,7 @@ const ADMIN_PASSWORD = 'metrics admin password';
 const TANDEM_METRICS: Record<string, 'GAUGE' | 'COUNTER' | 'HISTOGRAM'> = {
   tandem_sockets: 'GAUGE',
   tandem_rooms_loaded: 'GAUGE',
+  tandem_joins_waiting_for_storage: 'GAUGE',
   tandem_heavy_work_running: 'GAUGE',
   tandem_heavy_work_queued: 'GAUGE',
   tandem_updates_accepted_total: 'COUNTER',
