@@ -3,7 +3,7 @@
  * two users, start, share, join where it was written, type at once, converge.
  */
 import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/backends';
 import { waitFor } from '../helpers/wait';
 import { editLinkToPage } from '../helpers/test-server';
@@ -19,6 +19,11 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     db = await e2eBackend().create();
     server = await RestartableServer.start(db);
     pages = await startPageServer();
+  });
+  // Each test's browsers close after it: idle Firefoxes holding bound pages kept using the CPU
+  // the later tests (and the other CI worker) need.
+  afterEach(async () => {
+    for (const b of browsers.splice(0)) await b.close();
   });
   afterAll(async () => {
     for (const b of browsers) await b.close();
@@ -56,6 +61,17 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     const opened = browser.waitForTarget((t) => t.url() === pageUrl);
     await landing.locator('#tandem-open-origin').click();
     return (await (await opened).page())!;
+  }
+
+  /** `a` types `text` into fields.html's `#notes` and collaborates on it: the page and an edit link to the document. */
+  async function bindNotes(a: { browser: Browser; token: string }, text: string): Promise<{ pageA: Page; link: { id: string; url: string }; url: string }> {
+    const url = `${pages.url}/fields.html`;
+    const pageA = await a.browser.newPage();
+    await pageA.goto(url);
+    await pageA.type('#notes', text);
+    await pageA.locator('>>> [data-tandem=collaborate]').click();
+    await untilSaved(pageA);
+    return { pageA, link: await editLink(a.token, url), url };
   }
 
   /** The carets drawn over fields on this page (our shadow root): peer name and offset. */
@@ -116,13 +132,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
   it('one Ctrl+Z takes back my whole burst while the other person types next to it and in the middle of the text, and none of theirs', async () => {
     const a = await user();
     const b = await user();
-    const url = `${pages.url}/fields.html`;
-    const pageA = await a.browser.newPage();
-    await pageA.goto(url);
-    await pageA.type('#notes', 'Hello world.');
-    await pageA.locator('>>> [data-tandem=collaborate]').click();
-    await untilSaved(pageA);
-    const link = await editLink(a.token, url);
+    const { pageA, link, url } = await bindNotes(a, 'Hello world.');
     const pageB = await openWhereWritten(b.browser, link.url, url);
     await waitFor(async () => (await value(pageB, '#notes')) === 'Hello world.', { what: 'B to get the text', timeoutMs: 20_000 });
     await untilSaved(pageB);
@@ -184,13 +194,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
   async function pair(text: string): Promise<{ pageA: Page; pageB: Page; link: { id: string; url: string }; a: { token: string } }> {
     const a = await user();
     const b = await user();
-    const url = `${pages.url}/fields.html`;
-    const pageA = await a.browser.newPage();
-    await pageA.goto(url);
-    await pageA.type('#notes', text);
-    await pageA.locator('>>> [data-tandem=collaborate]').click();
-    await untilSaved(pageA);
-    const link = await editLink(a.token, url);
+    const { pageA, link, url } = await bindNotes(a, text);
     const pageB = await openWhereWritten(b.browser, link.url, url);
     await waitFor(async () => (await value(pageB, '#notes')) === text, { what: 'B to get the text', timeoutMs: 20_000 });
     await untilSaved(pageB);
@@ -254,13 +258,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
   it('a one-line field that cannot hold the shared text stops, and neither text is cut', async () => {
     const a = await user();
     const b = await user();
-    const url = `${pages.url}/fields.html`;
-    const pageA = await a.browser.newPage();
-    await pageA.goto(url);
-    await pageA.type('#notes', 'One line.');
-    await pageA.locator('>>> [data-tandem=collaborate]').click();
-    await untilSaved(pageA);
-    const link = await editLink(a.token, url);
+    const { pageA, link, url } = await bindNotes(a, 'One line.');
     const notice = (page: Page): Promise<string> => page.evaluate(() => document.querySelector('[data-tandem-ui]')?.shadowRoot?.querySelector('[data-tandem=notice]')?.textContent ?? '');
     /** B takes "bind to a field I choose" and picks the one-line `#subject`, holding text of its own. */
     const pick = async (pageUrl: string): Promise<Page> => {
