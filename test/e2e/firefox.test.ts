@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/backends';
 import { waitFor } from '../helpers/wait';
 import { editLinkToPage } from '../helpers/test-server';
-import { RestartableServer, e2eBackend, firefoxAvailable, signedInFirefoxUser, startPageServer, storedText } from './harness';
+import { RestartableServer, e2eBackend, firefoxAvailable, replaceNotesInPage, signedInFirefoxUser, startPageServer, storedText } from './harness';
 
 describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
   let db: TestDatabase;
@@ -201,14 +201,7 @@ describe.skipIf(!firefoxAvailable())('extension in Firefox ESR', () => {
     return { pageA, pageB, link, a };
   }
 
-  /** The page puts a new textarea holding `text` where #notes was, under the same id (a framework's re-render). */
-  const replaceNotes = (page: Page, text: string): Promise<void> =>
-    page.evaluate((t) => {
-      const fresh = document.createElement('textarea');
-      fresh.id = 'notes';
-      fresh.value = t;
-      document.getElementById('notes')!.replaceWith(fresh);
-    }, text);
+  const replaceNotes = (page: Page, text: string): Promise<void> => page.evaluate(replaceNotesInPage, text);
 
   it('a page that removes the field and adds it again gets the binding back', async () => {
     const { pageA, pageB } = await pair('Kept text.');

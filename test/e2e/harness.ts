@@ -49,6 +49,14 @@ export class RestartableServer {
 
 export const PASSWORD = 'correct horse battery';
 
+/** Runs in the page (either driver's `evaluate`): a new textarea holding `text` takes #notes's place under the same id, as a framework's re-render does. */
+export function replaceNotesInPage(text: string): void {
+  const fresh = document.createElement('textarea');
+  fresh.id = 'notes';
+  fresh.value = text;
+  document.getElementById('notes')!.replaceWith(fresh);
+}
+
 /** A new account, signed in from a fresh Chromium profile whose extension uses `server`; the browser joins `users` (closed by the suite). */
 export async function signedInChromiumUser(server: RestartableServer, users: ChromiumUser[]): Promise<{ browser: ChromiumUser; token: string }> {
   const email = `e2e-${Math.random().toString(36).slice(2)}@example.test`;

@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait';
-import { chromiumAvailable, chromiumSuite, collaborate, docIdOf, openWhereWritten } from './harness';
+import { chromiumAvailable, chromiumSuite, collaborate, docIdOf, openWhereWritten, replaceNotesInPage } from './harness';
 
 describe.skipIf(!chromiumAvailable())('extension against hostile pages and failures (Chromium)', () => {
   const env = chromiumSuite();
@@ -18,14 +18,7 @@ describe.skipIf(!chromiumAvailable())('extension against hostile pages and failu
       .textContent()
       .then((t) => t ?? '');
 
-  /** The page puts a new textarea holding `text` where #notes was, under the same id. */
-  const replaceNotes = (page: Page, text: string): Promise<void> =>
-    page.evaluate((t) => {
-      const fresh = document.createElement('textarea');
-      fresh.id = 'notes';
-      fresh.value = t;
-      document.getElementById('notes')!.replaceWith(fresh);
-    }, text);
+  const replaceNotes = (page: Page, text: string): Promise<void> => page.evaluate(replaceNotesInPage, text);
 
   /** A and B both bound to A's #notes on fields.html, starting from `text`. */
   async function pair(text: string) {
